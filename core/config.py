@@ -140,7 +140,9 @@ def load_settings(
         key_file = environ.get("HUSHDB_KEY_FILE")
         key_source = KeySource(kind="file", path=Path(key_file) if key_file else home / KEY_FILE_NAME)
 
-    policy_dir = Path(environ["HUSHDB_POLICY_DIR"]) if environ.get("HUSHDB_POLICY_DIR") else shipped_policy_dir()
+    policy_dir = (
+        Path(environ["HUSHDB_POLICY_DIR"]) if environ.get("HUSHDB_POLICY_DIR") else shipped_policy_dir()
+    )
 
     return Settings(
         data_dir=home,

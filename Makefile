@@ -1,0 +1,41 @@
+# hushdb — every target creates .venv and installs the project when needed.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PY_SRC := core policies audit api
+
+.PHONY: demo test lint serve bench clean install
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=/path/to/python3.11)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict $(PY_SRC)
+
+test: lint
+	$(BIN)/pytest -n 2 --dist loadgroup -q
+
+demo: $(STAMP)
+	$(BIN)/python -m api.demo
+
+serve: $(STAMP)
+	$(BIN)/hushdb serve --host 127.0.0.1 --port 8000
+
+bench: $(STAMP)
+	@set -e; for b in bench/store.py bench/governed.py bench/audit.py bench/pii.py bench/export.py bench/profiling.py bench/api.py; do \
+		if [ -f $$b ]; then echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS); fi; \
+	done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

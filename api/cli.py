@@ -1,0 +1,288 @@
+"""The ``hushdb`` command line.
+
+Every command takes ``--data-dir DIR`` after its name (else ``HUSHDB_HOME``,
+else ``./.hushdb``).  Errors from :mod:`core.errors` become one line on
+stderr and the error's exit code; nothing personal is printed unless the
+policy allowed the caller to see it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.wiring import Hush, init_store, open_store
+from core.config import load_settings
+from core.errors import HushError, InputError
+from core.writes import ImportReport
+
+T = TypeVar("T")
+
+app = typer.Typer(help="hushdb: a privacy-first, governed customer data store.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers: import, show, find.", no_args_is_help=True)
+transactions_app = typer.Typer(help="Transactions (behavioural data).", no_args_is_help=True)
+keys_app = typer.Typer(help="Key management.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
+app.add_typer(transactions_app, name="transactions")
+app.add_typer(keys_app, name="keys")
+
+err = Console(stderr=True)
+out = Console()
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default: $HUSHDB_HOME or ./.hushdb).")
+]
+AsSubject = Annotated[str, typer.Option("--as", help="Subject acting (roles come from the policy files).")]
+Purpose = Annotated[
+    str, typer.Option("--purpose", help="service, marketing, profiling, data_quality, compliance or erasure.")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+AsSubjectOpt = Annotated[
+    str | None, typer.Option("--as", help="Subject acting (default: the local operator holding the key file).")
+]
+
+
+def fail(error: HushError) -> None:
+    err.print(f"error: {error.message}", markup=False, highlight=False)
+    raise typer.Exit(error.exit_code)
+
+
+@contextmanager
+def opened(data_dir: Path | None) -> Iterator[Hush]:
+    """Open the store for one command; HushError becomes a one-line error and exit code."""
+    hush: Hush | None = None
+    try:
+        hush = open_store(load_settings(data_dir))
+        yield hush
+    except HushError as exc:
+        fail(exc)
+    finally:
+        if hush is not None:
+            hush.close()
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except HushError as exc:
+        fail(exc)
+        raise AssertionError("unreachable") from exc
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def progress_bar(label: str, total: int | None = None) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def report_import(report: ImportReport, what: str) -> None:
+    for row in report.rejected:
+        err.print(f"line {row.line}: {row.reason}", markup=False, highlight=False)
+    out.print(f"imported {report.imported} {what}, rejected {len(report.rejected)}", highlight=False)
+    if report.rejected:
+        raise typer.Exit(3)
+
+
+def count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return max(sum(1 for _ in fh) - 1, 0)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+@app.command()
+def init(data_dir: DataDir = None) -> None:
+    """Create the data directory, key file (0600), audit signing key and schema."""
+    try:
+        settings = load_settings(data_dir)
+        hush = init_store(settings)
+        hush.close()
+    except HushError as exc:
+        fail(exc)
+    out.print(f"initialised hushdb in {settings.data_dir}", highlight=False)
+
+
+@customers_app.command("import")
+def customers_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None) -> None:
+    """Import customers from CSV; bad rows are reported by line (exit 3), good rows imported."""
+    from core.csv_import import customer_rows
+
+    with opened(data_dir) as hush:
+        ctx = hush.context(as_subject, "service")
+        total = count_lines(file)
+        with progress_bar("importing customers") as bar:
+            task = bar.add_task("import", total=total)
+            report = hush.writes.import_customers(
+                ctx, customer_rows(file, default_owner=as_subject), progress=lambda n: bar.advance(task, n)
+            )
+        report_import(report, "customers")
+
+
+@customers_app.command("show")
+def customers_show(
+    external_id: str, as_subject: AsSubject, purpose: Purpose, data_dir: DataDir = None, json_out: JsonFlag = False
+) -> None:
+    """Show one customer as the policy lets SUBJECT see it for PURPOSE."""
+    with opened(data_dir) as hush:
+        record = hush.gateway.read_customer(hush.context(as_subject, purpose), external_id)
+        doc = {"external_id": record.external_id, **record.values}
+        if json_out:
+            print_json(doc)
+        else:
+            for key, value in doc.items():
+                out.print(f"{key}: {value}", markup=False, highlight=False)
+
+
+@customers_app.command("find")
+def customers_find(
+    as_subject: AsSubject,
+    purpose: Purpose,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Find customers by email or phone through the blind index."""
+    if (email is None) == (phone is None):
+        err.print("error: give exactly one of --email or --phone")
+        raise typer.Exit(2)
+    with opened(data_dir) as hush:
+        records = hush.gateway.find_customers(hush.context(as_subject, purpose), email=email, phone=phone)
+        docs = [{"external_id": r.external_id, **r.values} for r in records]
+        if json_out:
+            print_json(docs)
+        else:
+            for doc in docs:
+                out.print(" ".join(f"{k}={v}" for k, v in doc.items()), markup=False, highlight=False)
+            out.print(f"{len(docs)} found", highlight=False)
+
+
+@transactions_app.command("import")
+def transactions_import(
+    file: Path,
+    data_dir: DataDir = None,
+    as_subject: Annotated[str | None, typer.Option("--as", help="Audited subject (default: the operator).")] = None,
+) -> None:
+    """Import transactions from CSV (operator command; rows for unknown customers are rejected)."""
+    from core.csv_import import transaction_rows
+
+    with opened(data_dir) as hush:
+        ctx = hush.context(as_subject, "service") if as_subject else hush.operator_context("service")
+        total = count_lines(file)
+        with progress_bar("importing transactions") as bar:
+            task = bar.add_task("import", total=total)
+            report = hush.writes.import_transactions(
+                ctx,
+                transaction_rows(file),
+                progress=lambda n: bar.advance(task, n),
+                authorize=as_subject is not None,
+            )
+        report_import(report, "transactions")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    data_dir: DataDir = None,
+    retire: Annotated[bool, typer.Option("--retire", help="Delete old key versions afterwards.")] = False,
+) -> None:
+    """Re-wrap every data key under a new key version (resumable; data is not re-encrypted)."""
+    with opened(data_dir) as hush:
+        ctx = hush.operator_context("compliance")
+        with progress_bar("re-wrapping data keys") as bar:
+            task = bar.add_task("rotate", total=None)
+            report = hush.writes.rotate_keys(
+                ctx, retire=retire, authorize=False, progress=lambda d, t: bar.update(task, completed=d, total=t)
+            )
+        verb = "resumed rotation to" if report.resumed else "rotated to"
+        retired = f"; retired versions {list(report.retired_versions)}" if report.retired_versions else ""
+        out.print(f"{verb} key version {report.target_version}: {report.rewrapped} data keys re-wrapped{retired}")
+
+
+@app.command()
+def erase(external_id: str, as_subject: AsSubject, data_dir: DataDir = None, json_out: JsonFlag = False) -> None:
+    """Erase a customer by crypto-shredding (dpo); prints the erasure receipt."""
+    with opened(data_dir) as hush:
+        receipt = hush.writes.erase(hush.context(as_subject, "erasure"), external_id)
+        doc = {
+            "external_id": receipt.external_id,
+            "pseudonym": receipt.pseudonym,
+            "erased_at": receipt.erased_at,
+            "audit_seq": receipt.audit_seq,
+            "key_versions_retired": list(receipt.key_versions_retired),
+            "backups_protected": receipt.backups_protected,
+        }
+        if json_out:
+            print_json(doc)
+        else:
+            out.print(
+                f"erased {receipt.external_id} (audit event {receipt.audit_seq}); "
+                f"backups before now can no longer be decrypted: {receipt.backups_protected}",
+                highlight=False,
+            )
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for customers.csv, transactions.csv, notes.csv.")],
+    customers: Annotated[int, typer.Option("--customers", min=1)] = 100,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    data_dir: DataDir = None,
+) -> None:
+    """Write realistic synthetic CSVs (English and Chinese), deterministic for a seed."""
+    from core.demo_data import write_demo_data
+
+    counts = guarded(lambda: write_demo_data(out_dir, customers=customers, seed=seed))
+    out.print(
+        f"wrote {counts['customers']} customers, {counts['transactions']} transactions, "
+        f"{counts['notes']} notes to {out_dir}",
+        highlight=False,
+    )
+
+
+def _mount_optional() -> None:
+    """Sub-apps that live in their own modules."""
+    from api import cli_audit
+
+    app.add_typer(cli_audit.audit_app, name="audit")
+    try:
+        from api.cli_policy import policy_app
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        app.add_typer(policy_app, name="policy")
+    try:
+        from api.cli_pii import pii_app
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        app.add_typer(pii_app, name="pii")
+
+
+_mount_optional()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

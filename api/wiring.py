@@ -1,0 +1,122 @@
+"""The composition root: the one place that builds hushdb's objects.
+
+Both front doors (the ``hushdb`` CLI and the HTTP app factory) call
+:func:`open_store` or :func:`init_store` and get a :class:`Hush` with every
+collaborator wired; nothing else constructs engines, key rings or gateways.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.log import AuditLog
+from audit.checkpoints import JsonlCheckpointSink
+from audit.signing import Ed25519Signer, load_or_create_signer, load_signer
+from core.config import Settings
+from core.db import create_db_engine, migrate, transaction
+from core.errors import ConfigError, UnknownSubjectError
+from core.gateway import AccessContext, Gateway
+from core.keys import FileKeyProvider, KeyProvider, KeyRing, open_key_provider
+from core.store import CustomerStore
+from core.writes import CustomerWrites
+from policies.holder import PolicyHolder
+from sqlalchemy.engine import Engine
+
+OPERATOR_ROLE = "operator"
+
+
+@dataclass
+class Hush:
+    """Everything a front door needs, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    keyring: KeyRing
+    policies: PolicyHolder
+    audit: AuditLog
+    signer: Ed25519Signer
+    gateway: Gateway
+    writes: CustomerWrites
+
+    def context(self, subject: str, purpose: str, request_id: str | None = None) -> AccessContext:
+        """An AccessContext for ``subject``; roles come from the policy files (unknown ⇒ refused)."""
+        roles = self.policies.current.roles_for(subject)
+        if request_id:
+            return AccessContext(subject=subject, roles=roles, purpose=purpose, request_id=request_id)
+        return AccessContext(subject=subject, roles=roles, purpose=purpose)
+
+    def operator_context(self, purpose: str = "compliance") -> AccessContext:
+        """The local operator, who holds the key file: audited as ``operator:<user>``."""
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = str(os.getuid())
+        return AccessContext(subject=f"operator:{user}", roles=frozenset({OPERATOR_ROLE}), purpose=purpose)
+
+    def close(self) -> None:
+        """Sign a checkpoint over the newest events (so a truncated tail is detectable) and publish it."""
+        try:
+            with self.engine.begin() as conn:
+                self.audit.checkpoint(conn)
+            self.audit.publish_checkpoints(self.engine, force=True)
+        finally:
+            self.engine.dispose()
+
+
+def _ensure_data_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) -> Hush:
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+    keyring = KeyRing(provider)
+    store = CustomerStore(keyring=keyring, phone_region=settings.phone_region, screen=None)
+    with transaction(engine) as conn:
+        store.bind_keys(conn)
+    policies = PolicyHolder.load(settings.policy_dir)
+    audit = AuditLog(
+        signer=signing,
+        checkpoint_sink=JsonlCheckpointSink(settings.checkpoints_path),
+        checkpoint_every=settings.checkpoint_every,
+    )
+    gateway = Gateway(engine=engine, store=store, policies=policies, audit=audit, keyring=keyring)
+    return Hush(
+        settings=settings,
+        engine=engine,
+        keyring=keyring,
+        policies=policies,
+        audit=audit,
+        signer=signing,
+        gateway=gateway,
+        writes=CustomerWrites(gateway=gateway),
+    )
+
+
+def init_store(settings: Settings) -> Hush:
+    """Create the data directory, the key file and the audit signing key, and migrate."""
+    _ensure_data_dir(settings.data_dir)
+    src = settings.key_source
+    if src.kind == "file":
+        assert src.path is not None
+        provider: KeyProvider = FileKeyProvider(src.path) if src.path.exists() else FileKeyProvider.create(src.path)
+    else:
+        provider = open_key_provider(src)
+    path = settings.signing_key_path
+    signing = load_or_create_signer(path)
+    return _build(settings, provider, signing)
+
+
+def open_store(settings: Settings) -> Hush:
+    """Open an initialised store; a missing key file or data directory is a clear error."""
+    if settings.key_source.kind == "file" and not settings.data_dir.exists():
+        raise ConfigError(f"data directory {settings.data_dir} does not exist (run `hushdb init`)")
+    provider = open_key_provider(settings.key_source)
+    signing = load_signer(settings.signing_key_path)
+    return _build(settings, provider, signing)
+
+
+__all__ = ["OPERATOR_ROLE", "Hush", "UnknownSubjectError", "init_store", "open_store"]

@@ -1,0 +1,175 @@
+"""Signed checkpoints of the audit chain and the external ``checkpoints.jsonl``.
+
+A checkpoint says "the chain had ``seq`` events and its head hash was
+``hash`` at ``ts``", signed with the audit signing key over
+:func:`checkpoint_message`.  Each one is stored in ``audit_checkpoints`` (in
+the same transaction as the events it covers) and later appended to
+``checkpoints.jsonl`` in the data directory, outside the database.
+
+The database row is the outbox: :meth:`audit.log.AuditLog.publish_checkpoints`
+copies rows that are already *committed* to the file, so a checkpoint of an
+event that was rolled back can never reach the file.  The file is what
+detects a truncated tail or an older copy of the database restored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fcntl
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.events import canonical_json
+from core.errors import AuditError
+
+MESSAGE_DOMAIN = "hushdb.audit.checkpoint.v1"
+
+
+def checkpoint_message(seq: int, head_hash: str, ts: str, key_id: str) -> bytes:
+    """The exact bytes that are signed for one checkpoint."""
+    body = {"domain": MESSAGE_DOMAIN, "hash": head_hash, "key_id": key_id, "seq": seq, "ts": ts}
+    return canonical_json(body).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    seq: int
+    hash: str
+    ts: str
+    key_id: str
+    signature: str  # base64 of the Ed25519 signature
+
+    def message(self) -> bytes:
+        return checkpoint_message(self.seq, self.hash, self.ts, self.key_id)
+
+    def signature_bytes(self) -> bytes:
+        return base64.b64decode(self.signature, validate=True)
+
+    def to_json_line(self) -> str:
+        return canonical_json(
+            {
+                "hash": self.hash,
+                "key_id": self.key_id,
+                "seq": self.seq,
+                "signature": self.signature,
+                "ts": self.ts,
+            }
+        )
+
+    @classmethod
+    def from_json_line(cls, line: str) -> Checkpoint:
+        """Parse one line; raises ValueError (or KeyError/TypeError) when malformed."""
+        obj = json.loads(line)
+        seq = obj["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise ValueError("seq is not an integer")
+        values = [obj["hash"], obj["ts"], obj["key_id"], obj["signature"]]
+        if not all(isinstance(v, str) for v in values):
+            raise ValueError("checkpoint fields must be strings")
+        return cls(seq=seq, hash=obj["hash"], ts=obj["ts"], key_id=obj["key_id"], signature=obj["signature"])
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointFile:
+    """What was read from a checkpoints file: the checkpoints and the malformed lines."""
+
+    checkpoints: tuple[Checkpoint, ...]
+    bad_lines: tuple[int, ...]
+    exists: bool
+
+
+def read_checkpoints_file(path: Path) -> CheckpointFile:
+    if not path.exists():
+        return CheckpointFile(checkpoints=(), bad_lines=(), exists=False)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise AuditError(f"cannot read checkpoints file {path}") from exc
+    found: list[Checkpoint] = []
+    bad: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            found.append(Checkpoint.from_json_line(line))
+        except (ValueError, KeyError, TypeError):
+            bad.append(number)
+    return CheckpointFile(checkpoints=tuple(found), bad_lines=tuple(bad), exists=True)
+
+
+def _last_seq_in(handle_fd: int) -> int:
+    """The seq of the last well-formed line of an open file (0 when empty)."""
+    size = os.lseek(handle_fd, 0, os.SEEK_END)
+    chunk = 4096
+    tail = b""
+    position = size
+    while position > 0:
+        step = min(chunk, position)
+        position -= step
+        tail = os.pread(handle_fd, step, position) + tail
+        lines = [ln for ln in tail.split(b"\n") if ln.strip()]
+        if len(lines) >= 2 or (position == 0 and lines):
+            for raw in reversed(lines):
+                try:
+                    return Checkpoint.from_json_line(raw.decode("utf-8")).seq
+                except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                    continue
+            if position == 0:
+                return 0
+    return 0
+
+
+class JsonlCheckpointSink:
+    """Appends checkpoints to a JSON-lines file (flock'ed, fsync'ed, never rewritten)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _open(self) -> int:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise AuditError(f"cannot open checkpoints file {self.path}") from exc
+
+    def last_seq(self) -> int:
+        if not self.path.exists():
+            return 0
+        fd = self._open()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            return _last_seq_in(fd)
+        finally:
+            os.close(fd)
+
+    def append(self, checkpoints: Sequence[Checkpoint]) -> int:
+        """Append the checkpoints newer than the file's last line; returns how many were written."""
+        if not checkpoints:
+            return 0
+        fd = self._open()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            last = _last_seq_in(fd)
+            fresh = [cp for cp in sorted(checkpoints, key=lambda c: c.seq) if cp.seq > last]
+            if fresh:
+                os.write(fd, "".join(cp.to_json_line() + "\n" for cp in fresh).encode("utf-8"))
+                os.fsync(fd)
+            return len(fresh)
+        except OSError as exc:
+            raise AuditError(f"cannot append to checkpoints file {self.path}") from exc
+        finally:
+            os.close(fd)
+
+    def read(self) -> list[Checkpoint]:
+        return list(read_checkpoints_file(self.path).checkpoints)
+
+
+def decode_signature(signature: str) -> bytes | None:
+    try:
+        return base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return None

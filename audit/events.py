@@ -1,0 +1,188 @@
+"""Audit events and their one canonical serialisation.
+
+An :class:`AuditEvent` is what a caller hands to the log.  The log adds the
+sequence number, the time and the previous hash, and stores the event as one
+row of ``audit_events``.  The row's ``hash`` is ``sha256`` over the canonical
+bytes of the stored record:
+
+    a JSON object with the keys action, decision, detail, fields, prev_hash,
+    purpose, record_refs, request_id, resource, roles, row_count, seq,
+    subject, ts -- sorted keys, ``separators=(",", ":")``,
+    ``ensure_ascii=False``, UTF-8.
+
+The JSON-valued columns (roles, fields, record_refs, detail) are stored as
+their canonical JSON text, and :func:`canonical_record_bytes` splices that
+stored text in verbatim.  The result is byte-for-byte what
+``json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+gives (a test proves it), but it is cheap enough to re-hash a million rows in
+seconds, and any change to a stored byte changes the hash.
+
+Event kinds written by the gateway and the CLI (documentation only; the log
+accepts any action string): read, write, export, denial, policy_load,
+policy_load_failed, key_rotation, erasure, review_cleared, apikey_*.
+
+``detail`` is a small flat object of scalars for technical context (policy
+hash, error class, code version).  It must never carry personal data; record
+references are HMACs (:mod:`audit.refs`), never plaintext.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from core.errors import AuditWriteError
+
+DECISIONS = frozenset({"allow", "deny", "partial", "error"})
+GENESIS_HASH = "0" * 64
+REF_PATTERN = re.compile(r"[0-9a-f]{32}")
+MAX_DETAIL_BYTES = 2048
+MAX_TEXT_CHARS = 512
+
+DetailValue = str | int | bool | None
+
+_encode_str = json.encoder.encode_basestring  # the exact string encoder of json.dumps(ensure_ascii=False)
+
+_TEMPLATE = (
+    '{"action":%s,"decision":%s,"detail":%s,"fields":%s,"prev_hash":%s,"purpose":%s,'
+    '"record_refs":%s,"request_id":%s,"resource":%s,"roles":%s,"row_count":%d,"seq":%d,'
+    '"subject":%s,"ts":%s}'
+)
+
+
+def canonical_json(value: object) -> str:
+    """The one JSON form used for stored JSON columns and signed messages."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_ts(moment: datetime) -> str:
+    """UTC, fixed width, microseconds: ``2024-05-01T12:00:00.000000Z`` (sorts as text)."""
+    if moment.tzinfo is None:
+        raise AuditWriteError("audit clock returned a naive datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def canonical_record_bytes(
+    *,
+    seq: int,
+    ts: str,
+    subject: str,
+    roles_json: str,
+    purpose: str,
+    action: str,
+    resource: str,
+    fields_json: str,
+    decision: str,
+    row_count: int,
+    request_id: str,
+    record_refs_json: str,
+    detail_json: str,
+    prev_hash: str,
+) -> bytes:
+    """Canonical bytes of one stored record (JSON columns given as their stored text)."""
+    e = _encode_str
+    return (
+        _TEMPLATE
+        % (
+            e(action),
+            e(decision),
+            detail_json,
+            fields_json,
+            e(prev_hash),
+            e(purpose),
+            record_refs_json,
+            e(request_id),
+            e(resource),
+            roles_json,
+            row_count,
+            seq,
+            e(subject),
+            e(ts),
+        )
+    ).encode("utf-8")
+
+
+def record_hash(canonical: bytes) -> str:
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _check_text(name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise AuditWriteError(f"invalid audit event: {name} must be a string")
+    if len(value) > MAX_TEXT_CHARS:
+        raise AuditWriteError(f"invalid audit event: {name} longer than {MAX_TEXT_CHARS} characters")
+    if "\x00" in value:
+        raise AuditWriteError(f"invalid audit event: {name} contains NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise AuditWriteError(f"invalid audit event: {name} is not valid Unicode") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One access or administrative act, as the caller describes it.
+
+    Lists are normalised to tuples and ``detail`` to a read-only mapping.
+    Invalid events raise :class:`core.errors.AuditWriteError`: an event that
+    cannot be written means the access must not happen.
+    """
+
+    subject: str
+    roles: tuple[str, ...]
+    purpose: str
+    action: str
+    resource: str
+    fields: tuple[str, ...]
+    decision: str
+    row_count: int = 0
+    request_id: str = ""
+    record_refs: tuple[str, ...] = ()
+    detail: Mapping[str, DetailValue] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        for name in ("subject", "purpose", "action", "resource", "request_id"):
+            _check_text(name, getattr(self, name))
+        for name in ("roles", "fields", "record_refs"):
+            raw = getattr(self, name)
+            if isinstance(raw, str):
+                raise AuditWriteError(f"invalid audit event: {name} must be a sequence of strings")
+            items = tuple(raw)
+            for item in items:
+                _check_text(name, item)
+            object.__setattr__(self, name, items)
+        if self.decision not in DECISIONS:
+            raise AuditWriteError("invalid audit event: decision must be one of allow, deny, partial, error")
+        if isinstance(self.row_count, bool) or not isinstance(self.row_count, int) or self.row_count < 0:
+            raise AuditWriteError("invalid audit event: row_count must be a non-negative integer")
+        for ref in self.record_refs:
+            if not REF_PATTERN.fullmatch(ref):
+                raise AuditWriteError("invalid audit event: record_refs must be 32-hex HMAC references")
+        detail = dict(self.detail)
+        for key, value in detail.items():
+            _check_text("detail key", key)
+            if isinstance(value, str):
+                _check_text("detail value", value)
+            elif value is not None and not isinstance(value, (int, bool)):
+                raise AuditWriteError("invalid audit event: detail values must be str, int, bool or None")
+        if len(canonical_json(detail).encode("utf-8")) > MAX_DETAIL_BYTES:
+            raise AuditWriteError(f"invalid audit event: detail larger than {MAX_DETAIL_BYTES} bytes")
+        object.__setattr__(self, "detail", MappingProxyType(detail))
+
+    def column_json(self) -> tuple[str, str, str, str]:
+        """Canonical JSON text of (roles, fields, record_refs, detail) as stored."""
+        return (
+            canonical_json(list(self.roles)),
+            canonical_json(list(self.fields)),
+            canonical_json(list(self.record_refs)),
+            canonical_json(dict(self.detail)),
+        )

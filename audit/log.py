@@ -1,0 +1,258 @@
+"""The append-only audit log: gap-free sequence numbers, a SHA-256 hash chain, signed checkpoints.
+
+Appends run inside the CALLER's transaction (``conn``), so an access and its
+event commit or roll back together.  The caller commits; if anything goes
+wrong here the caller gets :class:`core.errors.AuditWriteError` (raised from
+the original exception) and must not return data: the gateway fails closed.
+
+How one append works (one or many events)::
+
+    UPDATE audit_head SET seq = seq + n WHERE id = 1 RETURNING seq, hash, ...
+        -- takes the write lock first: the PostgreSQL row lock / SQLite's writer
+        -- lock, so concurrent writers serialise here and seqs are gap-free
+        -- (a rolled-back transaction gives its numbers back).
+    INSERT INTO audit_events ...        (one executemany)
+    INSERT INTO audit_event_refs ...    (one executemany)
+    [INSERT INTO audit_checkpoints ...] when N events or T seconds have passed
+    UPDATE audit_head SET hash = <new tip> [, checkpoint_seq, checkpoint_ts]
+
+Checkpoints and the external file.  A due checkpoint is signed and inserted in
+the same transaction as the events it covers.  It reaches ``checkpoints.jsonl``
+only through :meth:`AuditLog.publish_checkpoints`, which the caller runs AFTER
+its commit and which reads committed rows through its own connection: a
+checkpoint of a rolled-back transaction never exists there, so it can never be
+published.  If a process dies between commit and publish, the next publish
+(from any process) catches up, because it copies every committed checkpoint
+newer than the file's last line.
+
+Scale: the head row is one serialisation point; batching (``append_many``)
+amortises it.  Past one machine the plan is one chain per partition (a
+``chain`` key on head and events) joined by a signed checkpoint over all chain
+heads; the row format and verification already work per chain.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from audit.checkpoints import Checkpoint, checkpoint_message
+from audit.events import AuditEvent, canonical_record_bytes, format_ts, parse_ts, record_hash
+from audit.interfaces import CheckpointSigner, CheckpointSink
+from audit.tables import HEAD_ID, audit_checkpoints, audit_event_refs, audit_events, audit_head
+from core.errors import AuditError, AuditWriteError
+
+DEFAULT_CHECKPOINT_EVERY = 1000
+DEFAULT_CHECKPOINT_SECONDS = 300.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditLog:
+    """The real :class:`audit.interfaces.AuditSink`."""
+
+    def __init__(
+        self,
+        *,
+        signer: CheckpointSigner,
+        checkpoint_sink: CheckpointSink,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if checkpoint_every <= 0:
+            raise AuditError("checkpoint_every must be positive")
+        if checkpoint_seconds <= 0:
+            raise AuditError("checkpoint_seconds must be positive")
+        self._signer = signer
+        self._sink = checkpoint_sink
+        self._every = checkpoint_every
+        self._seconds = checkpoint_seconds
+        self._clock = clock
+        self._unpublished = True  # publish once after start-up to catch up
+        self._flag_lock = threading.Lock()
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def append(self, conn: Connection, event: AuditEvent) -> int:
+        """Write one event in the caller's transaction; returns its seq."""
+        return self.append_many(conn, (event,))[0]
+
+    def append_many(self, conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, int]:
+        """Write events (one executemany) in the caller's transaction; returns (first seq, last seq)."""
+        if not events:
+            raise AuditWriteError("append_many needs at least one event")
+        try:
+            return self._append(conn, events)
+        except AuditWriteError:
+            raise
+        except Exception as exc:
+            raise AuditWriteError("audit event could not be written; the access did not happen") from exc
+
+    def checkpoint(self, conn: Connection) -> Checkpoint | None:
+        """Sign a checkpoint of the current head now (in the caller's transaction), if it has moved."""
+        try:
+            head = self._lock_head(conn, 0)
+            last, tip, cp_seq = int(head.seq), str(head.hash), int(head.checkpoint_seq)
+            if last == 0 or last == cp_seq:
+                return None
+            ts = format_ts(self._clock())
+            checkpoint = self._write_checkpoint(conn, last, tip, ts)
+            conn.execute(
+                sa.update(audit_head)
+                .where(audit_head.c.id == HEAD_ID)
+                .values(checkpoint_seq=last, checkpoint_ts=ts)
+            )
+            return checkpoint
+        except AuditWriteError:
+            raise
+        except Exception as exc:
+            raise AuditWriteError("audit checkpoint could not be written") from exc
+
+    def _lock_head(self, conn: Connection, n: int) -> sa.Row[tuple[int, str, int, str]]:
+        stmt = (
+            sa.update(audit_head)
+            .where(audit_head.c.id == HEAD_ID)
+            .values(seq=audit_head.c.seq + n)
+            .returning(
+                audit_head.c.seq, audit_head.c.hash, audit_head.c.checkpoint_seq, audit_head.c.checkpoint_ts
+            )
+        )
+        row = conn.execute(stmt).one_or_none()
+        if row is None:
+            raise AuditWriteError("audit head row is missing; run the database migrations")
+        return row
+
+    def _append(self, conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, int]:
+        head = self._lock_head(conn, len(events))
+        last = int(head.seq)
+        first = last - len(events) + 1
+        prev = str(head.hash)
+        moment = self._clock()
+        ts = format_ts(moment)
+        event_rows: list[dict[str, object]] = []
+        ref_rows: list[dict[str, object]] = []
+        for seq, event in enumerate(events, start=first):
+            roles_json, fields_json, refs_json, detail_json = event.column_json()
+            digest = record_hash(
+                canonical_record_bytes(
+                    seq=seq,
+                    ts=ts,
+                    subject=event.subject,
+                    roles_json=roles_json,
+                    purpose=event.purpose,
+                    action=event.action,
+                    resource=event.resource,
+                    fields_json=fields_json,
+                    decision=event.decision,
+                    row_count=event.row_count,
+                    request_id=event.request_id,
+                    record_refs_json=refs_json,
+                    detail_json=detail_json,
+                    prev_hash=prev,
+                )
+            )
+            event_rows.append(
+                {
+                    "seq": seq,
+                    "ts": ts,
+                    "subject": event.subject,
+                    "roles": roles_json,
+                    "purpose": event.purpose,
+                    "action": event.action,
+                    "resource": event.resource,
+                    "fields": fields_json,
+                    "decision": event.decision,
+                    "row_count": event.row_count,
+                    "request_id": event.request_id,
+                    "record_refs": refs_json,
+                    "detail": detail_json,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
+            if event.record_refs:
+                ref_rows.extend({"seq": seq, "ref": ref} for ref in sorted(set(event.record_refs)))
+            prev = digest
+        conn.execute(sa.insert(audit_events), event_rows)
+        if ref_rows:
+            conn.execute(sa.insert(audit_event_refs), ref_rows)
+        values: dict[str, object] = {"hash": prev}
+        if self._checkpoint_due(last, int(head.checkpoint_seq), str(head.checkpoint_ts), moment):
+            self._write_checkpoint(conn, last, prev, ts)
+            values.update(checkpoint_seq=last, checkpoint_ts=ts)
+        conn.execute(sa.update(audit_head).where(audit_head.c.id == HEAD_ID).values(**values))
+        return first, last
+
+    def _checkpoint_due(self, last: int, cp_seq: int, cp_ts: str, moment: datetime) -> bool:
+        if last - cp_seq >= self._every:
+            return True
+        if not cp_ts:
+            return True  # the very first append anchors the chain with a checkpoint
+        return (moment - parse_ts(cp_ts)).total_seconds() >= self._seconds
+
+    def _write_checkpoint(self, conn: Connection, seq: int, tip: str, ts: str) -> Checkpoint:
+        key_id = self._signer.key_id
+        signature = base64.b64encode(self._signer.sign(checkpoint_message(seq, tip, ts, key_id))).decode(
+            "ascii"
+        )
+        checkpoint = Checkpoint(seq=seq, hash=tip, ts=ts, key_id=key_id, signature=signature)
+        conn.execute(
+            sa.insert(audit_checkpoints).values(seq=seq, hash=tip, ts=ts, key_id=key_id, signature=signature)
+        )
+        with self._flag_lock:
+            self._unpublished = True
+        return checkpoint
+
+    # -- reading and publishing -----------------------------------------------------------------------
+
+    def head(self, conn: Connection) -> tuple[int, str]:
+        """(seq, hash) of the chain tip; (0, GENESIS_HASH) for an empty log."""
+        try:
+            row = conn.execute(
+                sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == HEAD_ID)
+            ).one_or_none()
+        except Exception as exc:
+            raise AuditError("cannot read the audit head") from exc
+        if row is None:
+            raise AuditError("audit head row is missing; run the database migrations")
+        return int(row.seq), str(row.hash)
+
+    def publish_checkpoints(self, engine: Engine, *, force: bool = False) -> int:
+        """Copy committed checkpoints that the external sink lacks; call AFTER committing.
+
+        Uses its own connection from ``engine``, so it only ever sees committed
+        rows.  Cheap when this process has signed nothing since the last call
+        (unless ``force``).  Returns how many checkpoints were appended.
+        """
+        with self._flag_lock:
+            if not (force or self._unpublished):
+                return 0
+            self._unpublished = False
+        try:
+            last = self._sink.last_seq()
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(audit_checkpoints)
+                    .where(audit_checkpoints.c.seq > last)
+                    .order_by(audit_checkpoints.c.seq)
+                ).all()
+                conn.rollback()
+            checkpoints = [
+                Checkpoint(seq=int(r.seq), hash=r.hash, ts=r.ts, key_id=r.key_id, signature=r.signature)
+                for r in rows
+            ]
+            return self._sink.append(checkpoints)
+        except Exception as exc:
+            with self._flag_lock:
+                self._unpublished = True
+            if isinstance(exc, AuditError):
+                raise
+            raise AuditError("cannot publish audit checkpoints") from exc

@@ -1,0 +1,84 @@
+"""The audit tables (SQLAlchemy Core).  The migration ``0002_audit`` creates them.
+
+``audit_events``       one row per event; ``seq`` is gap-free 1, 2, 3, ...
+``audit_event_refs``   (seq, ref) for every record reference of an event, to
+                       find one person's events; verification checks it
+                       against the ``record_refs`` column of every event.
+``audit_head``         one row (id = 1): the chain tip and the last checkpoint.
+                       Every append updates it first, so concurrent writers
+                       serialise on this row (PostgreSQL row lock; SQLite's
+                       single writer).  The database refuses to move it back.
+``audit_checkpoints``  signed (seq, head hash, ts) records, also written to
+                       ``checkpoints.jsonl`` outside the database.
+
+Times are stored as fixed-width UTC text (``2024-05-01T12:00:00.000000Z``) and
+JSON columns as canonical JSON text, so a row reads back byte-identical on
+SQLite and PostgreSQL.  UPDATE and DELETE (and TRUNCATE on PostgreSQL) are
+rejected by triggers on events, refs and checkpoints.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+audit_metadata = sa.MetaData()
+
+
+def _bigint() -> sa.types.TypeEngine[int]:
+    # INTEGER PRIMARY KEY on SQLite is the rowid: ordered and compact.
+    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+HEAD_ID = 1
+
+audit_events = sa.Table(
+    "audit_events",
+    audit_metadata,
+    sa.Column("seq", _bigint(), primary_key=True, autoincrement=False),
+    sa.Column("ts", sa.String(32), nullable=False),
+    sa.Column("subject", sa.Text(), nullable=False),
+    sa.Column("roles", sa.Text(), nullable=False),
+    sa.Column("purpose", sa.Text(), nullable=False),
+    sa.Column("action", sa.Text(), nullable=False),
+    sa.Column("resource", sa.Text(), nullable=False),
+    sa.Column("fields", sa.Text(), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("row_count", sa.BigInteger(), nullable=False),
+    sa.Column("request_id", sa.Text(), nullable=False),
+    sa.Column("record_refs", sa.Text(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_events_subject", "subject"),
+    sa.Index("ix_audit_events_ts", "ts"),
+)
+
+audit_event_refs = sa.Table(
+    "audit_event_refs",
+    audit_metadata,
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("ref", sa.String(32), primary_key=True),
+    sa.Index("ix_audit_event_refs_ref", "ref", "seq"),
+)
+
+audit_head = sa.Table(
+    "audit_head",
+    audit_metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("checkpoint_seq", sa.BigInteger(), nullable=False),
+    sa.Column("checkpoint_ts", sa.String(32), nullable=False),
+)
+
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    audit_metadata,
+    sa.Column("seq", _bigint(), primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("ts", sa.String(32), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("signature", sa.Text(), nullable=False),
+)
+
+AUDIT_TABLES = ("audit_events", "audit_event_refs", "audit_head", "audit_checkpoints")

@@ -1,0 +1,323 @@
+"""Verification of the audit log: the hash chain, the record references, the signed checkpoints.
+
+What is checked, in one streaming pass ordered by seq:
+
+1. Chain: seqs are 1, 2, 3, ... without gap; each row's ``prev_hash`` is the
+   previous row's ``hash``; ``hash`` is sha256 of the row's canonical bytes.
+   This catches a modified, deleted, swapped or duplicated event and any byte
+   flip in a stored column.
+2. References: ``audit_event_refs`` holds exactly the distinct refs of each
+   event's ``record_refs``.
+3. Head: ``audit_head`` agrees with the last event (a deleted tail shows here).
+4. Checkpoints, from the database AND ``checkpoints.jsonl``: each signature
+   must verify with the given public key, and the event at the checkpoint's
+   seq must carry the checkpoint's hash.  This catches a log rebuilt or
+   extended with recomputed hashes (the attacker cannot sign), a truncated
+   tail and an older copy of the database restored (the external file knows
+   newer checkpoints than the database has events).
+
+``first_bad_seq`` is the first sequence number whose event can no longer be
+proven authentic: exact for chain breaks; for an attack that recomputed the
+hashes it is one past the last checkpoint that still matches (so with a
+checkpoint at every event it is exact).  Events after the newest valid
+checkpoint are reported in ``unsigned_tail``: nothing signed vouches for them yet.
+
+Consistency under concurrent writers: the external file is read first, then
+the head, then the rows.  On PostgreSQL run verify in a REPEATABLE READ
+transaction (:func:`verify_engine` does this); under READ COMMITTED, rows
+newer than the head read are ignored rather than reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.engine import Connection, Engine
+
+from audit.checkpoints import Checkpoint, decode_signature, read_checkpoints_file
+from audit.events import GENESIS_HASH, canonical_record_bytes, record_hash
+from audit.signing import key_id_for, verify_signature
+from audit.tables import HEAD_ID, audit_checkpoints, audit_event_refs, audit_events, audit_head
+from core.errors import AuditError, AuditIntegrityError
+
+DEFAULT_BATCH = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    events_checked: int
+    first_bad_seq: int | None
+    reason: str
+    checkpoints_checked: int = 0
+    last_signed_seq: int = 0
+    unsigned_tail: int = 0
+    head_seq: int = 0
+
+    def raise_if_tampered(self) -> None:
+        if not self.ok:
+            raise AuditIntegrityError(self.reason, self.first_bad_seq)
+
+
+@dataclass(slots=True)
+class _ChainResult:
+    checked: int = 0
+    last_seq: int = 0  # last seq of the consistent prefix
+    last_hash: str = GENESIS_HASH
+    bad_seq: int | None = None
+    reason: str = ""
+
+
+def _stream(conn: Connection, stmt: sa.Select[Any], batch: int) -> Iterator[Any]:
+    result = conn.execute(stmt.execution_options(yield_per=batch))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def _ref_rows(conn: Connection, bound: int | None, batch: int) -> Iterator[tuple[int, str]]:
+    stmt = sa.select(audit_event_refs.c.seq, audit_event_refs.c.ref).order_by(
+        audit_event_refs.c.seq, audit_event_refs.c.ref
+    )
+    if bound is not None:
+        stmt = stmt.where(audit_event_refs.c.seq <= bound)
+    for seq, ref in _stream(conn, stmt, batch):
+        yield int(seq), str(ref)
+
+
+def _check_chain(
+    conn: Connection, *, head_seq: int, bounded: bool, wanted: set[int], seen: dict[int, str], batch: int
+) -> _ChainResult:
+    """Walk the events and refs in seq order; stop at the first inconsistency."""
+    res = _ChainResult()
+    bound = head_seq if bounded else None
+    stmt = sa.select(
+        audit_events.c.seq,
+        audit_events.c.ts,
+        audit_events.c.subject,
+        audit_events.c.roles,
+        audit_events.c.purpose,
+        audit_events.c.action,
+        audit_events.c.resource,
+        audit_events.c.fields,
+        audit_events.c.decision,
+        audit_events.c.row_count,
+        audit_events.c.request_id,
+        audit_events.c.record_refs,
+        audit_events.c.detail,
+        audit_events.c.prev_hash,
+        audit_events.c.hash,
+    ).order_by(audit_events.c.seq)
+    if bound is not None:
+        stmt = stmt.where(audit_events.c.seq <= bound)
+    refs = _ref_rows(conn, bound, batch)
+    pending_ref: tuple[int, str] | None = next(refs, None)
+    expected = 1
+    prev = GENESIS_HASH
+    for row in _stream(conn, stmt, batch):
+        (seq, ts, subject, roles, purpose, action, resource, fields, decision, row_count, request_id,
+         record_refs, detail, prev_hash, stored_hash) = row  # fmt: skip
+        if seq != expected:
+            if isinstance(seq, int) and seq < expected:
+                res.bad_seq, res.reason = seq, f"unexpected event seq {seq} before seq {expected}"
+            else:
+                res.bad_seq, res.reason = expected, f"event seq {expected} is missing"
+            return res
+        try:
+            digest = record_hash(
+                canonical_record_bytes(
+                    seq=seq,
+                    ts=ts,
+                    subject=subject,
+                    roles_json=roles,
+                    purpose=purpose,
+                    action=action,
+                    resource=resource,
+                    fields_json=fields,
+                    decision=decision,
+                    row_count=row_count,
+                    request_id=request_id,
+                    record_refs_json=record_refs,
+                    detail_json=detail,
+                    prev_hash=prev_hash,
+                )
+            )
+        except (TypeError, ValueError, UnicodeError):
+            res.bad_seq, res.reason = seq, f"event seq {seq} is unreadable"
+            return res
+        if prev_hash != prev:
+            res.bad_seq, res.reason = seq, f"event seq {seq} does not link to the previous event"
+            return res
+        if digest != stored_hash:
+            res.bad_seq, res.reason = seq, f"event seq {seq} does not match its hash"
+            return res
+        # record references of this event against the side table
+        while pending_ref is not None and pending_ref[0] < seq:
+            res.bad_seq, res.reason = (
+                pending_ref[0],
+                f"record reference row for seq {pending_ref[0]} has no event",
+            )
+            return res
+        found: list[str] = []
+        while pending_ref is not None and pending_ref[0] == seq:
+            found.append(pending_ref[1])
+            pending_ref = next(refs, None)
+        if found or record_refs != "[]":
+            try:
+                declared = sorted(set(json.loads(record_refs)))
+            except (ValueError, TypeError):
+                declared = None
+            if declared != found:
+                res.bad_seq, res.reason = seq, f"record references of event seq {seq} do not match"
+                return res
+        if seq in wanted:
+            seen[seq] = stored_hash
+        res.checked += 1
+        res.last_seq = seq
+        res.last_hash = stored_hash
+        prev = stored_hash
+        expected = seq + 1
+    if pending_ref is not None:
+        res.bad_seq, res.reason = (
+            pending_ref[0],
+            f"record reference row for seq {pending_ref[0]} has no event",
+        )
+    return res
+
+
+def _load_checkpoints(conn: Connection, bound: int | None) -> list[tuple[str, Checkpoint]]:
+    stmt = sa.select(audit_checkpoints).order_by(audit_checkpoints.c.seq)
+    if bound is not None:
+        stmt = stmt.where(audit_checkpoints.c.seq <= bound)
+    return [
+        ("database", Checkpoint(seq=int(r.seq), hash=r.hash, ts=r.ts, key_id=r.key_id, signature=r.signature))
+        for r in conn.execute(stmt)
+    ]
+
+
+def _signature_ok(cp: Checkpoint, public_key: Ed25519PublicKey, key_id: str) -> bool:
+    if cp.key_id != key_id:
+        return False
+    signature = decode_signature(cp.signature)
+    return signature is not None and verify_signature(public_key, cp.message(), signature)
+
+
+def _is_snapshot(conn: Connection) -> bool:
+    if conn.dialect.name != "postgresql":
+        return True
+    level = conn.exec_driver_sql("SHOW transaction_isolation").scalar()
+    return str(level).lower() in {"repeatable read", "serializable"}
+
+
+def verify(
+    conn: Connection, *, checkpoints_path: Path, public_key: Ed25519PublicKey, batch_size: int = DEFAULT_BATCH
+) -> VerifyReport:
+    """Verify the whole log; never raises for tampering (see :meth:`VerifyReport.raise_if_tampered`)."""
+    external = read_checkpoints_file(checkpoints_path)  # first: it must not be newer than the rows
+    try:
+        return _verify(conn, external.checkpoints, external.bad_lines, public_key, batch_size)
+    except AuditError:
+        raise
+    except Exception as exc:
+        raise AuditError(f"audit verification could not run: {type(exc).__name__}") from exc
+
+
+def _verify(
+    conn: Connection,
+    external: tuple[Checkpoint, ...],
+    bad_lines: tuple[int, ...],
+    public_key: Ed25519PublicKey,
+    batch: int,
+) -> VerifyReport:
+    head = conn.execute(sa.select(audit_head).where(audit_head.c.id == HEAD_ID)).one_or_none()
+    if head is None:
+        return VerifyReport(False, 0, None, "the audit head row is missing")
+    head_seq, head_hash = int(head.seq), str(head.hash)
+    bounded = not _is_snapshot(conn)
+    entries = _load_checkpoints(conn, head_seq if bounded else None) + [("file", cp) for cp in external]
+    entries.sort(key=lambda item: item[1].seq)
+    seen: dict[int, str] = {}
+    chain = _check_chain(
+        conn, head_seq=head_seq, bounded=bounded, wanted={cp.seq for _, cp in entries}, seen=seen, batch=batch
+    )
+    problems: list[tuple[int, str]] = []
+    if chain.bad_seq is not None:
+        problems.append((chain.bad_seq, chain.reason))
+    elif chain.last_seq < head_seq:
+        problems.append(
+            (chain.last_seq + 1, f"events after seq {chain.last_seq} are missing (head is {head_seq})")
+        )
+    elif chain.last_seq > head_seq:
+        problems.append((head_seq + 1, f"events after the head seq {head_seq} were added outside the log"))
+    elif chain.last_hash != head_hash:
+        problems.append((head_seq, "the audit head hash does not match the last event"))
+    limit = problems[0][0] if problems else None  # rows from here on are already known bad
+
+    key_id = key_id_for(public_key)
+    last_good = 0
+    checked = 0
+    bad_signatures: list[tuple[int, str]] = []
+    for source, cp in entries:
+        if limit is not None and cp.seq >= limit:
+            break
+        if not _signature_ok(cp, public_key, key_id):
+            bad_signatures.append((cp.seq, f"{source} checkpoint at seq {cp.seq} has an invalid signature"))
+            continue
+        checked += 1
+        if cp.seq > chain.last_seq:
+            problems.append(
+                (
+                    chain.last_seq + 1,
+                    f"{source} checkpoint at seq {cp.seq} but the log ends at seq {chain.last_seq}",
+                )
+            )
+            break
+        if seen.get(cp.seq) != cp.hash:
+            problems.append(
+                (last_good + 1, f"{source} checkpoint at seq {cp.seq} does not match the log; "
+                 f"events after seq {last_good} are not authentic")
+            )  # fmt: skip
+            break
+        last_good = max(last_good, cp.seq)
+    if bad_lines:
+        bad_signatures.append((last_good + 1, f"checkpoints file lines {list(bad_lines)[:5]} are malformed"))
+
+    tail = max(chain.last_seq - last_good, 0)
+    if problems:
+        first_bad, reason = min(problems)
+        if bad_signatures:
+            reason += f"; also: {bad_signatures[0][1]}"
+        return VerifyReport(False, chain.checked, first_bad, reason, checked, last_good, tail, head_seq)
+    if bad_signatures:
+        first_bad, reason = min(bad_signatures)
+        return VerifyReport(False, chain.checked, first_bad, reason, checked, last_good, tail, head_seq)
+    reason = f"intact: {chain.checked} events, {checked} checkpoints verified"
+    if tail:
+        reason += f"; {tail} newest events not yet covered by a checkpoint"
+    return VerifyReport(True, chain.checked, None, reason, checked, last_good, tail, head_seq)
+
+
+def verify_engine(
+    engine: Engine, *, checkpoints_path: Path, public_key: Ed25519PublicKey, batch_size: int = DEFAULT_BATCH
+) -> VerifyReport:
+    """:func:`verify` on its own connection, in a snapshot (REPEATABLE READ on PostgreSQL)."""
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            report = verify(
+                conn, checkpoints_path=checkpoints_path, public_key=public_key, batch_size=batch_size
+            )
+            conn.rollback()
+            return report
+    except AuditError:
+        raise
+    except Exception as exc:
+        raise AuditError(f"audit verification could not run: {type(exc).__name__}") from exc

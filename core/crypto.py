@@ -1,0 +1,114 @@
+"""AES-256-GCM field encryption, key wrapping, HKDF and blind indexes.
+
+Ciphertext layout: ``0x01 | nonce (12 bytes, random) | ciphertext+tag``.
+The associated data binds every ciphertext to where it lives::
+
+    b"hushdb/1|" table "|" column "|" row id "|" key version
+
+For fields the key version is the customer's *data-key* version, not the
+key-encryption-key version, so that rotating the KEK re-wraps data keys
+without re-encrypting data.  A ciphertext moved to another row, column or
+table fails authentication and raises :class:`CorruptCiphertextError`
+naming the record, never returning garbage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import unicodedata
+
+import phonenumbers
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from core.errors import CorruptCiphertextError, InputError
+
+FORMAT_V1 = b"\x01"
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+
+def new_key() -> bytes:
+    return os.urandom(KEY_BYTES)
+
+
+def hkdf(root: bytes, info: str, length: int = KEY_BYTES) -> bytes:
+    """Derive an independent key from ``root`` for one named use."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info.encode()).derive(root)
+
+
+def associated_data(table: str, column: str, row_id: str, key_version: int) -> bytes:
+    return f"hushdb/1|{table}|{column}|{row_id}|{key_version}".encode()
+
+
+def seal(aead: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return FORMAT_V1 + nonce + aead.encrypt(nonce, plaintext, aad)
+
+
+def open_sealed(aead: AESGCM, blob: bytes, aad: bytes, *, record: str) -> bytes:
+    """Decrypt ``blob``; any failure names ``record`` (a table/column/row id, never a value)."""
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
+        raise CorruptCiphertextError(f"ciphertext of {record} is malformed")
+    try:
+        return aead.decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
+    except InvalidTag as exc:
+        raise CorruptCiphertextError(f"ciphertext of {record} failed authentication") from exc
+
+
+class FieldCipher:
+    """Encrypts and decrypts the fields of one row with that row's data key."""
+
+    __slots__ = ("_aead", "_key_version", "_row_id", "_table")
+
+    def __init__(self, data_key: bytes, *, table: str, row_id: str, key_version: int) -> None:
+        self._aead = AESGCM(data_key)
+        self._table = table
+        self._row_id = row_id
+        self._key_version = key_version
+
+    def encrypt(self, column: str, value: str | None) -> bytes | None:
+        if value is None:
+            return None
+        aad = associated_data(self._table, column, self._row_id, self._key_version)
+        return seal(self._aead, value.encode("utf-8"), aad)
+
+    def decrypt(self, column: str, blob: bytes | None) -> str | None:
+        if blob is None:
+            return None
+        aad = associated_data(self._table, column, self._row_id, self._key_version)
+        record = f"{self._table}.{column} of row {self._row_id}"
+        raw = open_sealed(self._aead, bytes(blob), aad, record=record)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:  # pragma: no cover - authenticated data is ours
+            raise CorruptCiphertextError(f"{record} does not hold UTF-8 text") from exc
+
+
+def blind_index(key: bytes, normalised: str) -> bytes:
+    """HMAC-SHA256 of a normalised value: equality look-ups without plaintext."""
+    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).digest()
+
+
+def normalise_email(value: str) -> str:
+    email = unicodedata.normalize("NFKC", value).strip().lower()
+    local, sep, domain = email.partition("@")
+    if not sep or not local or "." not in domain or " " in email:
+        raise InputError("email is not a valid address")
+    return email
+
+
+def normalise_phone(value: str, region: str) -> str:
+    """The phone number in E.164 form; numbers without a country code use ``region``."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InputError("phone is not a valid phone number") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InputError("phone is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,483 @@
+"""The governed read path: the only way decrypted customer data leaves the store.
+
+Every public method that returns customer data takes an :class:`AccessContext`
+(subject, roles, purpose, request id).  A read:
+
+1. asks the policy once for an :class:`~policies.plan.AccessPlan` for
+   (subject, roles, purpose, resource, action, field set) — never per row;
+2. runs SQL with the plan's row filter compiled into the WHERE clause (a
+   sales rep's ``own`` scope becomes ``owner = :subject``);
+3. decrypts only the allowed fields;
+4. masks them per the plan;
+5. appends an audit event **in the same transaction**; if the event cannot
+   be written the transaction rolls back and no data is returned.
+
+Denials (including any exception while deciding) are audited in a
+transaction of their own and raise :class:`AccessDenied`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, Row
+
+from audit.events import AuditEvent
+from audit.log import AuditLog
+from audit.refs import RecordRefs
+from core.crypto import FieldCipher
+from core.db import transaction
+from core.errors import AccessDenied, AuditError, AuditWriteError, ErasedError, HushError, InvalidPurposeError, NotFoundError
+from core.keys import KeyRing
+from core.models import customer_keys_t, customers_t, notes_t
+from core.records import CONSENT_KEYS, CUSTOMER_FIELDS, PII_FIELDS
+from core.store import CustomerStore
+from policies.holder import PolicyHolder
+from policies.masks import apply_mask
+from policies.plan import AccessPlan
+
+log = logging.getLogger(__name__)
+
+PURPOSES: tuple[str, ...] = ("service", "marketing", "profiling", "data_quality", "compliance", "erasure")
+NOTE_FIELDS: tuple[str, ...] = ("body", "findings", "author", "created_at")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class AccessContext:
+    """Who is asking, in which roles, for what purpose, in which request."""
+
+    subject: str
+    roles: frozenset[str]
+    purpose: str
+    request_id: str = field(default_factory=new_request_id)
+
+    def __post_init__(self) -> None:
+        if self.purpose not in PURPOSES:
+            raise InvalidPurposeError(f"unknown purpose {self.purpose!r}; one of {', '.join(PURPOSES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    """A customer as one reader may see it: only allowed fields, masked per plan."""
+
+    external_id: str
+    pseudonym: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRecord:
+    """A note as one reader may see it.  ``body`` is masked per plan (or None)."""
+
+    note_id: str
+    values: Mapping[str, Any]
+
+
+class _Decryptor:
+    """Unwraps a row's data key and decrypts the asked columns.  Private to the gateway."""
+
+    def __init__(self, keyring: KeyRing) -> None:
+        self._keyring = keyring
+
+    def cipher(self, customer_id: str, wrapped: bytes, kek_version: int, *, table: str, row_id: str) -> FieldCipher:
+        data_key = self._keyring.unwrap(customer_id, wrapped, kek_version)
+        return FieldCipher(data_key, table=table, row_id=row_id, key_version=1)
+
+
+class Gateway:
+    """Policy, SQL row filter, decryption, masking and audit, in one place."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        store: CustomerStore,
+        policies: PolicyHolder,
+        audit: AuditLog,
+        keyring: KeyRing,
+        note_masker: Callable[[str, str], str] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.policies = policies
+        self.audit = audit
+        self.keyring = keyring
+        self.refs = RecordRefs(keyring.audit_key)
+        self._decryptor = _Decryptor(keyring)
+        self._note_masker = note_masker
+
+    # -- policy and audit plumbing ---------------------------------------------
+
+    def event(
+        self,
+        ctx: AccessContext,
+        *,
+        action: str,
+        resource: str,
+        fields: Sequence[str],
+        decision: str,
+        row_count: int = 0,
+        record_ids: Sequence[str] = (),
+        detail: Mapping[str, str | int | bool | None] | None = None,
+    ) -> AuditEvent:
+        return AuditEvent(
+            subject=ctx.subject,
+            roles=tuple(sorted(ctx.roles)),
+            purpose=ctx.purpose,
+            action=action,
+            resource=resource,
+            fields=tuple(fields),
+            decision=decision,
+            row_count=row_count,
+            request_id=ctx.request_id,
+            record_refs=tuple(self.refs.ref(i) for i in record_ids),
+            detail=dict(detail or {}),
+        )
+
+    def publish(self) -> None:
+        """Copy committed signed checkpoints to the external file (after commit).
+
+        A failure here does not undo the access (its event is committed); the
+        next publish from any process catches up.
+        """
+        try:
+            self.audit.publish_checkpoints(self.engine)
+        except AuditError as exc:
+            log.warning("audit checkpoints not published yet: %s", type(exc).__name__)
+
+    def record(self, conn: Connection, event: AuditEvent) -> int:
+        """Append ``event`` in ``conn``'s transaction (fail closed: raises AuditWriteError)."""
+        return self.audit.append(conn, event)
+
+    def record_alone(self, event: AuditEvent) -> int:
+        """Append ``event`` in a transaction of its own."""
+        try:
+            with self.engine.begin() as conn:
+                seq = self.audit.append(conn, event)
+        except AuditWriteError:
+            raise
+        except Exception as exc:
+            raise AuditWriteError("the audit event could not be written") from exc
+        self.publish()
+        return seq
+
+    def deny(
+        self,
+        ctx: AccessContext,
+        *,
+        action: str,
+        resource: str,
+        fields: Sequence[str],
+        reason: str,
+        record_ids: Sequence[str] = (),
+    ) -> AccessDenied:
+        """Audit a denial and return the error to raise."""
+        self.record_alone(
+            self.event(
+                ctx,
+                action=action,
+                resource=resource,
+                fields=fields,
+                decision="deny",
+                record_ids=record_ids,
+                detail={"reason": reason},
+            )
+        )
+        return AccessDenied(f"{ctx.subject} may not {action} {resource} for purpose {ctx.purpose}: {reason}")
+
+    def authorize(
+        self, ctx: AccessContext, *, resource: str, action: str, fields: Sequence[str] | None, all_fields: Sequence[str]
+    ) -> AccessPlan:
+        """One plan per request.  ``fields=None`` asks for whatever the plan allows.
+
+        Explicitly requested fields must all be allowed; otherwise the request is
+        denied (audited) naming the forbidden fields.  Any exception while
+        deciding is a denial.
+        """
+        asked = tuple(all_fields if fields is None else fields)
+        unknown = [f for f in asked if f not in all_fields]
+        if unknown:
+            raise self.deny(ctx, action=action, resource=resource, fields=asked, reason=f"unknown field {unknown[0]}")
+        try:
+            plan = self.policies.current.plan(
+                subject=ctx.subject,
+                roles=ctx.roles,
+                purpose=ctx.purpose,
+                resource=resource,
+                action=action,
+                fields=asked,
+            )
+        except InvalidPurposeError:
+            raise
+        except Exception as exc:  # fail closed: any error while deciding is a deny
+            raise self.deny(
+                ctx, action=action, resource=resource, fields=asked, reason=f"policy error ({type(exc).__name__})"
+            ) from exc
+        if not plan.allowed or (fields is not None and plan.denied):
+            forbidden = sorted(plan.denied) or list(asked)
+            raise self.deny(
+                ctx, action=action, resource=resource, fields=asked, reason=f"field {', '.join(forbidden)} is forbidden"
+            )
+        return plan
+
+    def scope_filter(self, ctx: AccessContext, plan: AccessPlan, owner_col: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+        """The plan's row filter as SQL."""
+        if plan.scope == "all":
+            return sa.true()
+        return owner_col == ctx.subject
+
+    # -- customers ----------------------------------------------------------------
+
+    def _customer_columns(self, fields: frozenset[str]) -> list[sa.ColumnElement[Any]]:
+        cols: list[sa.ColumnElement[Any]] = [
+            customers_t.c.id,
+            customers_t.c.external_id,
+            customers_t.c.pseudonym,
+            customers_t.c.owner,
+            customers_t.c.erased_at,
+            customer_keys_t.c.wrapped_key,
+            customer_keys_t.c.kek_version,
+        ]
+        cols += [customers_t.c[f"{f}_ct"] for f in PII_FIELDS if f in fields]
+        if "consent" in fields:
+            cols += [customers_t.c[f"consent_{k}"] for k in CONSENT_KEYS]
+        if "suppression" in fields:
+            cols += [customers_t.c.do_not_contact, customers_t.c.deceased, customers_t.c.under_review]
+        if "created_at" in fields:
+            cols.append(customers_t.c.created_at)
+        return cols
+
+    def _customer_record(self, row: Row[Any], plan: AccessPlan) -> CustomerRecord:
+        if row.erased_at is not None or row.wrapped_key is None:
+            raise ErasedError(f"customer {row.external_id} was erased")
+        values: dict[str, Any] = {}
+        pii = [f for f in PII_FIELDS if f in plan.allowed and plan.masks.get(f, "none") != "none"]
+        cipher = (
+            self._decryptor.cipher(row.id, row.wrapped_key, row.kek_version, table="customers", row_id=row.id)
+            if pii
+            else None
+        )
+        for name in plan.allowed:
+            mask = plan.masks.get(name, "none")
+            if name in PII_FIELDS:
+                raw = cipher.decrypt(name, getattr(row, f"{name}_ct")) if cipher is not None else None
+            elif name == "external_id":
+                raw = row.external_id
+            elif name == "pseudonym":
+                raw = row.pseudonym
+            elif name == "owner":
+                raw = row.owner
+            elif name == "created_at":
+                raw = row.created_at.isoformat()
+            elif name == "consent":
+                values["consent"] = {k: bool(getattr(row, f"consent_{k}")) for k in CONSENT_KEYS}
+                continue
+            elif name == "suppression":
+                values["suppression"] = {
+                    "do_not_contact": bool(row.do_not_contact),
+                    "deceased": bool(row.deceased),
+                    "under_review": bool(row.under_review),
+                }
+                continue
+            else:  # pragma: no cover - vocabulary guarded by authorize()
+                continue
+            values[name] = apply_mask(mask, name, raw, hash_key=self.keyring.mask_hash_key)
+        return CustomerRecord(external_id=row.external_id, pseudonym=row.pseudonym, values=values)
+
+    def _select_customers(self, plan: AccessPlan, ctx: AccessContext, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        return (
+            sa.select(*self._customer_columns(plan.allowed))
+            .select_from(customers_t.outerjoin(customer_keys_t, customer_keys_t.c.customer_id == customers_t.c.id))
+            .where(where, self.scope_filter(ctx, plan, customers_t.c.owner))
+        )
+
+    def _exists_out_of_scope(self, conn: Connection, where: sa.ColumnElement[bool]) -> list[str]:
+        return list(conn.execute(sa.select(customers_t.c.id).where(where)).scalars())
+
+    def _read(
+        self, ctx: AccessContext, where: sa.ColumnElement[bool], fields: Sequence[str] | None, *, what: str
+    ) -> list[CustomerRecord]:
+        plan = self.authorize(ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS)
+        with transaction(self.engine) as conn:
+            rows = conn.execute(self._select_customers(plan, ctx, where)).all()
+            if not rows and plan.scope == "own":
+                hidden = self._exists_out_of_scope(conn, where)
+                if hidden:
+                    # Same answer as "not found" (no existence oracle), but audited as a denial.
+                    denial = self.event(
+                        ctx,
+                        action="read",
+                        resource="customer",
+                        fields=sorted(plan.allowed),
+                        decision="deny",
+                        record_ids=hidden,
+                        detail={"reason": "outside owned accounts"},
+                    )
+                    self.record(conn, denial)
+            records = [self._customer_record(r, plan) for r in rows]
+            self.record(
+                conn,
+                self.event(
+                    ctx,
+                    action="read",
+                    resource="customer",
+                    fields=sorted(plan.allowed),
+                    decision=plan.decision,
+                    row_count=len(records),
+                    record_ids=[r.id for r in rows],
+                    detail={"lookup": what},
+                ),
+            )
+        self.publish()
+        return records
+
+    def read_customer(self, ctx: AccessContext, external_id: str, *, fields: Sequence[str] | None = None) -> CustomerRecord:
+        records = self._read(ctx, customers_t.c.external_id == external_id, fields, what="external_id")
+        if not records:
+            raise NotFoundError("customer not found")
+        return records[0]
+
+    def find_customers(
+        self,
+        ctx: AccessContext,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> list[CustomerRecord]:
+        """Equality look-up through the blind index (the value itself is never stored)."""
+        if (email is None) == (phone is None):
+            raise ValueError("give exactly one of email or phone")
+        if email is not None:
+            where = customers_t.c.email_bidx == self.store.email_index(email)
+            what = "email"
+        else:
+            assert phone is not None
+            where = customers_t.c.phone_bidx == self.store.phone_index(phone)
+            what = "phone"
+        return self._read(ctx, where, fields, what=what)
+
+    def scan_customers(
+        self,
+        ctx: AccessContext,
+        *,
+        fields: Sequence[str] | None = None,
+        where: sa.ColumnElement[bool] | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[CustomerRecord]:
+        """Stream every customer the plan allows, one audit event per batch.
+
+        Erased customers are skipped.  Each batch's audit event is written in
+        the scan's transaction before that batch is handed out.
+        """
+        plan = self.authorize(ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS)
+        cond = sa.and_(customers_t.c.erased_at.is_(None), where if where is not None else sa.true())
+        query = self._select_customers(plan, ctx, cond).order_by(customers_t.c.id)
+        sorted_fields = sorted(plan.allowed)
+        with transaction(self.engine) as conn:
+            result = conn.execution_options(yield_per=batch_size).execute(query)
+            for batch in result.partitions(batch_size):
+                records = [self._customer_record(r, plan) for r in batch]
+                self.record(
+                    conn,
+                    self.event(
+                        ctx,
+                        action="read",
+                        resource="customer",
+                        fields=sorted_fields,
+                        decision=plan.decision,
+                        row_count=len(records),
+                        record_ids=[r.id for r in batch],
+                        detail={"lookup": "scan"},
+                    ),
+                )
+                yield from records
+        self.publish()
+
+    def customer_id(self, conn: Connection, ctx: AccessContext, plan: AccessPlan, external_id: str) -> str:
+        """Resolve an external id to the internal id within the plan's scope (404 outside it)."""
+        row = conn.execute(
+            sa.select(customers_t.c.id, customers_t.c.erased_at).where(
+                customers_t.c.external_id == external_id, self.scope_filter(ctx, plan, customers_t.c.owner)
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError("customer not found")
+        if row.erased_at is not None:
+            raise ErasedError("customer was erased")
+        return str(row.id)
+
+    # -- notes --------------------------------------------------------------------
+
+    def read_notes(self, ctx: AccessContext, external_id: str, *, fields: Sequence[str] | None = None) -> list[NoteRecord]:
+        """Notes of one customer, masked per plan (bodies from stored spans, no NLP)."""
+        plan = self.authorize(ctx, resource="note", action="read", fields=fields, all_fields=NOTE_FIELDS)
+        with transaction(self.engine) as conn:
+            customer_id = self.customer_id(conn, ctx, plan, external_id)
+            key = conn.execute(
+                sa.select(customer_keys_t.c.wrapped_key, customer_keys_t.c.kek_version).where(
+                    customer_keys_t.c.customer_id == customer_id
+                )
+            ).one()
+            rows = conn.execute(
+                sa.select(notes_t).where(notes_t.c.customer_id == customer_id).order_by(notes_t.c.created_at, notes_t.c.id)
+            ).all()
+            out = []
+            for r in rows:
+                cipher = self._decryptor.cipher(customer_id, key.wrapped_key, key.kek_version, table="notes", row_id=r.id)
+                out.append(NoteRecord(note_id=r.id, values=self._note_values(r, cipher, plan)))
+            self.record(
+                conn,
+                self.event(
+                    ctx,
+                    action="read",
+                    resource="note",
+                    fields=sorted(plan.allowed),
+                    decision=plan.decision,
+                    row_count=len(out),
+                    record_ids=[customer_id],
+                ),
+            )
+        self.publish()
+        return out
+
+    def _note_values(self, r: Row[Any], cipher: FieldCipher, plan: AccessPlan) -> dict[str, Any]:
+        values: dict[str, Any] = {"sensitivity": r.sensitivity}
+        analysis = cipher.decrypt("analysis", r.analysis_ct) or "{}"
+        if "author" in plan.allowed:
+            values["author"] = r.author
+        if "created_at" in plan.allowed:
+            values["created_at"] = r.created_at.isoformat()
+        if "findings" in plan.allowed:
+            doc = json.loads(analysis)
+            values["labels"] = list(doc.get("labels", []))
+            values["findings"] = [
+                {k: f.get(k) for k in ("type", "category", "start", "end")} for f in doc.get("findings", [])
+            ]
+        if "body" in plan.allowed:
+            mask = plan.masks.get("body", "none")
+            body = cipher.decrypt("body", r.body_ct)
+            if mask == "full" or body is None:
+                values["body"] = body
+            elif mask == "none":
+                values["body"] = None
+            elif self._note_masker is None:
+                values["body"] = None  # fail closed: no masker, no text
+            else:
+                values["body"] = self._note_masker(body, analysis)
+        return values
+
+
+def require(cond: bool, error: HushError) -> None:
+    if not cond:
+        raise error

@@ -1,0 +1,148 @@
+"""The value an analysis produces: findings, labels, sensitivity, analyser version.
+
+An :class:`Analysis` is computed once when a note (or any free-text field) is
+written and stored with it, encrypted.  Offsets always refer to the ORIGINAL
+text, so masking at export needs nothing but the text and this value.  The JSON
+form carries no matched values, only types, categories and offsets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final, Literal, cast
+
+from core.errors import InputError
+
+#: Bump whenever recognizers, word lists or thresholds change: stored analyses
+#: with another version are re-analysed before export.
+ANALYSER_VERSION: Final = "hushdb-pii/1.0.0"
+
+Language = Literal["en", "zh", "mixed"]
+Sensitivity = Literal["none", "personal", "sensitive"]
+
+#: Category of direct identifiers (names, contacts, ID numbers, addresses, cards).
+IDENTIFIER: Final = "identifier"
+#: Category of quasi-identifiers (dates, places, organisations, titles, ages).
+QUASI_IDENTIFIER: Final = "quasi_identifier"
+
+#: The special categories and sensitive life events, in a stable order.
+SENSITIVE_CATEGORIES: Final[tuple[str, ...]] = (
+    "bereavement",
+    "accident",
+    "health",
+    "pregnancy",
+    "mental_health",
+    "addiction",
+    "disability",
+    "family_breakdown",
+    "financial_distress",
+    "religion",
+    "political",
+    "sexual_orientation",
+    "ethnicity",
+    "criminal_record",
+)
+
+
+def sensitive_type(category: str) -> str:
+    """The entity type of a sensitive category (``health`` -> ``HEALTH``)."""
+    return category.upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One span of personal or sensitive content, in original-text offsets (end exclusive)."""
+
+    type: str
+    category: str
+    start: int
+    end: int
+    score: float
+
+    @property
+    def is_sensitive(self) -> bool:
+        return self.category in SENSITIVE_CATEGORIES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "category": self.category,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    version: str
+    language: Language
+    findings: tuple[Finding, ...]
+    labels: tuple[str, ...]
+    sensitivity: Sensitivity
+
+    @classmethod
+    def build(cls, *, language: Language, findings: tuple[Finding, ...]) -> Analysis:
+        """Derive labels and sensitivity from findings (sorted by position)."""
+        ordered = tuple(sorted(findings, key=lambda f: (f.start, -f.end, f.type)))
+        labels = tuple(c for c in SENSITIVE_CATEGORIES if any(f.category == c for f in ordered))
+        sensitivity: Sensitivity
+        if labels:
+            sensitivity = "sensitive"
+        elif any(f.category == IDENTIFIER for f in ordered):
+            sensitivity = "personal"
+        else:
+            sensitivity = "none"
+        return cls(
+            version=ANALYSER_VERSION,
+            language=language,
+            findings=ordered,
+            labels=labels,
+            sensitivity=sensitivity,
+        )
+
+    @property
+    def is_current(self) -> bool:
+        """False when produced by another analyser version (re-analyse before export)."""
+        return self.version == ANALYSER_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "language": self.language,
+            "findings": [f.to_dict() for f in self.findings],
+            "labels": list(self.labels),
+            "sensitivity": self.sensitivity,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> Analysis:
+        try:
+            raw = json.loads(data)
+            findings = tuple(
+                Finding(
+                    type=str(f["type"]),
+                    category=str(f["category"]),
+                    start=int(f["start"]),
+                    end=int(f["end"]),
+                    score=float(f["score"]),
+                )
+                for f in raw["findings"]
+            )
+            language = str(raw["language"])
+            sensitivity = str(raw["sensitivity"])
+            if language not in ("en", "zh", "mixed") or sensitivity not in ("none", "personal", "sensitive"):
+                raise ValueError("bad language or sensitivity")
+            return cls(
+                version=str(raw["version"]),
+                language=cast(Language, language),
+                findings=findings,
+                labels=tuple(str(x) for x in raw["labels"]),
+                sensitivity=cast(Sensitivity, sensitivity),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError("stored analysis is not valid JSON of an Analysis") from exc

@@ -1,0 +1,54 @@
+"""Obfuscated contact data: "john dot smith at gmail dot com", "john [at] qq [dot] com",
+"王 艾特 qq 点 com", and phone numbers split by spaces, dots or dashes.
+
+Language-agnostic; one instance per analysed language.  The top-level domain
+must be a common one, so "arrived at noon. He said" is not an address.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from core.pii.recognizers.base import Rule, RuleRecognizer
+
+_TLD: Final = (
+    r"(?:com|net|org|edu|gov|info|biz|io|co|uk|cn|hk|tw|sg|jp|de|fr|es|it|nl|ie|au|nz|ca|us|me|ru|in|"
+    r"eu|ch|se|no|dk|be|at|pl|br|mx)"
+)
+_OPEN: Final = r"[\(\[\{<]?"
+_CLOSE: Final = r"[\)\]\}>]?"
+_DOT_WORD: Final = rf"\s*{_OPEN}\s*(?:dot|period|点)\s*{_CLOSE}\s*"
+_AT_WORD: Final = rf"\s*{_OPEN}\s*(?:at|@|艾特|圈a)\s*{_CLOSE}\s*"
+_SEP: Final = rf"(?:{_DOT_WORD}|\.)"
+_LABEL: Final = r"[A-Za-z0-9_%+\-]+"
+
+# local part, an obfuscated "at", a domain with an obfuscated or literal dot, a known TLD
+_EMAIL_OBFUSCATED: Final = re.compile(
+    rf"(?<![\w.])(?P<v>{_LABEL}(?:{_SEP}{_LABEL})*{_AT_WORD}{_LABEL}(?:{_SEP}{_LABEL})*?{_SEP}{_TLD}(?:{_SEP}{_TLD})?)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+# 9 to 15 digits split by spaces, dots, dashes or slashes (validated by _split_phone)
+_SPLIT_DIGITS: Final = re.compile(r"(?<![\w.+-])\+?(?:\d[\s.\-_/·]{0,3}){8,14}\d(?![\w])")
+_CN_DIGITS: Final = re.compile(r"[零〇一二三四五六七八九幺两]{9,15}")
+
+
+def _looks_obfuscated(value: str) -> bool:
+    return "@" not in value or " " in value or "[" in value or "(" in value
+
+
+def _split_phone(value: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    return 9 <= digits <= 15 and any(not c.isdigit() and c != "+" for c in value)
+
+
+def obfuscated_recognizer(language: str) -> RuleRecognizer:
+    return RuleRecognizer(
+        name=f"HushObfuscatedContacts_{language}",
+        language=language,
+        rules=[
+            Rule("EMAIL_ADDRESS", _EMAIL_OBFUSCATED, 0.8, group="v", validate=_looks_obfuscated),
+            Rule("PHONE_NUMBER", _SPLIT_DIGITS, 0.6, validate=_split_phone),
+            Rule("PHONE_NUMBER", _CN_DIGITS, 0.6),
+        ],
+    )

@@ -1,0 +1,82 @@
+"""Wrap a Presidio recognizer with a cheap pre-filter.
+
+Most notes carry no digits, no ``@`` and no URL: the Presidio recognizers that
+need them (phone, card, IBAN, SSN, IP, date, email, URL ...) are skipped with a
+character test instead of running their regular expressions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from core.pii.recognizers.base import Prefilter, has_digit
+
+_URLISH: Final = re.compile(r"(?:https?:|www\.|\.[A-Za-z]{2,})")
+_EMAILISH: Final = re.compile(r"@|＠")
+
+
+def url_like(text: str) -> bool:
+    return _URLISH.search(text) is not None
+
+
+def email_like(text: str) -> bool:
+    return _EMAILISH.search(text) is not None
+
+
+#: Presidio recognizer class name -> pre-filter.  Recognizers not listed always run.
+PREFILTERS: Final[dict[str, Prefilter]] = {
+    "CreditCardRecognizer": has_digit,
+    "UsBankRecognizer": has_digit,
+    "UsLicenseRecognizer": has_digit,
+    "UsItinRecognizer": has_digit,
+    "UsPassportRecognizer": has_digit,
+    "UsSsnRecognizer": has_digit,
+    "NhsRecognizer": has_digit,
+    "CryptoRecognizer": has_digit,
+    "DateRecognizer": has_digit,
+    "IbanRecognizer": has_digit,
+    "IpRecognizer": has_digit,
+    "MedicalLicenseRecognizer": has_digit,
+    "MacAddressRecognizer": has_digit,
+    "UuidRecognizer": has_digit,
+    "PhoneRecognizer": has_digit,
+    "UrlRecognizer": url_like,
+    "EmailRecognizer": email_like,
+    "OfflineEmailRecognizer": email_like,
+}
+
+
+class PrefilteredRecognizer(LocalRecognizer):  # type: ignore[misc]
+    """Runs ``inner`` only when ``prefilter(text)`` is true; otherwise finds nothing."""
+
+    def __init__(self, *, inner: EntityRecognizer, prefilter: Prefilter) -> None:
+        self._inner = inner
+        self._prefilter = prefilter
+        super().__init__(
+            supported_entities=list(inner.supported_entities),
+            name=inner.name,
+            supported_language=inner.supported_language,
+            context=list(inner.context),
+        )
+
+    def load(self) -> None:
+        """The inner recognizer is loaded already."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if not self._prefilter(text):
+            return []
+        results: list[RecognizerResult] = self._inner.analyze(text, entities, nlp_artifacts)
+        return results
+
+
+def prefiltered(recognizer: EntityRecognizer) -> EntityRecognizer:
+    check = PREFILTERS.get(type(recognizer).__name__)
+    if check is None:
+        return recognizer
+    return PrefilteredRecognizer(inner=recognizer, prefilter=check)

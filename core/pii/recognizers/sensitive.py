@@ -1,0 +1,62 @@
+"""Sensitive life events and special categories, English and Chinese.
+
+One recognizer per language; all categories are compiled into ONE alternation
+with a named group per category, so a note is scanned once.  Entity types are
+the upper-cased category names (``BEREAVEMENT``, ``HEALTH`` ...).
+"""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type
+from core.pii.recognizers.sensitive_terms_en import TERMS_EN
+from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
+
+SENSITIVE_SCORE = 0.85
+
+
+def _alternation(fragments: tuple[str, ...]) -> str:
+    return "|".join(sorted(fragments, key=len, reverse=True))
+
+
+def compile_terms(terms: dict[str, tuple[str, ...]], *, word_bounded: bool) -> re.Pattern[str]:
+    groups = "|".join(f"(?P<{cat}>{_alternation(terms[cat])})" for cat in SENSITIVE_CATEGORIES if cat in terms)
+    if word_bounded:
+        return re.compile(rf"(?<![\w'])(?:{groups})(?![\w'])", re.IGNORECASE)
+    return re.compile(f"(?:{groups})", re.IGNORECASE)
+
+
+class SensitiveRecognizer(LocalRecognizer):  # type: ignore[misc]
+    def __init__(self, *, language: str) -> None:
+        if language == "zh":
+            self._pattern = compile_terms(TERMS_ZH, word_bounded=False)
+        else:
+            self._pattern = compile_terms(TERMS_EN, word_bounded=True)
+        self._types = {cat: sensitive_type(cat) for cat in SENSITIVE_CATEGORIES}
+        super().__init__(
+            supported_entities=[sensitive_type(c) for c in SENSITIVE_CATEGORIES],
+            name=f"HushSensitive_{language}",
+            supported_language=language,
+        )
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        wanted = set(entities) if entities else None
+        results: list[RecognizerResult] = []
+        for match in self._pattern.finditer(text):
+            category = match.lastgroup
+            if category is None:
+                continue
+            entity = self._types[category]
+            if wanted is not None and entity not in wanted:
+                continue
+            results.append(RecognizerResult(entity, match.start(), match.end(), SENSITIVE_SCORE))
+        return results

@@ -1,0 +1,573 @@
+"""The encrypted customer store: writes, blind-index look-ups, key rotation, erasure.
+
+Nothing here returns plaintext.  Values go *in* encrypted (one data key per
+customer, wrapped by the current KEK); reads that decrypt live in
+:mod:`core.gateway`, which is the only way out.  All functions take an open
+``Connection`` so the caller (the gateway) controls the transaction and can
+write the audit event in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from core.crypto import FieldCipher, blind_index, new_key, normalise_email, normalise_phone
+from core.db import transaction
+from core.errors import ConflictError, ErasedError, InputError, KeySourceError, NotFoundError, WrongKeyError
+from core.keys import KeyRing
+from core.models import (
+    consent_events_t,
+    customer_keys_t,
+    customers_t,
+    key_versions_t,
+    meta_t,
+    notes_t,
+    transactions_t,
+    utcnow,
+)
+from core.records import PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
+
+MAX_FIELD_CHARS = 1000
+
+
+class FieldScreen(Protocol):
+    """Analyses a customer's text fields on write (name, address).
+
+    Returns the sensitivity level (none, personal, sensitive) and the analysis
+    as JSON bytes (stored encrypted).  Implemented by :mod:`core.pii`.
+    """
+
+    def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedCustomer:
+    """A validated, encrypted customer row, ready to insert."""
+
+    customer_id: str
+    external_id: str
+    owner: str
+    row: dict[str, Any]
+    key_row: dict[str, Any]
+    consents: tuple[tuple[str, bool], ...]
+    text_sensitivity: str
+
+
+def _check_text(name: str, value: str | None, *, required: bool = False) -> str | None:
+    if value is None or value.strip() == "":
+        if required:
+            raise InputError(f"{name} is required")
+        return None
+    if len(value) > MAX_FIELD_CHARS:
+        raise InputError(f"{name} is longer than {MAX_FIELD_CHARS} characters")
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise InputError(f"{name} contains control characters")
+    return value.strip()
+
+
+def _check_external_id(value: str) -> str:
+    ext = (value or "").strip()
+    if not ext:
+        raise InputError("external_id is required")
+    if len(ext) > 128 or not all(c.isalnum() or c in "-_.:" for c in ext):
+        raise InputError("external_id must be 1-128 letters, digits or -_.:")
+    return ext
+
+
+class CustomerStore:
+    """Encrypted writes and key handling for customers, notes and transactions."""
+
+    def __init__(self, *, keyring: KeyRing, phone_region: str, screen: FieldScreen | None = None) -> None:
+        self.keyring = keyring
+        self.phone_region = phone_region
+        self.screen = screen
+
+    # -- keys ---------------------------------------------------------------
+
+    def bind_keys(self, conn: Connection) -> None:
+        """Check that the key source matches this store; on a new store, record it.
+
+        A wrong key raises :class:`WrongKeyError` naming the key source before
+        anything is written.
+        """
+        provider = self.keyring.provider
+        stored = conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == "key_fingerprint")).scalar()
+        if stored is None:
+            conn.execute(sa.insert(meta_t).values(key="key_fingerprint", value=self.keyring.fingerprint))
+        elif stored != self.keyring.fingerprint:
+            raise WrongKeyError(
+                f"{provider.describe()} does not match this store (root key fingerprint differs)"
+            )
+        known = {
+            int(r.version): bytes(r.check_value)
+            for r in conn.execute(sa.select(key_versions_t.c.version, key_versions_t.c.check_value))
+        }
+        for version in provider.versions():
+            check = self.keyring.check_value(version)
+            if version not in known:
+                conn.execute(
+                    sa.insert(key_versions_t).values(version=version, check_value=check, created_at=utcnow())
+                )
+            elif known[version] != check:
+                raise WrongKeyError(
+                    f"{provider.describe()} does not match this store (key version {version})"
+                )
+
+    def email_index(self, email: str) -> bytes:
+        return blind_index(self.keyring.index_key, "email:" + normalise_email(email))
+
+    def phone_index(self, phone: str) -> bytes:
+        return blind_index(self.keyring.index_key, "phone:" + normalise_phone(phone, self.phone_region))
+
+    # -- customers ----------------------------------------------------------
+
+    def prepare(self, inp: CustomerInput, *, now: dt.datetime | None = None) -> PreparedCustomer:
+        """Validate and encrypt one customer.  Raises :class:`InputError` (never echoing the value)."""
+        now = now or utcnow()
+        external_id = _check_external_id(inp.external_id)
+        full_name = _check_text("full_name", inp.full_name, required=True)
+        owner = _check_text("owner", inp.owner, required=True) or ""
+        address = _check_text("postal_address", inp.postal_address)
+        email = normalise_email(inp.email) if inp.email and inp.email.strip() else None
+        phone = normalise_phone(inp.phone, self.phone_region) if inp.phone and inp.phone.strip() else None
+        if inp.birth_date is not None and inp.birth_date > now.date():
+            raise InputError("birth_date is in the future")
+        customer_id = str(uuid.uuid4())
+        data_key = new_key()
+        wrapped, kek_version = self.keyring.wrap(customer_id, data_key)
+        cipher = FieldCipher(data_key, table="customers", row_id=customer_id, key_version=1)
+        sensitivity, analysis = self._screen({"full_name": full_name, "postal_address": address})
+        row: dict[str, Any] = {
+            "id": customer_id,
+            "external_id": external_id,
+            "owner": owner,
+            "pseudonym": self.keyring.pseudonym(customer_id),
+            "full_name_ct": cipher.encrypt("full_name", full_name),
+            "email_ct": cipher.encrypt("email", email),
+            "phone_ct": cipher.encrypt("phone", phone),
+            "postal_address_ct": cipher.encrypt("postal_address", address),
+            "birth_date_ct": cipher.encrypt(
+                "birth_date", inp.birth_date.isoformat() if inp.birth_date else None
+            ),
+            "email_bidx": blind_index(self.keyring.index_key, "email:" + email) if email else None,
+            "phone_bidx": blind_index(self.keyring.index_key, "phone:" + phone) if phone else None,
+            "dek_version": 1,
+            "text_analysis_ct": cipher.encrypt("text_analysis", analysis.decode()) if analysis else None,
+            "text_sensitivity": sensitivity,
+            "consent_marketing_email": bool(inp.consent_marketing_email),
+            "consent_marketing_post": bool(inp.consent_marketing_post),
+            "consent_profiling": bool(inp.consent_profiling),
+            "do_not_contact": inp.do_not_contact,
+            "deceased": inp.deceased,
+            "under_review": sensitivity == "sensitive",
+            "review_reason": "sensitive content in a customer field" if sensitivity == "sensitive" else None,
+            "created_at": now,
+            "updated_at": now,
+            "erased_at": None,
+        }
+        key_row = {
+            "customer_id": customer_id,
+            "wrapped_key": wrapped,
+            "kek_version": kek_version,
+            "created_at": now,
+        }
+        consents = tuple(
+            (purpose, bool(value))
+            for purpose, value in (
+                ("marketing_email", inp.consent_marketing_email),
+                ("marketing_post", inp.consent_marketing_post),
+                ("profiling", inp.consent_profiling),
+            )
+            if value is not None
+        )
+        return PreparedCustomer(customer_id, external_id, owner, row, key_row, consents, sensitivity)
+
+    def _screen(self, values: Mapping[str, str | None]) -> tuple[str, bytes | None]:
+        present = {k: v for k, v in values.items() if v}
+        if self.screen is None or not present:
+            return "none", None
+        return self.screen.screen_fields(present)
+
+    def insert(self, conn: Connection, prepared: Sequence[PreparedCustomer], *, source: str) -> None:
+        """Insert prepared customers in one round trip per table (Core executemany)."""
+        if not prepared:
+            return
+        now = prepared[0].row["created_at"]
+        try:
+            conn.execute(sa.insert(customers_t), [p.row for p in prepared])
+            conn.execute(sa.insert(customer_keys_t), [p.key_row for p in prepared])
+            consent_rows = [
+                {
+                    "customer_id": p.customer_id,
+                    "purpose": purpose,
+                    "granted": granted,
+                    "at": now,
+                    "source": source,
+                }
+                for p in prepared
+                for purpose, granted in p.consents
+            ]
+            if consent_rows:
+                conn.execute(sa.insert(consent_events_t), consent_rows)
+        except IntegrityError as exc:
+            raise ConflictError("a customer with this external_id already exists") from exc
+
+    def existing_external_ids(self, conn: Connection, external_ids: Iterable[str]) -> set[str]:
+        ids = list(set(external_ids))
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            found.update(
+                conn.execute(
+                    sa.select(customers_t.c.external_id).where(customers_t.c.external_id.in_(chunk))
+                ).scalars()
+            )
+        return found
+
+    def _data_key(self, conn: Connection, customer_id: str) -> bytes:
+        row = conn.execute(
+            sa.select(customer_keys_t.c.wrapped_key, customer_keys_t.c.kek_version).where(
+                customer_keys_t.c.customer_id == customer_id
+            )
+        ).first()
+        if row is None:
+            raise ErasedError(f"customer {customer_id} has no data key (erased)")
+        return self.keyring.unwrap(customer_id, row.wrapped_key, row.kek_version)
+
+    def update(self, conn: Connection, customer_id: str, changes: CustomerChanges, *, source: str) -> None:
+        now = utcnow()
+        cipher = FieldCipher(
+            self._data_key(conn, customer_id), table="customers", row_id=customer_id, key_version=1
+        )
+        values: dict[str, Any] = {"updated_at": now}
+        for name in changes.clear:
+            if name not in PII_FIELDS or name == "full_name":
+                raise InputError(f"cannot clear field {name}")
+            values[f"{name}_ct"] = None
+            if name in ("email", "phone"):
+                values[f"{name}_bidx"] = None
+        if changes.full_name is not None:
+            values["full_name_ct"] = cipher.encrypt(
+                "full_name", _check_text("full_name", changes.full_name, required=True)
+            )
+        if changes.postal_address is not None:
+            values["postal_address_ct"] = cipher.encrypt(
+                "postal_address", _check_text("postal_address", changes.postal_address)
+            )
+        if changes.email is not None:
+            email = normalise_email(changes.email)
+            values["email_ct"] = cipher.encrypt("email", email)
+            values["email_bidx"] = blind_index(self.keyring.index_key, "email:" + email)
+        if changes.phone is not None:
+            phone = normalise_phone(changes.phone, self.phone_region)
+            values["phone_ct"] = cipher.encrypt("phone", phone)
+            values["phone_bidx"] = blind_index(self.keyring.index_key, "phone:" + phone)
+        if changes.birth_date is not None:
+            if changes.birth_date > now.date():
+                raise InputError("birth_date is in the future")
+            values["birth_date_ct"] = cipher.encrypt("birth_date", changes.birth_date.isoformat())
+        if changes.do_not_contact is not None:
+            values["do_not_contact"] = changes.do_not_contact
+        if changes.deceased is not None:
+            values["deceased"] = changes.deceased
+        if changes.full_name is not None or changes.postal_address is not None:
+            current = conn.execute(
+                sa.select(customers_t.c.full_name_ct, customers_t.c.postal_address_ct).where(
+                    customers_t.c.id == customer_id
+                )
+            ).one()
+            name = changes.full_name or cipher.decrypt("full_name", current.full_name_ct) or ""
+            address = changes.postal_address or cipher.decrypt("postal_address", current.postal_address_ct)
+            sensitivity, analysis = self._screen({"full_name": name, "postal_address": address})
+            values["text_sensitivity"] = sensitivity
+            values["text_analysis_ct"] = (
+                cipher.encrypt("text_analysis", analysis.decode()) if analysis else None
+            )
+            if sensitivity == "sensitive":
+                values["under_review"] = True
+                values["review_reason"] = "sensitive content in a customer field"
+        try:
+            conn.execute(sa.update(customers_t).where(customers_t.c.id == customer_id).values(**values))
+        except IntegrityError as exc:
+            raise ConflictError("update conflicts with another customer") from exc
+
+    def set_consent(
+        self, conn: Connection, customer_id: str, consents: Mapping[str, bool], *, source: str
+    ) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"updated_at": now}
+        rows = []
+        for purpose, granted in consents.items():
+            if purpose not in ("marketing_email", "marketing_post", "profiling"):
+                raise InputError(f"unknown consent purpose {purpose!r}")
+            values[f"consent_{purpose}"] = bool(granted)
+            rows.append(
+                {
+                    "customer_id": customer_id,
+                    "purpose": purpose,
+                    "granted": bool(granted),
+                    "at": now,
+                    "source": source,
+                }
+            )
+        conn.execute(sa.update(customers_t).where(customers_t.c.id == customer_id).values(**values))
+        if rows:
+            conn.execute(sa.insert(consent_events_t), rows)
+
+    def set_review(
+        self, conn: Connection, customer_id: str, *, under_review: bool, reason: str | None
+    ) -> None:
+        conn.execute(
+            sa.update(customers_t)
+            .where(customers_t.c.id == customer_id)
+            .values(under_review=under_review, review_reason=reason, updated_at=utcnow())
+        )
+
+    # -- notes --------------------------------------------------------------
+
+    def insert_note(
+        self,
+        conn: Connection,
+        customer_id: str,
+        *,
+        author: str,
+        body: str,
+        analysis: bytes,
+        sensitivity: str,
+        analyser_version: str,
+        created_at: dt.datetime | None = None,
+    ) -> str:
+        note_id = str(uuid.uuid4())
+        cipher = FieldCipher(self._data_key(conn, customer_id), table="notes", row_id=note_id, key_version=1)
+        conn.execute(
+            sa.insert(notes_t).values(
+                id=note_id,
+                customer_id=customer_id,
+                author=author,
+                created_at=created_at or utcnow(),
+                body_ct=cipher.encrypt("body", body),
+                analysis_ct=cipher.encrypt("analysis", analysis.decode()),
+                sensitivity=sensitivity,
+                analyser_version=analyser_version,
+            )
+        )
+        if sensitivity == "sensitive":
+            self.set_review(conn, customer_id, under_review=True, reason="sensitive note")
+        return note_id
+
+    def replace_note_analysis(
+        self,
+        conn: Connection,
+        customer_id: str,
+        note_id: str,
+        *,
+        analysis: bytes,
+        sensitivity: str,
+        version: str,
+    ) -> None:
+        cipher = FieldCipher(self._data_key(conn, customer_id), table="notes", row_id=note_id, key_version=1)
+        conn.execute(
+            sa.update(notes_t)
+            .where(notes_t.c.id == note_id)
+            .values(
+                analysis_ct=cipher.encrypt("analysis", analysis.decode()),
+                sensitivity=sensitivity,
+                analyser_version=version,
+            )
+        )
+
+    # -- transactions -------------------------------------------------------
+
+    def insert_transactions(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            conn.execute(sa.insert(transactions_t), list(rows))
+
+    @staticmethod
+    def transaction_row(customer_id: str, tx: TransactionInput) -> dict[str, Any]:
+        try:
+            amount = Decimal(tx.amount)
+        except (InvalidOperation, ValueError) as exc:
+            raise InputError("amount is not a decimal number") from exc
+        if not amount.is_finite() or abs(amount) >= Decimal("1e10"):
+            raise InputError("amount is out of range")
+        currency = (tx.currency or "").strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise InputError("currency must be a three-letter code")
+        product = (tx.product or "").strip()
+        if not product or len(product) > 128:
+            raise InputError("product is required (at most 128 characters)")
+        return {
+            "customer_id": customer_id,
+            "occurred_at": tx.occurred_at,
+            "amount": amount.quantize(Decimal("0.01")),
+            "currency": currency,
+            "product": product,
+            "category": (tx.category or "").strip()[:64] or "uncategorised",
+        }
+
+    # -- erasure ------------------------------------------------------------
+
+    def shred(self, conn: Connection, customer_id: str) -> None:
+        """Crypto-shred one customer: destroy the data key, clear ciphertexts and blind indexes.
+
+        Transactions stay, keyed by the internal id and reported under the pseudonym.
+        """
+        row = conn.execute(sa.select(customers_t.c.erased_at).where(customers_t.c.id == customer_id)).first()
+        if row is None:
+            raise NotFoundError("customer not found")
+        if row.erased_at is not None:
+            raise ErasedError("customer is already erased")
+        conn.execute(sa.delete(customer_keys_t).where(customer_keys_t.c.customer_id == customer_id))
+        cleared = {f"{name}_ct": None for name in PII_FIELDS}
+        conn.execute(
+            sa.update(customers_t)
+            .where(customers_t.c.id == customer_id)
+            .values(
+                **cleared,
+                email_bidx=None,
+                phone_bidx=None,
+                text_analysis_ct=None,
+                erased_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+        conn.execute(
+            sa.update(notes_t)
+            .where(notes_t.c.customer_id == customer_id)
+            .values(body_ct=None, analysis_ct=None)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RotationReport:
+    target_version: int
+    rewrapped: int
+    resumed: bool
+    retired_versions: tuple[int, ...]
+
+
+class KeyRotator:
+    """Re-wraps every data key under a new KEK version, in batches, resumable after a crash.
+
+    A run that finds data keys under older versions than the current one
+    resumes that rotation instead of starting another.  Data is never
+    re-encrypted: field ciphertexts are bound to the data-key version only.
+    ``retire=True`` then deletes the old KEK versions from the key source, so
+    that copies of the database taken earlier cannot be unwrapped any more.
+    """
+
+    def __init__(self, *, engine: Engine, keyring: KeyRing, batch_size: int = 1000) -> None:
+        self._engine = engine
+        self._keyring = keyring
+        self._batch_size = batch_size
+
+    def _pending(self, conn: Connection, target: int) -> int:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(customer_keys_t)
+                .where(customer_keys_t.c.kek_version != target)
+            ).scalar_one()
+        )
+
+    def rotate(
+        self,
+        *,
+        retire: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        _crash_after_batches: int | None = None,
+    ) -> RotationReport:
+        provider = self._keyring.provider
+        if not provider.rotatable:
+            raise KeySourceError(f"{provider.describe()} cannot rotate keys; use a key file or a KMS")
+        with transaction(self._engine) as conn:
+            pending = self._pending(conn, provider.current_version())
+        resumed = pending > 0
+        if not resumed:
+            provider.add_version()
+        target = provider.current_version()
+        with transaction(self._engine) as conn:
+            if (
+                conn.execute(
+                    sa.select(key_versions_t.c.version).where(key_versions_t.c.version == target)
+                ).first()
+                is None
+            ):
+                conn.execute(
+                    sa.insert(key_versions_t).values(
+                        version=target, check_value=self._keyring.check_value(target), created_at=utcnow()
+                    )
+                )
+            total = self._pending(conn, target)
+        done = 0
+        batches = 0
+        while True:
+            with transaction(self._engine) as conn:
+                rows = conn.execute(
+                    sa.select(
+                        customer_keys_t.c.customer_id,
+                        customer_keys_t.c.wrapped_key,
+                        customer_keys_t.c.kek_version,
+                    )
+                    .where(customer_keys_t.c.kek_version != target)
+                    .order_by(customer_keys_t.c.customer_id)
+                    .limit(self._batch_size)
+                ).all()
+                if not rows:
+                    break
+                updates = []
+                for r in rows:
+                    data_key = self._keyring.unwrap(r.customer_id, r.wrapped_key, r.kek_version)
+                    wrapped, _ = self._keyring.wrap(r.customer_id, data_key, target)
+                    updates.append({"cid": r.customer_id, "wk": wrapped, "v": target})
+                conn.execute(
+                    sa.update(customer_keys_t)
+                    .where(customer_keys_t.c.customer_id == sa.bindparam("cid"))
+                    .values(wrapped_key=sa.bindparam("wk"), kek_version=sa.bindparam("v")),
+                    updates,
+                )
+            done += len(rows)
+            batches += 1
+            if progress is not None:
+                progress(done, total)
+            if _crash_after_batches is not None and batches >= _crash_after_batches:
+                raise RuntimeError("simulated crash during rotation")
+        retired: tuple[int, ...] = ()
+        if retire:
+            retired = provider.retire_versions_below(target)
+            for v in retired:
+                self._keyring.forget(v)
+            if retired:
+                with transaction(self._engine) as conn:
+                    conn.execute(
+                        sa.update(key_versions_t)
+                        .where(key_versions_t.c.version.in_(retired))
+                        .values(retired_at=utcnow())
+                    )
+        return RotationReport(
+            target_version=target, rewrapped=done, resumed=resumed, retired_versions=retired
+        )
+
+
+def analysis_json(doc: Mapping[str, Any]) -> bytes:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+__all__ = [
+    "CustomerStore",
+    "FieldScreen",
+    "KeyRotator",
+    "PreparedCustomer",
+    "RotationReport",
+    "SQLAlchemyError",
+]

@@ -1,0 +1,397 @@
+"""Governed writes: create, import, update, consents, review, transactions, erasure, key rotation.
+
+Each write asks the policy for a plan (``customer``/``write`` etc.), checks the
+row scope (a sales rep may only create or change customers they own), does
+the encrypted write through :class:`~core.store.CustomerStore` and appends
+the audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from core.db import transaction
+from core.errors import AccessDenied, ConflictError, HushError, InputError, NotFoundError
+from core.gateway import AccessContext, Gateway
+from core.models import customers_t, utcnow
+from core.records import CUSTOMER_FIELDS, CustomerChanges, CustomerInput, TransactionInput
+from core.store import KeyRotator, PreparedCustomer, RotationReport
+
+IMPORT_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A rejected input row: its line number and why — never its content."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedCustomer:
+    external_id: str
+    pseudonym: str
+    under_review: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReceipt:
+    external_id: str
+    pseudonym: str
+    erased_at: str
+    audit_seq: int
+    key_versions_retired: tuple[int, ...]
+    backups_protected: bool
+
+
+class CustomerWrites:
+    """The write side of the store, governed like the read side."""
+
+    def __init__(self, *, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.store = gateway.store
+
+    def _write_plan(self, ctx: AccessContext, resource: str = "customer", action: str = "write") -> str:
+        plan = self.gateway.authorize(ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource))
+        return plan.scope
+
+    def create(self, ctx: AccessContext, inp: CustomerInput) -> CreatedCustomer:
+        report, created = self._import(ctx, [(0, inp)], source=f"api:{ctx.subject}")
+        if report.rejected:
+            reason = report.rejected[0].reason
+            if reason.startswith("duplicate"):
+                raise ConflictError("a customer with this external_id already exists")
+            if reason.startswith("owner"):
+                raise AccessDenied(reason)
+            raise InputError(reason)
+        return created[0]
+
+    def import_customers(
+        self,
+        ctx: AccessContext,
+        rows: Iterable[tuple[int, CustomerInput | RowError]],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Bulk import; bad rows are reported by line and reason, good rows imported."""
+        report = ImportReport()
+        batch: list[tuple[int, CustomerInput | RowError]] = []
+        for item in rows:
+            batch.append(item)
+            if len(batch) >= IMPORT_BATCH:
+                self._import_batch(ctx, batch, report)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            self._import_batch(ctx, batch, report)
+            if progress:
+                progress(len(batch))
+        return report
+
+    def _import_batch(
+        self, ctx: AccessContext, batch: Sequence[tuple[int, CustomerInput | RowError]], report: ImportReport
+    ) -> None:
+        part, _ = self._import(ctx, batch, source=f"import:{ctx.subject}")
+        report.imported += part.imported
+        report.rejected.extend(part.rejected)
+
+    def _import(
+        self, ctx: AccessContext, batch: Sequence[tuple[int, CustomerInput | RowError]], *, source: str
+    ) -> tuple[ImportReport, list[CreatedCustomer]]:
+        scope = self._write_plan(ctx)
+        report = ImportReport()
+        prepared: list[PreparedCustomer] = []
+        line_of: dict[str, int] = {}
+        seen: set[str] = set()
+        now = utcnow()
+        for line, item in batch:
+            if isinstance(item, RowError):
+                report.rejected.append(item)
+                continue
+            if scope == "own" and item.owner != ctx.subject:
+                report.rejected.append(RowError(line, "owner must be the importing subject for this role"))
+                continue
+            try:
+                p = self.store.prepare(item, now=now)
+            except HushError as exc:
+                report.rejected.append(RowError(line, exc.message))
+                continue
+            if p.external_id in seen:
+                report.rejected.append(RowError(line, "duplicate external_id in this file"))
+                continue
+            seen.add(p.external_id)
+            line_of[p.customer_id] = line
+            prepared.append(p)
+        with transaction(self.gateway.engine) as conn:
+            existing = self.store.existing_external_ids(conn, [p.external_id for p in prepared])
+            if existing:
+                keep = []
+                for p in prepared:
+                    if p.external_id in existing:
+                        report.rejected.append(RowError(line_of[p.customer_id], "duplicate external_id (already stored)"))
+                    else:
+                        keep.append(p)
+                prepared = keep
+            self.store.insert(conn, prepared, source=source)
+            if prepared:
+                self.gateway.record(
+                    conn,
+                    self.gateway.event(
+                        ctx,
+                        action="write",
+                        resource="customer",
+                        fields=[f for f in CUSTOMER_FIELDS if f not in ("pseudonym",)],
+                        decision="allow",
+                        row_count=len(prepared),
+                        record_ids=[p.customer_id for p in prepared],
+                        detail={"operation": "create", "flagged": sum(p.text_sensitivity == "sensitive" for p in prepared)},
+                    ),
+                )
+        self.gateway.publish()
+        report.imported = len(prepared)
+        report.rejected.sort(key=lambda e: e.line)
+        created = [
+            CreatedCustomer(p.external_id, p.row["pseudonym"], bool(p.row["under_review"])) for p in prepared
+        ]
+        return report, created
+
+    def _resolve(self, ctx: AccessContext, external_id: str, resource: str, action: str) -> tuple[str, str]:
+        plan = self.gateway.authorize(ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource))
+        with transaction(self.gateway.engine) as conn:
+            return self.gateway.customer_id(conn, ctx, plan, external_id), plan.scope
+
+    def _audited_change(
+        self,
+        ctx: AccessContext,
+        external_id: str,
+        change: Callable[[sa.Connection, str], None],
+        *,
+        operation: str,
+        fields: Sequence[str],
+        resource: str = "customer",
+        action: str = "write",
+    ) -> int:
+        plan = self.gateway.authorize(ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource))
+        with transaction(self.gateway.engine) as conn:
+            customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
+            change(conn, customer_id)
+            seq = self.gateway.record(
+                conn,
+                self.gateway.event(
+                    ctx,
+                    action=action,
+                    resource=resource,
+                    fields=fields,
+                    decision="allow",
+                    row_count=1,
+                    record_ids=[customer_id],
+                    detail={"operation": operation},
+                ),
+            )
+        self.gateway.publish()
+        return seq
+
+    def update(self, ctx: AccessContext, external_id: str, changes: CustomerChanges) -> None:
+        changed = [
+            n
+            for n in ("full_name", "email", "phone", "postal_address", "birth_date")
+            if getattr(changes, n) is not None
+        ] + list(changes.clear)
+        self._audited_change(
+            ctx,
+            external_id,
+            lambda conn, cid: self.store.update(conn, cid, changes, source=f"api:{ctx.subject}"),
+            operation="update",
+            fields=changed or ["suppression"],
+        )
+
+    def set_consents(self, ctx: AccessContext, external_id: str, consents: Mapping[str, bool], *, source: str) -> None:
+        self._audited_change(
+            ctx,
+            external_id,
+            lambda conn, cid: self.store.set_consent(conn, cid, consents, source=source),
+            operation="consent",
+            fields=["consent"],
+        )
+
+    def clear_review(self, ctx: AccessContext, external_id: str) -> int:
+        """A person has looked at the flagged content: the customer may be contacted again."""
+        return self._audited_change(
+            ctx,
+            external_id,
+            lambda conn, cid: self.store.set_review(conn, cid, under_review=False, reason=None),
+            operation="review_cleared",
+            fields=["suppression"],
+        )
+
+    def import_transactions(
+        self,
+        ctx: AccessContext,
+        rows: Iterable[tuple[int, TransactionInput | RowError]],
+        *,
+        progress: Callable[[int], None] | None = None,
+        authorize: bool = True,
+    ) -> ImportReport:
+        """Import behavioural data.  ``authorize=False`` is for the local operator only."""
+        if authorize:
+            self.gateway.authorize(
+                ctx, resource="transaction", action="write", fields=None, all_fields=_fields("transaction")
+            )
+        report = ImportReport()
+        batch: list[tuple[int, TransactionInput | RowError]] = []
+
+        def flush(items: list[tuple[int, TransactionInput | RowError]]) -> None:
+            good = [(line, t) for line, t in items if isinstance(t, TransactionInput)]
+            report.rejected.extend(t for _, t in items if isinstance(t, RowError))
+            with transaction(self.gateway.engine) as conn:
+                ext_ids = list({t.external_id for _, t in good})
+                mapping: dict[str, str] = {}
+                for i in range(0, len(ext_ids), 500):
+                    chunk = ext_ids[i : i + 500]
+                    for r in conn.execute(
+                        sa.select(customers_t.c.external_id, customers_t.c.id).where(
+                            customers_t.c.external_id.in_(chunk), customers_t.c.erased_at.is_(None)
+                        )
+                    ):
+                        mapping[r.external_id] = r.id
+                out = []
+                for line, t in good:
+                    cid = mapping.get(t.external_id)
+                    if cid is None:
+                        report.rejected.append(RowError(line, "unknown customer external_id"))
+                        continue
+                    try:
+                        out.append(self.store.transaction_row(cid, t))
+                    except InputError as exc:
+                        report.rejected.append(RowError(line, exc.message))
+                self.store.insert_transactions(conn, out)
+                if out:
+                    self.gateway.record(
+                        conn,
+                        self.gateway.event(
+                            ctx,
+                            action="write",
+                            resource="transaction",
+                            fields=list(_fields("transaction")),
+                            decision="allow",
+                            row_count=len(out),
+                            detail={"operation": "import"},
+                        ),
+                    )
+                report.imported += len(out)
+            self.gateway.publish()
+            if progress:
+                progress(len(items))
+
+        for item in rows:
+            batch.append(item)
+            if len(batch) >= IMPORT_BATCH * 5:
+                flush(batch)
+                batch = []
+        if batch:
+            flush(batch)
+        report.rejected.sort(key=lambda e: e.line)
+        return report
+
+    def erase(self, ctx: AccessContext, external_id: str, *, retire_keys: bool = True) -> ErasureReceipt:
+        """Crypto-shred one customer, then retire the KEK epoch so older backups cannot be unwrapped.
+
+        Without a rotatable key source (environment key), the live data key is
+        still destroyed but ``backups_protected`` is False: old backups stay
+        readable until an operator rotates the master key.
+        """
+        plan = self.gateway.authorize(ctx, resource="customer", action="erase", fields=None, all_fields=CUSTOMER_FIELDS)
+        with transaction(self.gateway.engine) as conn:
+            customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
+            pseudonym = conn.execute(sa.select(customers_t.c.pseudonym).where(customers_t.c.id == customer_id)).scalar_one()
+            self.store.shred(conn, customer_id)
+            seq = self.gateway.record(
+                conn,
+                self.gateway.event(
+                    ctx,
+                    action="erase",
+                    resource="customer",
+                    fields=list(CUSTOMER_FIELDS),
+                    decision="allow",
+                    row_count=1,
+                    record_ids=[customer_id],
+                    detail={"operation": "crypto_shred"},
+                ),
+            )
+        self.gateway.publish()
+        retired: tuple[int, ...] = ()
+        protected = False
+        if retire_keys and self.gateway.keyring.provider.rotatable:
+            report = self.rotate_keys(ctx, retire=True, authorize=False)
+            retired = report.retired_versions
+            protected = True
+        return ErasureReceipt(
+            external_id=external_id,
+            pseudonym=pseudonym,
+            erased_at=utcnow().isoformat(),
+            audit_seq=seq,
+            key_versions_retired=retired,
+            backups_protected=protected,
+        )
+
+    def rotate_keys(
+        self,
+        ctx: AccessContext,
+        *,
+        retire: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        authorize: bool = True,
+        _crash_after_batches: int | None = None,
+    ) -> RotationReport:
+        if authorize:
+            self.gateway.authorize(ctx, resource="admin", action="manage", fields=["keys"], all_fields=("keys",))
+        rotator = KeyRotator(engine=self.gateway.engine, keyring=self.gateway.keyring)
+        report = rotator.rotate(retire=retire, progress=progress, _crash_after_batches=_crash_after_batches)
+        self.gateway.record_alone(
+            self.gateway.event(
+                ctx,
+                action="key_rotation",
+                resource="admin",
+                fields=["keys"],
+                decision="allow",
+                row_count=report.rewrapped,
+                detail={
+                    "target_version": report.target_version,
+                    "resumed": report.resumed,
+                    "retired": ",".join(map(str, report.retired_versions)),
+                },
+            )
+        )
+        return report
+
+
+def _fields(resource: str) -> tuple[str, ...]:
+    from core.gateway import NOTE_FIELDS
+
+    return {
+        "customer": CUSTOMER_FIELDS,
+        "note": NOTE_FIELDS,
+        "transaction": ("occurred_at", "amount", "currency", "product", "category"),
+    }[resource]
+
+
+def parse_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InputError("date is not ISO 8601 (YYYY-MM-DD)") from exc
+
+
+__all__ = ["CustomerWrites", "CreatedCustomer", "ErasureReceipt", "ImportReport", "NotFoundError", "RowError"]
