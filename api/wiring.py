@@ -72,12 +72,16 @@ def _ensure_data_dir(path: Path) -> None:
 
 def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) -> Hush:
     engine = create_db_engine(settings.database_url)
-    migrate(engine)
-    keyring = KeyRing(provider)
-    store = CustomerStore(keyring=keyring, phone_region=settings.phone_region, screen=None)
-    with transaction(engine) as conn:
-        store.bind_keys(conn)
-    policies = PolicyHolder.load(settings.policy_dir)
+    try:
+        migrate(engine)
+        keyring = KeyRing(provider)
+        store = CustomerStore(keyring=keyring, phone_region=settings.phone_region, screen=None)
+        with transaction(engine) as conn:
+            store.bind_keys(conn)
+        policies = PolicyHolder.load(settings.policy_dir)
+    except BaseException:
+        engine.dispose()
+        raise
     audit = AuditLog(
         signer=signing,
         checkpoint_sink=JsonlCheckpointSink(settings.checkpoints_path),

@@ -60,6 +60,30 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def json_str_list(items: tuple[str, ...]) -> str:
+    """``canonical_json(list(items))`` for strings, without the encoder's set-up cost."""
+    return "[" + ",".join(map(_encode_str, items)) + "]"
+
+
+def _json_scalar(value: DetailValue) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return _encode_str(value)
+
+
+def json_flat_object(obj: Mapping[str, DetailValue]) -> str:
+    """``canonical_json(dict(obj))`` for a flat object of scalars, without the encoder's set-up cost."""
+    if not obj:
+        return "{}"
+    return "{" + ",".join(_encode_str(k) + ":" + _json_scalar(obj[k]) for k in sorted(obj)) + "}"
+
+
 def format_ts(moment: datetime) -> str:
     """UTC, fixed width, microseconds: ``2024-05-01T12:00:00.000000Z`` (sorts as text)."""
     if moment.tzinfo is None:
@@ -174,15 +198,15 @@ class AuditEvent:
                 _check_text("detail value", value)
             elif value is not None and not isinstance(value, (int, bool)):
                 raise AuditWriteError("invalid audit event: detail values must be str, int, bool or None")
-        if len(canonical_json(detail).encode("utf-8")) > MAX_DETAIL_BYTES:
+        if len(json_flat_object(detail).encode("utf-8")) > MAX_DETAIL_BYTES:
             raise AuditWriteError(f"invalid audit event: detail larger than {MAX_DETAIL_BYTES} bytes")
         object.__setattr__(self, "detail", MappingProxyType(detail))
 
     def column_json(self) -> tuple[str, str, str, str]:
         """Canonical JSON text of (roles, fields, record_refs, detail) as stored."""
         return (
-            canonical_json(list(self.roles)),
-            canonical_json(list(self.fields)),
-            canonical_json(list(self.record_refs)),
-            canonical_json(dict(self.detail)),
+            json_str_list(self.roles),
+            json_str_list(self.fields),
+            json_str_list(self.record_refs),
+            json_flat_object(self.detail),
         )

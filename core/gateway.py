@@ -385,7 +385,7 @@ class Gateway:
         query = self._select_customers(plan, ctx, cond).order_by(customers_t.c.id)
         sorted_fields = sorted(plan.allowed)
         with transaction(self.engine) as conn:
-            result = conn.execution_options(yield_per=batch_size).execute(query)
+            result = conn.execute(query.execution_options(yield_per=batch_size))
             for batch in result.partitions(batch_size):
                 records = [self._customer_record(r, plan) for r in batch]
                 self.record(

@@ -12,6 +12,7 @@ into a deny) if an enforcer was ever switched that way.
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -77,6 +78,9 @@ class CasbinDecider:
 
     def __init__(self, *, enforcer: EnforcerLike) -> None:
         self._enforcer = enforcer
+        # pycasbin's enforce_ex writes into shared function maps; plans are per query, so
+        # serialising the questions costs nothing per row.
+        self._lock = threading.Lock()
 
     @classmethod
     def from_policy_set(cls, policy_set: PolicySet) -> CasbinDecider:
@@ -85,7 +89,8 @@ class CasbinDecider:
     def decide(self, *, role: str, purpose: str, resource: str, field: str, action: str) -> Verdict:
         if self._enforcer.enabled is not True:
             raise PolicyError("the Casbin enforcer has enforcement switched off; refusing to decide")
-        allowed, explain = self._enforcer.enforce_ex(role, purpose, resource, field, action)
+        with self._lock:
+            allowed, explain = self._enforcer.enforce_ex(role, purpose, resource, field, action)
         if allowed is True:
             return Verdict.ALLOW
         if allowed is not False:

@@ -6,10 +6,13 @@ rules and fields, never values.
 
 Near-identical names: names are normalised (Unicode NFKD, accents dropped, case-folded,
 punctuation removed, tokens sorted) and compared with ``difflib``'s ratio.  To avoid comparing
-all pairs, names are *blocked*: two names are compared only if they share a blocking key
-``prefix3(token_a) + "|" + initial(token_b)`` for some ordered pair of their (first four) tokens,
-so "jon smith", "john smith" and "jon smyth" meet, while a 100k list stays near-linear.  Blocks
-larger than ``max_block`` are scanned with a sorted neighbourhood of ``window`` names instead.
+all pairs, names are *blocked* with a deletion neighbourhood (as in SymSpell): each normalised
+name is filed under itself and under every string made by deleting one of its characters, so
+two names meet exactly when they are within one edit (insertion, deletion, substitution or
+adjacent transposition) of each other; a 100k list costs about ``len(name)`` dictionary entries
+per name.  Blocks larger than ``max_block`` (many identical names) are scanned with a sorted
+neighbourhood of ``window`` names instead of all pairs.  Names two or more edits apart are not
+candidates, whatever the threshold.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import permutations
 
 from core.errors import InputError
 
@@ -114,10 +116,7 @@ def normalise_name(name: str) -> str:
 
 
 def _blocking_keys(normalised: str) -> set[str]:
-    tokens = normalised.split()[:4]
-    if len(tokens) == 1:
-        return {tokens[0][:3] + "|"}
-    return {a[:3] + "|" + b[:1] for a, b in permutations(tokens, 2)}
+    return {normalised} | {normalised[:k] + normalised[k + 1 :] for k in range(len(normalised))}
 
 
 def near_duplicate_names(

@@ -56,7 +56,11 @@ APPENDED = [
     # quoting or Casbin syntax in a name
     ("policy.csv", 'p, sales, service, customer, "email", read, allow, full, own', "not a valid name"),
     # an inline comment
-    ("policy.csv", "p, sales, service, customer, pseudonym, read, allow, full, own # why", "not a valid name"),
+    (
+        "policy.csv",
+        "p, sales, service, customer, pseudonym, read, allow, full, own # why",
+        "not a valid name",
+    ),
     # a role unknown to the policy
     ("roles.csv", "g, erin, auditor", "unknown role 'auditor'"),
     # a missing column
@@ -85,7 +89,9 @@ def _check(exc: Any, path: Path, line: int, fragment: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "line", "fragment"), APPENDED, ids=[f"{n}:{f}" for n, _, f in APPENDED])
-def test_appended_typo_names_file_and_line(policy_copy: Path, edit: Any, name: str, line: str, fragment: str) -> None:
+def test_appended_typo_names_file_and_line(
+    policy_copy: Path, edit: Any, name: str, line: str, fragment: str
+) -> None:
     path = policy_copy / name
     number = edit.append_line(path, line)
     with pytest.raises(PolicyFileError) as info:

@@ -179,7 +179,9 @@ EXPECTED: dict[tuple[str, str], dict[tuple[str, str], Grant]] = {
 }
 
 
-def _expected(role: str, purpose: str, resource: str, field: str, action: str) -> tuple[bool, str, str | None]:
+def _expected(
+    role: str, purpose: str, resource: str, field: str, action: str
+) -> tuple[bool, str, str | None]:
     scope, fields = EXPECTED.get((role, purpose), {}).get((resource, action), ("", {}))
     if field in fields:
         return True, scope, fields[field]
@@ -197,7 +199,8 @@ CASES = [
 
 def test_expected_table_uses_only_known_names() -> None:
     for (role, purpose), grants in EXPECTED.items():
-        assert role in ROLES and purpose in PURPOSES
+        assert role in ROLES
+        assert purpose in PURPOSES
         for (resource, action), (scope, fields) in grants.items():
             assert action in RESOURCES[resource][1]
             assert scope in ("all", "own")
@@ -215,18 +218,25 @@ def test_truth_table(
     subject = SUBJECT[role]
     allowed, scope, mask = _expected(role, purpose, resource, field, action)
     plan = authorizer.plan(
-        subject=subject, roles=frozenset({role}), purpose=purpose, resource=resource, action=action, fields=[field]
+        subject=subject,
+        roles=frozenset({role}),
+        purpose=purpose,
+        resource=resource,
+        action=action,
+        fields=[field],
     )
     owner = subject if row == "own" else OTHER
     visible = allowed and (scope == "all" or row == "own")
     assert plan.covers_row(owner) is visible
     if allowed:
-        assert plan.allowed == {field} and plan.denied == frozenset()
+        assert plan.allowed == {field}
+        assert plan.denied == frozenset()
         assert plan.decision == "allow"
         assert plan.scope == scope
         assert plan.masks.get(field) == mask
     else:
-        assert plan.allowed == frozenset() and plan.denied == {field}
+        assert plan.allowed == frozenset()
+        assert plan.denied == {field}
         assert plan.decision == "deny"
         assert field not in plan.masks
 
@@ -240,12 +250,19 @@ PLAN_CASES = [
 
 
 @pytest.mark.parametrize(("role", "purpose", "resource", "action"), PLAN_CASES)
-def test_whole_resource_plan(authorizer: Authorizer, role: str, purpose: str, resource: str, action: str) -> None:
+def test_whole_resource_plan(
+    authorizer: Authorizer, role: str, purpose: str, resource: str, action: str
+) -> None:
     """Asking for every field at once gives the same answer as field by field."""
     fields = RESOURCES[resource][0]
     scope, grants = EXPECTED.get((role, purpose), {}).get((resource, action), ("own", {}))
     plan = authorizer.plan(
-        subject=SUBJECT[role], roles=frozenset({role}), purpose=purpose, resource=resource, action=action, fields=fields
+        subject=SUBJECT[role],
+        roles=frozenset({role}),
+        purpose=purpose,
+        resource=resource,
+        action=action,
+        fields=fields,
     )
     assert plan.allowed == set(grants)
     assert plan.denied == set(fields) - set(grants)

@@ -46,11 +46,20 @@ def planted() -> list[AccessRecord]:
     night = START + timedelta(days=23, hours=3)
     return [
         # staff-03 bulk-reads 10,000 records in one afternoon
-        *(AccessRecord("staff-03", heavy_day + timedelta(minutes=k), "export", "allow", 200, True) for k in range(50)),
+        *(
+            AccessRecord("staff-03", heavy_day + timedelta(minutes=k), "export", "allow", 200, True)
+            for k in range(50)
+        ),
         # staff-07 is denied 8 times within four minutes
-        *(AccessRecord("staff-07", burst_at + timedelta(seconds=30 * k), "read", "deny", 0, None) for k in range(8)),
+        *(
+            AccessRecord("staff-07", burst_at + timedelta(seconds=30 * k), "read", "deny", 0, None)
+            for k in range(8)
+        ),
         # staff-11 reads three accounts owned by someone else
-        *(AccessRecord("staff-11", foreign_at + timedelta(minutes=k), "read", "allow", 1, False) for k in range(3)),
+        *(
+            AccessRecord("staff-11", foreign_at + timedelta(minutes=k), "read", "allow", 1, False)
+            for k in range(3)
+        ),
         # staff-15 works at 3 a.m.
         *(AccessRecord("staff-15", night + timedelta(minutes=k), "read", "allow", 5, True) for k in range(3)),
     ]
@@ -80,7 +89,9 @@ def test_daily_baseline_is_median_and_mad_of_records_read() -> None:
         AccessRecord("a", START + timedelta(days=d, hours=10), "read", "allow", rows, True)
         for d, rows in enumerate([10, 12, 11, 50, 9])
     ]
-    log.append(AccessRecord("a", START + timedelta(hours=11), "read", "deny", 99, None))  # denied: no rows read
+    log.append(
+        AccessRecord("a", START + timedelta(hours=11), "read", "deny", 99, None)
+    )  # denied: no rows read
     (baseline,) = daily_baselines(log)
     assert (baseline.subject, baseline.active_days) == ("a", 5)
     assert baseline.median_rows == 11.0
@@ -98,7 +109,8 @@ def test_daily_baseline_is_median_and_mad_of_records_read() -> None:
 )
 def test_denial_burst_boundaries(count: int, spacing_s: int, flagged: bool) -> None:
     log = [
-        AccessRecord("s", START + timedelta(seconds=spacing_s * k), "read", "deny", 0, None) for k in range(count)
+        AccessRecord("s", START + timedelta(seconds=spacing_s * k), "read", "deny", 0, None)
+        for k in range(count)
     ]
     assert [a.kind for a in find_anomalies(log)] == ([DENIAL_BURST] if flagged else [])
 

@@ -61,7 +61,9 @@ def test_bgnbd_reproduces_published_estimates_within_one_percent(cdnow_model: Cl
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_GAMMA_GAMMA))
-def test_gamma_gamma_reproduces_published_estimates_within_one_percent(cdnow_model: ClvModel, name: str) -> None:
+def test_gamma_gamma_reproduces_published_estimates_within_one_percent(
+    cdnow_model: ClvModel, name: str
+) -> None:
     fitted = getattr(cdnow_model.gamma_gamma, name)
     assert fitted == pytest.approx(PUBLISHED_GAMMA_GAMMA[name], rel=0.01)
 
@@ -82,7 +84,9 @@ def test_bgnbd_log_likelihood_matches_paper(cdnow_model: ClvModel) -> None:
 
 def test_conditional_expectation_matches_paper_example(cdnow_model: ClvModel) -> None:
     # FHL 2005, section 5: x=2, t_x=30.43, T=38.86 expects 1.226 purchases in the next 39 weeks.
-    one = CustomerSummary(("c",), np.array([2.0]), np.array([30.43]), np.array([38.86]), np.array([22.35]), "week")
+    one = CustomerSummary(
+        ("c",), np.array([2.0]), np.array([30.43]), np.array([38.86]), np.array([22.35]), "week"
+    )
     assert expected_purchases(cdnow_model.bgnbd, one, 39.0)[0] == pytest.approx(1.226, abs=0.001)
 
 
@@ -130,7 +134,9 @@ def test_clv_is_discounted_sum(cdnow_model: ClvModel, cdnow_summary: CustomerSum
     year = expected_purchases(cdnow_model.bgnbd, cdnow_summary, 12 * 365.25 / 12 / 7)
     np.testing.assert_allclose(plain, spend * year, rtol=1e-9)
     assert np.all(discounted < plain)
-    assert np.all(customer_lifetime_value(cdnow_model, cdnow_summary, months=0, monthly_discount_rate=0.1) == 0)
+    assert np.all(
+        customer_lifetime_value(cdnow_model, cdnow_summary, months=0, monthly_discount_rate=0.1) == 0
+    )
 
 
 def test_day_and_week_fits_differ_only_in_alpha_scale(cdnow_rows: list[tuple[str, datetime, float]]) -> None:
@@ -143,7 +149,11 @@ def test_day_and_week_fits_differ_only_in_alpha_scale(cdnow_rows: list[tuple[str
 
 def test_transactions_after_as_of_are_ignored() -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = [("a", start, 10.0), ("a", start + timedelta(days=7), 20.0), ("a", start + timedelta(days=30), 99.0)]
+    rows = [
+        ("a", start, 10.0),
+        ("a", start + timedelta(days=7), 20.0),
+        ("a", start + timedelta(days=30), 99.0),
+    ]
     summary = build_summary(rows, as_of=start + timedelta(days=14), time_unit="day")
     assert summary.customer_ids == ("a",)
     assert (summary.frequency[0], summary.recency[0], summary.T[0]) == (1.0, 7.0, 14.0)
@@ -152,7 +162,11 @@ def test_transactions_after_as_of_are_ignored() -> None:
 
 def test_same_day_purchases_count_once_with_their_total() -> None:
     day = datetime(2024, 3, 1, 9, tzinfo=UTC)
-    rows = [("a", day, 5.0), ("a", day + timedelta(days=2), 4.0), ("a", day + timedelta(days=2, hours=3), 6.0)]
+    rows = [
+        ("a", day, 5.0),
+        ("a", day + timedelta(days=2), 4.0),
+        ("a", day + timedelta(days=2, hours=3), 6.0),
+    ]
     summary = build_summary(rows, as_of=day + timedelta(days=7), time_unit="day")
     assert summary.frequency[0] == 1.0
     assert summary.monetary_value[0] == 10.0

@@ -65,20 +65,23 @@ def test_near_duplicate_names_found_and_distinct_names_not() -> None:
     assert pairs == {("c1", "c2"), ("c1", "c3"), ("c2", "c3"), ("c5", "c6")}
 
 
+def _random_word(rng: np.random.Generator, low: int, high: int) -> str:
+    letters = rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=int(rng.integers(low, high)))
+    return "".join(letters.tolist())
+
+
 def test_near_duplicates_scale_with_blocking() -> None:
-    # 100k synthetic names (200 first names x 500 surnames) with ten planted typos.
+    # 100k synthetic names (300 first names x 400 surnames, random letters) with ten planted typos.
     rng = np.random.default_rng(1)
-    firsts = [f"first{k:03d}x" for k in range(200)]
-    lasts = [f"surname{k:03d}q" for k in range(500)]
-    names = [(f"c{k:06d}", f"{firsts[k % 200]} {lasts[k // 200]}") for k in range(100_000)]
-    typo_targets = rng.choice(100_000, size=10, replace=False)
-    for n, k in enumerate(typo_targets.tolist()):
+    firsts = [_random_word(rng, 4, 9) for _ in range(300)]
+    lasts = [_random_word(rng, 5, 11) for _ in range(400)]
+    names = [(f"c{k:06d}", f"{firsts[k % 300]} {lasts[k // 300]}") for k in range(100_000)]
+    typo_targets = rng.choice(100_000, size=10, replace=False).tolist()
+    for n, k in enumerate(typo_targets):
         first, last = names[k][1].split()
-        names.append((f"t{n:02d}", f"{first} {last[:-1]}z"))
-    found = near_duplicate_names(names, threshold=0.9)
-    assert {(p.first, p.second) for p in found} >= {
-        (names[k][0], f"t{n:02d}") for n, k in enumerate(typo_targets.tolist())
-    }
+        names.append((f"t{n:02d}", f"{first} {last[:2]}{last[3:]}"))  # one letter dropped
+    found = {(p.first, p.second) for p in near_duplicate_names(names, threshold=0.9)}
+    assert found >= {(names[k][0], f"t{n:02d}") for n, k in enumerate(typo_targets)}
 
 
 def test_bad_threshold_is_an_input_error() -> None:

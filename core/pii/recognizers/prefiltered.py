@@ -72,7 +72,25 @@ class PrefilteredRecognizer(LocalRecognizer):  # type: ignore[misc]
         if not self._prefilter(text):
             return []
         results: list[RecognizerResult] = self._inner.analyze(text, entities, nlp_artifacts)
+        for result in results:  # let Presidio's context enhancer find this wrapper
+            if result.recognition_metadata is None:
+                result.recognition_metadata = {}
+            result.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = self.id
+            result.recognition_metadata[RecognizerResult.RECOGNIZER_NAME_KEY] = self.name
         return results
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_recognizer_results: list[RecognizerResult],
+        other_raw_recognizer_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        enhanced: list[RecognizerResult] = self._inner.enhance_using_context(
+            text, raw_recognizer_results, other_raw_recognizer_results, nlp_artifacts, context
+        )
+        return enhanced
 
 
 def prefiltered(recognizer: EntityRecognizer) -> EntityRecognizer:

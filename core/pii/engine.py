@@ -1,0 +1,211 @@
+"""The offline analyser: Presidio on preloaded spaCy pipelines plus hushdb's recognizers.
+
+``PiiEngine.create()`` returns the one engine per spaCy model of this process;
+the expensive part (spaCy, Presidio registry) loads on first use, under a lock.
+``analyse_many`` normalises every text, decides its language, runs English NER
+in batches through ``nlp.pipe`` (only for texts a cheap pre-filter says could
+hold a named entity), then Presidio's recognizers with those artifacts, and maps
+every span back to the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Final
+
+from presidio_analyzer import AnalyzerEngine, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from core.config import DEFAULT_SPACY_MODEL
+from core.errors import HushError
+from core.pii.analysis import (
+    IDENTIFIER,
+    QUASI_IDENTIFIER,
+    SENSITIVE_CATEGORIES,
+    Analysis,
+    Finding,
+    Language,
+)
+from core.pii.known_records import KnownRecords
+from core.pii.language import detect_language, has_cjk
+from core.pii.nlp import OfflineSpacyNlpEngine, load_chinese, load_english
+from core.pii.normaliser import NormalisedText, normalise
+from core.pii.recognizers import build_registry, offline_tld_extractor
+
+DEFAULT_SCORE_THRESHOLD: Final = 0.35
+DEFAULT_BATCH_SIZE: Final = 128
+QUASI_TYPES: Final = frozenset({"DATE_TIME", "LOCATION", "ORGANIZATION", "NRP", "TITLE", "AGE"})
+_SENSITIVE_BY_TYPE: Final = {c.upper(): c for c in SENSITIVE_CATEGORIES}
+# Uppercase letter not at the start of a sentence, or a digit: only then can the
+# small English NER model find a name, place, organisation or date worth running it for.
+_NER_HINT: Final = re.compile(r"[0-9]|(?<![.!?\n:;\"'(]\s)(?<![.!?\n:;\"'(])(?<!^)[A-Z]|^[A-Z][a-z]*[A-Z]")
+
+
+_DATE_ANCHOR: Final = re.compile(
+    r"[0-9]|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)"
+    r"[a-z]*\b|[年月日号]",
+    re.IGNORECASE,
+)
+
+
+def is_identifying(entity_type: str, value: str) -> bool:
+    """Relative or seasonal dates ("last month", "winter") identify nobody and are kept."""
+    return entity_type != "DATE_TIME" or _DATE_ANCHOR.search(value) is not None
+
+
+def category_of(entity_type: str) -> str:
+    if entity_type in _SENSITIVE_BY_TYPE:
+        return _SENSITIVE_BY_TYPE[entity_type]
+    if entity_type in QUASI_TYPES:
+        return QUASI_IDENTIFIER
+    return IDENTIFIER
+
+
+def needs_ner(text: str) -> bool:
+    return _NER_HINT.search(text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    analyzer: AnalyzerEngine
+    nlp: OfflineSpacyNlpEngine
+
+
+class PiiEngine:
+    """Finds personal and sensitive content; build with :meth:`create`."""
+
+    _shared: ClassVar[dict[str, PiiEngine]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        *,
+        spacy_model: str = DEFAULT_SPACY_MODEL,
+        score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self._spacy_model = spacy_model
+        self._score_threshold = score_threshold
+        self._batch_size = batch_size
+        self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def create(cls, *, spacy_model: str = DEFAULT_SPACY_MODEL) -> PiiEngine:
+        """The process-wide engine for ``spacy_model`` (loaded lazily, on first analysis)."""
+        with cls._shared_lock:
+            engine = cls._shared.get(spacy_model)
+            if engine is None:
+                engine = cls(spacy_model=spacy_model)
+                cls._shared[spacy_model] = engine
+            return engine
+
+    @property
+    def spacy_model(self) -> str:
+        return self._spacy_model
+
+    def preload(self) -> None:
+        """Load spaCy and Presidio now (otherwise done by the first analysis)."""
+        self._load()
+
+    def _load(self) -> _Loaded:
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._lock:
+            if self._loaded is None:
+                nlp = OfflineSpacyNlpEngine(
+                    pipelines={"en": load_english(self._spacy_model), "zh": load_chinese()}
+                )
+                try:
+                    registry = build_registry(nlp_engine=nlp, extractor=offline_tld_extractor())
+                    analyzer = AnalyzerEngine(
+                        registry=registry,
+                        nlp_engine=nlp,
+                        supported_languages=["en", "zh"],
+                        default_score_threshold=self._score_threshold,
+                    )
+                except (ValueError, TypeError, KeyError, OSError) as exc:
+                    raise HushError("the PII analyser could not be built") from exc
+                self._loaded = _Loaded(analyzer=analyzer, nlp=nlp)
+            return self._loaded
+
+    def analyse(self, text: str, *, lang: str = "auto", known: KnownRecords | None = None) -> Analysis:
+        return self.analyse_many([text], lang=lang, known=known)[0]
+
+    def analyse_many(
+        self, texts: Sequence[str], *, lang: str = "auto", known: KnownRecords | None = None
+    ) -> list[Analysis]:
+        loaded = self._load()
+        norms = [normalise(t) for t in texts]
+        langs: list[Language] = [detect_language(n.text, lang) for n in norms]
+        en_idx = [i for i, lg in enumerate(langs) if lg != "zh"]
+        zh_idx = [i for i, lg in enumerate(langs) if lg != "en"]
+        en_arts = self._english_artifacts(loaded, [norms[i].text for i in en_idx])
+        raw: list[list[RecognizerResult]] = [[] for _ in texts]
+        for i, art in zip(en_idx, en_arts, strict=True):
+            found = self._run(loaded, norms[i].text, "en", art)
+            if langs[i] == "mixed":
+                found = [r for r in found if not has_cjk(norms[i].text[r.start : r.end])]
+            raw[i].extend(found)
+        for i in zh_idx:
+            art = loaded.nlp.tokens_only(norms[i].text, "zh")
+            raw[i].extend(self._run(loaded, norms[i].text, "zh", art))
+        return [
+            Analysis.build(language=langs[i], findings=_findings(norms[i], raw[i], known))
+            for i in range(len(texts))
+        ]
+
+    def _english_artifacts(self, loaded: _Loaded, texts: list[str]) -> list[NlpArtifacts]:
+        arts: list[NlpArtifacts | None] = [None] * len(texts)
+        ner_idx = [i for i, t in enumerate(texts) if needs_ner(t)]
+        nlp = loaded.nlp.get_nlp("en")
+        try:
+            docs = nlp.pipe((texts[i] for i in ner_idx), batch_size=self._batch_size)
+            for i, doc in zip(ner_idx, docs, strict=True):
+                arts[i] = loaded.nlp.artifacts(doc, "en")
+        except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
+            raise HushError("spaCy failed on a note") from exc
+        return [a if a is not None else loaded.nlp.tokens_only(texts[i], "en") for i, a in enumerate(arts)]
+
+    def _run(self, loaded: _Loaded, text: str, language: str, art: NlpArtifacts) -> list[RecognizerResult]:
+        try:
+            results: list[RecognizerResult] = loaded.analyzer.analyze(
+                text=text, language=language, nlp_artifacts=art
+            )
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as exc:
+            raise HushError("Presidio failed on a note") from exc
+        return results
+
+
+def _findings(norm: NormalisedText, raw: list[RecognizerResult], known: KnownRecords | None) -> tuple[Finding, ...]:
+    best: dict[tuple[str, int, int], Finding] = {}
+
+    def keep(f: Finding) -> None:
+        key = (f.type, f.start, f.end)
+        old = best.get(key)
+        if old is None or old.score < f.score:
+            best[key] = f
+
+    for r in raw:
+        start, end = norm.to_original(r.start, r.end)
+        if start < end and is_identifying(r.entity_type, norm.text[r.start : r.end]):
+            keep(Finding(r.entity_type, category_of(r.entity_type), start, end, float(r.score)))
+    if known is not None:
+        for f in known.find(norm):
+            keep(f)
+    return _drop_contained(list(best.values()))
+
+
+def _drop_contained(findings: list[Finding]) -> tuple[Finding, ...]:
+    """Drop a finding contained in another of the same type with an equal or higher score."""
+    findings.sort(key=lambda f: (f.type, f.start, -f.end, -f.score))
+    kept: list[Finding] = []
+    for f in findings:
+        if any(k.type == f.type and k.start <= f.start and f.end <= k.end and k.score >= f.score for k in kept[-8:]):
+            continue
+        kept.append(f)
+    return tuple(kept)
