@@ -46,7 +46,8 @@ Purpose = Annotated[
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 AsSubjectOpt = Annotated[
-    str | None, typer.Option("--as", help="Subject acting (default: the local operator holding the key file).")
+    str | None,
+    typer.Option("--as", help="Subject acting (default: the local operator holding the key file)."),
 ]
 
 
@@ -139,7 +140,11 @@ def customers_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None
 
 @customers_app.command("show")
 def customers_show(
-    external_id: str, as_subject: AsSubject, purpose: Purpose, data_dir: DataDir = None, json_out: JsonFlag = False
+    external_id: str,
+    as_subject: AsSubject,
+    purpose: Purpose,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Show one customer as the policy lets SUBJECT see it for PURPOSE."""
     with opened(data_dir) as hush:
@@ -180,7 +185,9 @@ def customers_find(
 def transactions_import(
     file: Path,
     data_dir: DataDir = None,
-    as_subject: Annotated[str | None, typer.Option("--as", help="Audited subject (default: the operator).")] = None,
+    as_subject: Annotated[
+        str | None, typer.Option("--as", help="Audited subject (default: the operator).")
+    ] = None,
 ) -> None:
     """Import transactions from CSV (operator command; rows for unknown customers are rejected)."""
     from core.csv_import import transaction_rows
@@ -210,15 +217,22 @@ def keys_rotate(
         with progress_bar("re-wrapping data keys") as bar:
             task = bar.add_task("rotate", total=None)
             report = hush.writes.rotate_keys(
-                ctx, retire=retire, authorize=False, progress=lambda d, t: bar.update(task, completed=d, total=t)
+                ctx,
+                retire=retire,
+                authorize=False,
+                progress=lambda d, t: bar.update(task, completed=d, total=t),
             )
         verb = "resumed rotation to" if report.resumed else "rotated to"
         retired = f"; retired versions {list(report.retired_versions)}" if report.retired_versions else ""
-        out.print(f"{verb} key version {report.target_version}: {report.rewrapped} data keys re-wrapped{retired}")
+        out.print(
+            f"{verb} key version {report.target_version}: {report.rewrapped} data keys re-wrapped{retired}"
+        )
 
 
 @app.command()
-def erase(external_id: str, as_subject: AsSubject, data_dir: DataDir = None, json_out: JsonFlag = False) -> None:
+def erase(
+    external_id: str, as_subject: AsSubject, data_dir: DataDir = None, json_out: JsonFlag = False
+) -> None:
     """Erase a customer by crypto-shredding (dpo); prints the erasure receipt."""
     with opened(data_dir) as hush:
         receipt = hush.writes.erase(hush.context(as_subject, "erasure"), external_id)
@@ -242,7 +256,9 @@ def erase(external_id: str, as_subject: AsSubject, data_dir: DataDir = None, jso
 
 @app.command("demo-data")
 def demo_data(
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory for customers.csv, transactions.csv, notes.csv.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for customers.csv, transactions.csv, notes.csv.")
+    ],
     customers: Annotated[int, typer.Option("--customers", min=1)] = 100,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     data_dir: DataDir = None,

@@ -12,8 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from audit.log import AuditLog
+from sqlalchemy.engine import Engine
+
 from audit.checkpoints import JsonlCheckpointSink
+from audit.log import AuditLog
 from audit.signing import Ed25519Signer, load_or_create_signer, load_signer
 from core.config import Settings
 from core.db import create_db_engine, migrate, transaction
@@ -23,7 +25,6 @@ from core.keys import FileKeyProvider, KeyProvider, KeyRing, open_key_provider
 from core.store import CustomerStore
 from core.writes import CustomerWrites
 from policies.holder import PolicyHolder
-from sqlalchemy.engine import Engine
 
 OPERATOR_ROLE = "operator"
 
@@ -106,7 +107,9 @@ def init_store(settings: Settings) -> Hush:
     src = settings.key_source
     if src.kind == "file":
         assert src.path is not None
-        provider: KeyProvider = FileKeyProvider(src.path) if src.path.exists() else FileKeyProvider.create(src.path)
+        provider: KeyProvider = (
+            FileKeyProvider(src.path) if src.path.exists() else FileKeyProvider.create(src.path)
+        )
     else:
         provider = open_key_provider(src)
     path = settings.signing_key_path

@@ -44,11 +44,22 @@ from sqlalchemy.engine import Connection, Engine
 from audit.checkpoints import Checkpoint, checkpoint_message
 from audit.events import AuditEvent, canonical_record_bytes, format_ts, parse_ts, record_hash
 from audit.interfaces import CheckpointSigner, CheckpointSink
-from audit.tables import HEAD_ID, audit_checkpoints, audit_event_refs, audit_events, audit_head
+from audit.tables import HEAD_ID, audit_checkpoints, audit_head
 from core.errors import AuditError, AuditWriteError
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_CHECKPOINT_SECONDS = 300.0
+
+
+EVENT_COLUMNS = (
+    "seq", "ts", "subject", "roles", "purpose", "action", "resource", "fields", "decision", "row_count",
+    "request_id", "record_refs", "detail", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def _insert_sql(conn: Connection, table: str, columns: tuple[str, ...]) -> str:
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
 def utc_now() -> datetime:
@@ -137,53 +148,42 @@ class AuditLog:
         prev = str(head.hash)
         moment = self._clock()
         ts = format_ts(moment)
-        event_rows: list[dict[str, object]] = []
-        ref_rows: list[dict[str, object]] = []
+        event_rows: list[tuple[object, ...]] = []
+        ref_rows: list[tuple[int, str]] = []
         for seq, event in enumerate(events, start=first):
             roles_json, fields_json, refs_json, detail_json = event.column_json()
+            subject, purpose, action, resource = event.subject, event.purpose, event.action, event.resource
+            decision, row_count, request_id = event.decision, event.row_count, event.request_id
             digest = record_hash(
                 canonical_record_bytes(
                     seq=seq,
                     ts=ts,
-                    subject=event.subject,
+                    subject=subject,
                     roles_json=roles_json,
-                    purpose=event.purpose,
-                    action=event.action,
-                    resource=event.resource,
+                    purpose=purpose,
+                    action=action,
+                    resource=resource,
                     fields_json=fields_json,
-                    decision=event.decision,
-                    row_count=event.row_count,
-                    request_id=event.request_id,
+                    decision=decision,
+                    row_count=row_count,
+                    request_id=request_id,
                     record_refs_json=refs_json,
                     detail_json=detail_json,
                     prev_hash=prev,
                 )
             )
             event_rows.append(
-                {
-                    "seq": seq,
-                    "ts": ts,
-                    "subject": event.subject,
-                    "roles": roles_json,
-                    "purpose": event.purpose,
-                    "action": event.action,
-                    "resource": event.resource,
-                    "fields": fields_json,
-                    "decision": event.decision,
-                    "row_count": event.row_count,
-                    "request_id": event.request_id,
-                    "record_refs": refs_json,
-                    "detail": detail_json,
-                    "prev_hash": prev,
-                    "hash": digest,
-                }
-            )
+                (seq, ts, subject, roles_json, purpose, action, resource, fields_json, decision, row_count,
+                 request_id, refs_json, detail_json, prev, digest)
+            )  # fmt: skip
             if event.record_refs:
-                ref_rows.extend({"seq": seq, "ref": ref} for ref in sorted(set(event.record_refs)))
+                ref_rows.extend((seq, ref) for ref in sorted(set(event.record_refs)))
             prev = digest
-        conn.execute(sa.insert(audit_events), event_rows)
+        # Core insert() costs ~5 µs per row in parameter processing; plain executemany of tuples
+        # in the column order of EVENT_COLUMNS keeps batched appends fast on both engines.
+        conn.exec_driver_sql(_insert_sql(conn, "audit_events", EVENT_COLUMNS), event_rows)
         if ref_rows:
-            conn.execute(sa.insert(audit_event_refs), ref_rows)
+            conn.exec_driver_sql(_insert_sql(conn, "audit_event_refs", ("seq", "ref")), ref_rows)
         values: dict[str, object] = {"hash": prev}
         if self._checkpoint_due(last, int(head.checkpoint_seq), str(head.checkpoint_ts), moment):
             self._write_checkpoint(conn, last, prev, ts)

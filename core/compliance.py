@@ -57,7 +57,9 @@ class ComplianceQueries:
 
     def _customer_id(self, external_id: str) -> str | None:
         with transaction(self._hush.engine) as conn:
-            row = conn.execute(sa.select(customers_t.c.id).where(customers_t.c.external_id == external_id)).first()
+            row = conn.execute(
+                sa.select(customers_t.c.id).where(customers_t.c.external_id == external_id)
+            ).first()
         return None if row is None else str(row.id)
 
     def events(

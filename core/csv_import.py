@@ -145,7 +145,9 @@ def customer_rows(path: Path, *, default_owner: str) -> Iterator[tuple[int, Cust
             phone=(r.get("phone") or "").strip() or None,
             postal_address=(r.get("postal_address") or "").strip() or None,
             birth_date=parse_date(r.get("birth_date", ""), "birth_date"),
-            consent_marketing_email=parse_bool(r.get("consent_marketing_email", ""), "consent_marketing_email"),
+            consent_marketing_email=parse_bool(
+                r.get("consent_marketing_email", ""), "consent_marketing_email"
+            ),
             consent_marketing_post=parse_bool(r.get("consent_marketing_post", ""), "consent_marketing_post"),
             consent_profiling=parse_bool(r.get("consent_profiling", ""), "consent_profiling"),
         )
@@ -165,5 +167,3 @@ def transaction_rows(path: Path) -> Iterator[tuple[int, TransactionInput | RowEr
         )
 
     return read_rows(path, TRANSACTION_COLUMNS, build)
-
-

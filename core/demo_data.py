@@ -16,21 +16,114 @@ from pathlib import Path
 
 from core.errors import InputError
 
-EN_FIRST = ["Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Noah", "Mia", "Jack", "Grace", "Leo", "Freya",
-            "Arthur", "Lily", "Oscar", "Emily", "Charlie", "Ella", "Henry", "Sophie", "Thomas", "Ruby", "James", "Alice"]
-EN_LAST = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Wright",
-           "Robinson", "Thompson", "Walker", "White", "Hughes", "Edwards", "Green", "Hall", "Wood", "Harris"]
+EN_FIRST = [
+    "Oliver",
+    "Amelia",
+    "Harry",
+    "Isla",
+    "George",
+    "Ava",
+    "Noah",
+    "Mia",
+    "Jack",
+    "Grace",
+    "Leo",
+    "Freya",
+    "Arthur",
+    "Lily",
+    "Oscar",
+    "Emily",
+    "Charlie",
+    "Ella",
+    "Henry",
+    "Sophie",
+    "Thomas",
+    "Ruby",
+    "James",
+    "Alice",
+]
+EN_LAST = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Wright",
+    "Robinson",
+    "Thompson",
+    "Walker",
+    "White",
+    "Hughes",
+    "Edwards",
+    "Green",
+    "Hall",
+    "Wood",
+    "Harris",
+]
 ZH_SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭"]
-ZH_GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英"]
-EN_STREETS = ["High Street", "Station Road", "Church Lane", "Park Avenue", "Victoria Road", "Mill Lane", "King Street"]
-EN_TOWNS = [("London", "SW1A 1AA"), ("Manchester", "M1 1AE"), ("Leeds", "LS1 4AP"), ("Bristol", "BS1 5TR"),
-            ("York", "YO1 7HH"), ("Cardiff", "CF10 1EP"), ("Glasgow", "G1 1XQ")]
-ZH_PLACES = [("北京市", "朝阳区", "建国路"), ("上海市", "浦东新区", "世纪大道"), ("广东省广州市", "天河区", "天河路"),
-             ("浙江省杭州市", "西湖区", "文三路"), ("四川省成都市", "武侯区", "人民南路")]
-PRODUCTS = [("winter coat", "apparel"), ("rain jacket", "apparel"), ("wool scarf", "accessories"),
-            ("leather gloves", "accessories"), ("hiking boots", "footwear"), ("running shoes", "footwear"),
-            ("tea set", "home"), ("duvet", "home"), ("desk lamp", "home"), ("backpack", "bags"),
-            ("travel mug", "home"), ("umbrella", "accessories")]
+ZH_GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+]
+EN_STREETS = [
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Park Avenue",
+    "Victoria Road",
+    "Mill Lane",
+    "King Street",
+]
+EN_TOWNS = [
+    ("London", "SW1A 1AA"),
+    ("Manchester", "M1 1AE"),
+    ("Leeds", "LS1 4AP"),
+    ("Bristol", "BS1 5TR"),
+    ("York", "YO1 7HH"),
+    ("Cardiff", "CF10 1EP"),
+    ("Glasgow", "G1 1XQ"),
+]
+ZH_PLACES = [
+    ("北京市", "朝阳区", "建国路"),
+    ("上海市", "浦东新区", "世纪大道"),
+    ("广东省广州市", "天河区", "天河路"),
+    ("浙江省杭州市", "西湖区", "文三路"),
+    ("四川省成都市", "武侯区", "人民南路"),
+]
+PRODUCTS = [
+    ("winter coat", "apparel"),
+    ("rain jacket", "apparel"),
+    ("wool scarf", "accessories"),
+    ("leather gloves", "accessories"),
+    ("hiking boots", "footwear"),
+    ("running shoes", "footwear"),
+    ("tea set", "home"),
+    ("duvet", "home"),
+    ("desk lamp", "home"),
+    ("backpack", "bags"),
+    ("travel mug", "home"),
+    ("umbrella", "accessories"),
+]
 OWNERS = ["alice", "alice", "bob"]
 
 HARMLESS_EN = [
@@ -40,7 +133,11 @@ HARMLESS_EN = [
     "Prefers email contact; asked for the spring brochure.",
     "Asked whether the rain jacket comes in navy. Will order online.",
 ]
-HARMLESS_ZH = ["客户想要冬季产品目录，询问批量采购价格。", "询问送货时间，对新的营业时间很满意。", "对会员积分计划感兴趣，下个月发送详情。"]
+HARMLESS_ZH = [
+    "客户想要冬季产品目录，询问批量采购价格。",
+    "询问送货时间，对新的营业时间很满意。",
+    "对会员积分计划感兴趣，下个月发送详情。",
+]
 SENSITIVE_EN = [
     "Her husband died in a car accident last month; do not chase the overdue invoice for now.",
     "Customer mentioned she is pregnant and wants lighter delivery boxes.",
@@ -49,8 +146,12 @@ SENSITIVE_EN = [
     "Daughter's number if he cannot be reached: 07700 900{n:03d}.",
     "Recently divorced, new address to follow.",
 ]
-SENSITIVE_ZH = ["她的丈夫上个月车祸去世了，暂时不要催款。", "客户说她怀孕了，需要轻一点的包装。", "正在住院化疗，只在上午联系。",
-                "他最近失业了，欠款还不上，已提供分期方案。"]
+SENSITIVE_ZH = [
+    "她的丈夫上个月车祸去世了，暂时不要催款。",
+    "客户说她怀孕了，需要轻一点的包装。",
+    "正在住院化疗，只在上午联系。",
+    "他最近失业了，欠款还不上，已提供分期方案。",
+]
 
 
 def _en_customer(rng: random.Random, i: int) -> dict[str, str]:

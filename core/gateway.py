@@ -33,7 +33,15 @@ from audit.log import AuditLog
 from audit.refs import RecordRefs
 from core.crypto import FieldCipher
 from core.db import transaction
-from core.errors import AccessDenied, AuditError, AuditWriteError, ErasedError, HushError, InvalidPurposeError, NotFoundError
+from core.errors import (
+    AccessDenied,
+    AuditError,
+    AuditWriteError,
+    ErasedError,
+    HushError,
+    InvalidPurposeError,
+    NotFoundError,
+)
 from core.keys import KeyRing
 from core.models import customer_keys_t, customers_t, notes_t
 from core.records import CONSENT_KEYS, CUSTOMER_FIELDS, PII_FIELDS
@@ -89,7 +97,9 @@ class _Decryptor:
     def __init__(self, keyring: KeyRing) -> None:
         self._keyring = keyring
 
-    def cipher(self, customer_id: str, wrapped: bytes, kek_version: int, *, table: str, row_id: str) -> FieldCipher:
+    def cipher(
+        self, customer_id: str, wrapped: bytes, kek_version: int, *, table: str, row_id: str
+    ) -> FieldCipher:
         data_key = self._keyring.unwrap(customer_id, wrapped, kek_version)
         return FieldCipher(data_key, table=table, row_id=row_id, key_version=1)
 
@@ -196,7 +206,13 @@ class Gateway:
         return AccessDenied(f"{ctx.subject} may not {action} {resource} for purpose {ctx.purpose}: {reason}")
 
     def authorize(
-        self, ctx: AccessContext, *, resource: str, action: str, fields: Sequence[str] | None, all_fields: Sequence[str]
+        self,
+        ctx: AccessContext,
+        *,
+        resource: str,
+        action: str,
+        fields: Sequence[str] | None,
+        all_fields: Sequence[str],
     ) -> AccessPlan:
         """One plan per request.  ``fields=None`` asks for whatever the plan allows.
 
@@ -207,7 +223,9 @@ class Gateway:
         asked = tuple(all_fields if fields is None else fields)
         unknown = [f for f in asked if f not in all_fields]
         if unknown:
-            raise self.deny(ctx, action=action, resource=resource, fields=asked, reason=f"unknown field {unknown[0]}")
+            raise self.deny(
+                ctx, action=action, resource=resource, fields=asked, reason=f"unknown field {unknown[0]}"
+            )
         try:
             plan = self.policies.current.plan(
                 subject=ctx.subject,
@@ -221,16 +239,26 @@ class Gateway:
             raise
         except Exception as exc:  # fail closed: any error while deciding is a deny
             raise self.deny(
-                ctx, action=action, resource=resource, fields=asked, reason=f"policy error ({type(exc).__name__})"
+                ctx,
+                action=action,
+                resource=resource,
+                fields=asked,
+                reason=f"policy error ({type(exc).__name__})",
             ) from exc
         if not plan.allowed or (fields is not None and plan.denied):
             forbidden = sorted(plan.denied) or list(asked)
             raise self.deny(
-                ctx, action=action, resource=resource, fields=asked, reason=f"field {', '.join(forbidden)} is forbidden"
+                ctx,
+                action=action,
+                resource=resource,
+                fields=asked,
+                reason=f"field {', '.join(forbidden)} is forbidden",
             )
         return plan
 
-    def scope_filter(self, ctx: AccessContext, plan: AccessPlan, owner_col: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    def scope_filter(
+        self, ctx: AccessContext, plan: AccessPlan, owner_col: sa.ColumnElement[str]
+    ) -> sa.ColumnElement[bool]:
         """The plan's row filter as SQL."""
         if plan.scope == "all":
             return sa.true()
@@ -294,10 +322,14 @@ class Gateway:
             values[name] = apply_mask(mask, name, raw, hash_key=self.keyring.mask_hash_key)
         return CustomerRecord(external_id=row.external_id, pseudonym=row.pseudonym, values=values)
 
-    def _select_customers(self, plan: AccessPlan, ctx: AccessContext, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    def _select_customers(
+        self, plan: AccessPlan, ctx: AccessContext, where: sa.ColumnElement[bool]
+    ) -> sa.Select[Any]:
         return (
             sa.select(*self._customer_columns(plan.allowed))
-            .select_from(customers_t.outerjoin(customer_keys_t, customer_keys_t.c.customer_id == customers_t.c.id))
+            .select_from(
+                customers_t.outerjoin(customer_keys_t, customer_keys_t.c.customer_id == customers_t.c.id)
+            )
             .where(where, self.scope_filter(ctx, plan, customers_t.c.owner))
         )
 
@@ -307,7 +339,9 @@ class Gateway:
     def _read(
         self, ctx: AccessContext, where: sa.ColumnElement[bool], fields: Sequence[str] | None, *, what: str
     ) -> list[CustomerRecord]:
-        plan = self.authorize(ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS)
+        plan = self.authorize(
+            ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS
+        )
         with transaction(self.engine) as conn:
             rows = conn.execute(self._select_customers(plan, ctx, where)).all()
             if not rows and plan.scope == "own":
@@ -341,7 +375,9 @@ class Gateway:
         self.publish()
         return records
 
-    def read_customer(self, ctx: AccessContext, external_id: str, *, fields: Sequence[str] | None = None) -> CustomerRecord:
+    def read_customer(
+        self, ctx: AccessContext, external_id: str, *, fields: Sequence[str] | None = None
+    ) -> CustomerRecord:
         records = self._read(ctx, customers_t.c.external_id == external_id, fields, what="external_id")
         if not records:
             raise NotFoundError("customer not found")
@@ -380,7 +416,9 @@ class Gateway:
         Erased customers are skipped.  Each batch's audit event is written in
         the scan's transaction before that batch is handed out.
         """
-        plan = self.authorize(ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS)
+        plan = self.authorize(
+            ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS
+        )
         cond = sa.and_(customers_t.c.erased_at.is_(None), where if where is not None else sa.true())
         query = self._select_customers(plan, ctx, cond).order_by(customers_t.c.id)
         sorted_fields = sorted(plan.allowed)
@@ -419,7 +457,9 @@ class Gateway:
 
     # -- notes --------------------------------------------------------------------
 
-    def read_notes(self, ctx: AccessContext, external_id: str, *, fields: Sequence[str] | None = None) -> list[NoteRecord]:
+    def read_notes(
+        self, ctx: AccessContext, external_id: str, *, fields: Sequence[str] | None = None
+    ) -> list[NoteRecord]:
         """Notes of one customer, masked per plan (bodies from stored spans, no NLP)."""
         plan = self.authorize(ctx, resource="note", action="read", fields=fields, all_fields=NOTE_FIELDS)
         with transaction(self.engine) as conn:
@@ -430,11 +470,15 @@ class Gateway:
                 )
             ).one()
             rows = conn.execute(
-                sa.select(notes_t).where(notes_t.c.customer_id == customer_id).order_by(notes_t.c.created_at, notes_t.c.id)
+                sa.select(notes_t)
+                .where(notes_t.c.customer_id == customer_id)
+                .order_by(notes_t.c.created_at, notes_t.c.id)
             ).all()
             out = []
             for r in rows:
-                cipher = self._decryptor.cipher(customer_id, key.wrapped_key, key.kek_version, table="notes", row_id=r.id)
+                cipher = self._decryptor.cipher(
+                    customer_id, key.wrapped_key, key.kek_version, table="notes", row_id=r.id
+                )
                 out.append(NoteRecord(note_id=r.id, values=self._note_values(r, cipher, plan)))
             self.record(
                 conn,

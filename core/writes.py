@@ -63,7 +63,9 @@ class CustomerWrites:
         self.store = gateway.store
 
     def _write_plan(self, ctx: AccessContext, resource: str = "customer", action: str = "write") -> str:
-        plan = self.gateway.authorize(ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource))
+        plan = self.gateway.authorize(
+            ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource)
+        )
         return plan.scope
 
     def create(self, ctx: AccessContext, inp: CustomerInput) -> CreatedCustomer:
@@ -140,7 +142,9 @@ class CustomerWrites:
                 keep = []
                 for p in prepared:
                     if p.external_id in existing:
-                        report.rejected.append(RowError(line_of[p.customer_id], "duplicate external_id (already stored)"))
+                        report.rejected.append(
+                            RowError(line_of[p.customer_id], "duplicate external_id (already stored)")
+                        )
                     else:
                         keep.append(p)
                 prepared = keep
@@ -156,7 +160,10 @@ class CustomerWrites:
                         decision="allow",
                         row_count=len(prepared),
                         record_ids=[p.customer_id for p in prepared],
-                        detail={"operation": "create", "flagged": sum(p.text_sensitivity == "sensitive" for p in prepared)},
+                        detail={
+                            "operation": "create",
+                            "flagged": sum(p.text_sensitivity == "sensitive" for p in prepared),
+                        },
                     ),
                 )
         self.gateway.publish()
@@ -168,7 +175,9 @@ class CustomerWrites:
         return report, created
 
     def _resolve(self, ctx: AccessContext, external_id: str, resource: str, action: str) -> tuple[str, str]:
-        plan = self.gateway.authorize(ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource))
+        plan = self.gateway.authorize(
+            ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource)
+        )
         with transaction(self.gateway.engine) as conn:
             return self.gateway.customer_id(conn, ctx, plan, external_id), plan.scope
 
@@ -183,7 +192,9 @@ class CustomerWrites:
         resource: str = "customer",
         action: str = "write",
     ) -> int:
-        plan = self.gateway.authorize(ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource))
+        plan = self.gateway.authorize(
+            ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource)
+        )
         with transaction(self.gateway.engine) as conn:
             customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
             change(conn, customer_id)
@@ -217,7 +228,9 @@ class CustomerWrites:
             fields=changed or ["suppression"],
         )
 
-    def set_consents(self, ctx: AccessContext, external_id: str, consents: Mapping[str, bool], *, source: str) -> None:
+    def set_consents(
+        self, ctx: AccessContext, external_id: str, consents: Mapping[str, bool], *, source: str
+    ) -> None:
         self._audited_change(
             ctx,
             external_id,
@@ -312,10 +325,14 @@ class CustomerWrites:
         still destroyed but ``backups_protected`` is False: old backups stay
         readable until an operator rotates the master key.
         """
-        plan = self.gateway.authorize(ctx, resource="customer", action="erase", fields=None, all_fields=CUSTOMER_FIELDS)
+        plan = self.gateway.authorize(
+            ctx, resource="customer", action="erase", fields=None, all_fields=CUSTOMER_FIELDS
+        )
         with transaction(self.gateway.engine) as conn:
             customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
-            pseudonym = conn.execute(sa.select(customers_t.c.pseudonym).where(customers_t.c.id == customer_id)).scalar_one()
+            pseudonym: str = conn.execute(
+                sa.select(customers_t.c.pseudonym).where(customers_t.c.id == customer_id)
+            ).scalar_one()
             self.store.shred(conn, customer_id)
             seq = self.gateway.record(
                 conn,
@@ -356,7 +373,9 @@ class CustomerWrites:
         _crash_after_batches: int | None = None,
     ) -> RotationReport:
         if authorize:
-            self.gateway.authorize(ctx, resource="admin", action="manage", fields=["keys"], all_fields=("keys",))
+            self.gateway.authorize(
+                ctx, resource="admin", action="manage", fields=["keys"], all_fields=("keys",)
+            )
         rotator = KeyRotator(engine=self.gateway.engine, keyring=self.gateway.keyring)
         report = rotator.rotate(retire=retire, progress=progress, _crash_after_batches=_crash_after_batches)
         self.gateway.record_alone(
@@ -394,4 +413,4 @@ def parse_date(value: str) -> dt.date:
         raise InputError("date is not ISO 8601 (YYYY-MM-DD)") from exc
 
 
-__all__ = ["CustomerWrites", "CreatedCustomer", "ErasureReceipt", "ImportReport", "NotFoundError", "RowError"]
+__all__ = ["CreatedCustomer", "CustomerWrites", "ErasureReceipt", "ImportReport", "NotFoundError", "RowError"]

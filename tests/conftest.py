@@ -49,7 +49,9 @@ def pg_admin_engine() -> Iterator[Engine | None]:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_admin_engine: Engine | None) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_admin_engine: Engine | None
+) -> Iterator[str]:
     """A URL of a fresh, empty database, dropped after the test."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hushdb.sqlite3'}"

@@ -25,7 +25,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
 def home(tmp_path: Path, database_url: str) -> tuple[Path, dict[str, str]]:
     d = tmp_path / "home"
     env = {"HUSHDB_DATABASE_URL": database_url}
-    code, out, err = run("init", "--data-dir", str(d), env=env)
+    code, _, err = run("init", "--data-dir", str(d), env=env)
     assert code == 0, err
     return d, env
 
@@ -52,18 +52,43 @@ def test_import_reports_bad_rows_and_keeps_good(home: tuple[Path, dict[str, str]
     code, out, err = run("customers", "import", str(f), "--as", "alice", "--data-dir", str(d), env=env)
     assert code == 3
     assert "imported 2 customers, rejected 4" in out
-    for line in ("line 4: full_name is required", "line 5: birth_date", "line 6: consent_marketing_email", "line 7"):
+    for line in (
+        "line 4: full_name is required",
+        "line 5: birth_date",
+        "line 6: consent_marketing_email",
+        "line 7",
+    ):
         assert line in err
     assert "Bad Date" not in err and "nobody@example.com" not in err  # never the content
     code, out, err = run(
-        "customers", "show", "A1", "--as", "alice", "--purpose", "service", "--json", "--data-dir", str(d), env=env
+        "customers",
+        "show",
+        "A1",
+        "--as",
+        "alice",
+        "--purpose",
+        "service",
+        "--json",
+        "--data-dir",
+        str(d),
+        env=env,
     )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["full_name"] == "Ada Lovelace" and doc["owner"] == "alice"
     code, out, _ = run(
-        "customers", "find", "--email", "ADA@example.com", "--as", "alice", "--purpose", "service", "--json",
-        "--data-dir", str(d), env=env,
+        "customers",
+        "find",
+        "--email",
+        "ADA@example.com",
+        "--as",
+        "alice",
+        "--purpose",
+        "service",
+        "--json",
+        "--data-dir",
+        str(d),
+        env=env,
     )
     assert [c["external_id"] for c in json.loads(out)] == ["A1"]
 
@@ -82,9 +107,20 @@ def test_unknown_subject_refused(home: tuple[Path, dict[str, str]], tmp_path: Pa
     assert code == 6 and "unknown subject" in err
 
 
-def test_transactions_import_rejects_unknown_customers(home: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def test_transactions_import_rejects_unknown_customers(
+    home: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
     d, env = home
-    run("customers", "import", str(write(tmp_path / "c.csv", CUSTOMERS)), "--as", "alice", "--data-dir", str(d), env=env)
+    run(
+        "customers",
+        "import",
+        str(write(tmp_path / "c.csv", CUSTOMERS)),
+        "--as",
+        "alice",
+        "--data-dir",
+        str(d),
+        env=env,
+    )
     tx = write(
         tmp_path / "t.csv",
         "external_id,occurred_at,amount,currency,product,category\n"
@@ -102,7 +138,16 @@ def test_transactions_import_rejects_unknown_customers(home: tuple[Path, dict[st
 
 def test_rotate_and_erase(home: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     d, env = home
-    run("customers", "import", str(write(tmp_path / "c.csv", CUSTOMERS)), "--as", "alice", "--data-dir", str(d), env=env)
+    run(
+        "customers",
+        "import",
+        str(write(tmp_path / "c.csv", CUSTOMERS)),
+        "--as",
+        "alice",
+        "--data-dir",
+        str(d),
+        env=env,
+    )
     code, out, err = run("keys", "rotate", "--data-dir", str(d), env=env)
     assert code == 0, err
     assert "rotated to key version 2" in out

@@ -18,7 +18,12 @@ from core.records import CustomerInput
 def _populate(hush: Hush, n: int) -> None:
     ctx = hush.context("alice", "service")
     rows = [
-        (i, CustomerInput(external_id=f"R{i}", full_name=f"Person {i}", owner="alice", email=f"p{i}@example.com"))
+        (
+            i,
+            CustomerInput(
+                external_id=f"R{i}", full_name=f"Person {i}", owner="alice", email=f"p{i}@example.com"
+            ),
+        )
         for i in range(n)
     ]
     report = hush.writes.import_customers(ctx, rows)
@@ -27,7 +32,10 @@ def _populate(hush: Hush, n: int) -> None:
 
 def _ciphertexts(hush: Hush) -> list[bytes]:
     with hush.engine.connect() as conn:
-        return [bytes(b) for b in conn.execute(sa.select(customers_t.c.full_name_ct).order_by(customers_t.c.id)).scalars()]
+        return [
+            bytes(b)
+            for b in conn.execute(sa.select(customers_t.c.full_name_ct).order_by(customers_t.c.id)).scalars()
+        ]
 
 
 def test_rotation_rewraps_without_reencrypting(hush: Hush) -> None:
@@ -39,7 +47,9 @@ def test_rotation_rewraps_without_reencrypting(hush: Hush) -> None:
     with hush.engine.connect() as conn:
         assert set(conn.execute(sa.select(customer_keys_t.c.kek_version)).scalars()) == {2}
     ctx = hush.context("alice", "service")
-    assert {r.values["full_name"] for r in hush.gateway.scan_customers(ctx)} == {f"Person {i}" for i in range(30)}
+    assert {r.values["full_name"] for r in hush.gateway.scan_customers(ctx)} == {
+        f"Person {i}" for i in range(30)
+    }
 
 
 def test_rotation_resumes_after_crash(hush: Hush) -> None:
@@ -112,14 +122,21 @@ def test_erasure_shreds_live_data_and_old_backups(hush: Hush, settings: Settings
         with hush.engine.connect() as conn:
             row = conn.execute(sa.select(customers_t).where(customers_t.c.external_id == "R3")).one()
             assert row.full_name_ct is None and row.email_bidx is None and row.erased_at is not None
-            assert conn.execute(
-                sa.select(customer_keys_t).where(customer_keys_t.c.customer_id == row.id)
-            ).first() is None
+            assert (
+                conn.execute(
+                    sa.select(customer_keys_t).where(customer_keys_t.c.customer_id == row.id)
+                ).first()
+                is None
+            )
         # the old backup, opened with the CURRENT keys, cannot decrypt anyone's data key
         old = sa.create_engine(backup_url)
         with old.connect() as conn:
             cid, wrapped, version = conn.execute(
-                sa.select(customer_keys_t.c.customer_id, customer_keys_t.c.wrapped_key, customer_keys_t.c.kek_version)
+                sa.select(
+                    customer_keys_t.c.customer_id,
+                    customer_keys_t.c.wrapped_key,
+                    customer_keys_t.c.kek_version,
+                )
                 .join(customers_t, customers_t.c.id == customer_keys_t.c.customer_id)
                 .where(customers_t.c.external_id == "R3")
             ).one()

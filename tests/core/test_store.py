@@ -50,7 +50,9 @@ def test_create_and_read_back_through_gateway(hush: Hush) -> None:
 def test_find_by_email_and_phone_uses_blind_index(hush: Hush) -> None:
     ctx = hush.context("alice", "service")
     hush.writes.create(ctx, canary())
-    assert [r.external_id for r in hush.gateway.find_customers(ctx, email="  ZEBULON.canary.7731@EXAMPLE.org")] == ["K1"]
+    assert [
+        r.external_id for r in hush.gateway.find_customers(ctx, email="  ZEBULON.canary.7731@EXAMPLE.org")
+    ] == ["K1"]
     assert [r.external_id for r in hush.gateway.find_customers(ctx, phone="07700 900731")] == ["K1"]
     assert hush.gateway.find_customers(ctx, email="nobody@example.org") == []
 
@@ -84,8 +86,17 @@ def _dump(hush: Hush, settings: Settings) -> bytes:
         return blobs
     url = sa.make_url(settings.database_url)
     return subprocess.run(
-        ["pg_dump", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
-         "--data-only", url.database or ""],
+        [
+            "pg_dump",
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            "--data-only",
+            url.database or "",
+        ],
         check=True,
         capture_output=True,
     ).stdout
@@ -98,7 +109,15 @@ def test_canary_never_at_rest_in_plaintext(hush: Hush, settings: Settings) -> No
     hush.gateway.find_customers(ctx, email=CANARY_EMAIL)
     raw = _dump(hush, settings)
     assert len(raw) > 1000
-    for value in (CANARY_NAME, CANARY_EMAIL, "zebulon", "Canaryfield", "900731", "Canary Wharf", "1970-05-17"):
+    for value in (
+        CANARY_NAME,
+        CANARY_EMAIL,
+        "zebulon",
+        "Canaryfield",
+        "900731",
+        "Canary Wharf",
+        "1970-05-17",
+    ):
         assert value.encode() not in raw, value
         assert value.encode("utf-16-le") not in raw
 
@@ -107,7 +126,9 @@ def test_wrong_key_is_refused_before_any_write(settings: Settings, tmp_path: Pat
     init_store(settings).close()
     other = tmp_path / "other.key"
     FileKeyProvider.create(other)
-    wrong = load_settings(settings.data_dir, env={"HUSHDB_DATABASE_URL": settings.database_url, "HUSHDB_KEY_FILE": str(other)})
+    wrong = load_settings(
+        settings.data_dir, env={"HUSHDB_DATABASE_URL": settings.database_url, "HUSHDB_KEY_FILE": str(other)}
+    )
     with pytest.raises(WrongKeyError, match=str(other)):
         open_store(wrong)
 
@@ -131,7 +152,9 @@ def test_ciphertext_copied_to_another_row_fails(hush: Hush) -> None:
     hush.writes.create(ctx, canary())
     hush.writes.create(ctx, canary(ext="K2"))
     with hush.engine.begin() as conn:
-        src = conn.execute(sa.select(customers_t.c.full_name_ct).where(customers_t.c.external_id == "K1")).scalar_one()
+        src = conn.execute(
+            sa.select(customers_t.c.full_name_ct).where(customers_t.c.external_id == "K1")
+        ).scalar_one()
         conn.execute(sa.update(customers_t).where(customers_t.c.external_id == "K2").values(full_name_ct=src))
     hush.gateway.read_customer(ctx, "K1")
     with pytest.raises(CorruptCiphertextError):

@@ -107,7 +107,8 @@ def test_probability_alive_is_one_without_repeat_and_falls_with_silence(cdnow_mo
 def test_expected_purchases_grow_with_horizon(cdnow_model: ClvModel, cdnow_summary: CustomerSummary) -> None:
     short = expected_purchases(cdnow_model.bgnbd, cdnow_summary, 10.0)
     long = expected_purchases(cdnow_model.bgnbd, cdnow_summary, 52.0)
-    assert np.all(short > 0) and np.all(long > short)
+    assert np.all(short > 0)
+    assert np.all(long > short)
     assert np.all(expected_purchases(cdnow_model.bgnbd, cdnow_summary, 0.0) == 0.0)
 
 

@@ -90,7 +90,7 @@ def test_bad_threshold_is_an_input_error() -> None:
 
 
 def test_completeness_counts_blank_and_missing_as_absent() -> None:
-    records = [
+    records: list[dict[str, object]] = [
         {"email": "a@example.org", "phone": None},
         {"email": "  ", "phone": "+44 20 7946 0000"},
         {"phone": "+44 20 7946 0001"},
@@ -101,7 +101,7 @@ def test_completeness_counts_blank_and_missing_as_absent() -> None:
 
 def test_invalid_values_name_field_and_rule_only() -> None:
     today = date(2024, 6, 1)
-    records = [
+    records: list[tuple[str, dict[str, object]]] = [
         ("c1", {"birth_date": date(2030, 1, 1), "email": "ok@example.org"}),  # future birth date
         ("c2", {"birth_date": "1850-05-05", "email": "no-at-sign"}),  # too old, malformed email
         ("c3", {"birth_date": "31/02/1990", "phone": "12"}),  # unparseable date, short phone

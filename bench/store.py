@@ -1,0 +1,121 @@
+"""Benchmark: import and decrypt-scan N synthetic customers vs. a raw AES-GCM loop.
+
+The raw loop does the same cryptographic work per customer as the store
+(generate a data key, wrap it, encrypt five fields; unwrap it, decrypt five
+fields) with no database.  Targets (issue 2): scan >= 40% and import >= 20% of
+the raw loop's rows/s.
+
+    .venv/bin/python bench/store.py [--customers N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from api.wiring import init_store
+from core.config import load_settings
+from core.crypto import associated_data
+from core.records import CustomerInput
+
+FIELDS = ("full_name", "email", "phone", "postal_address", "birth_date")
+
+
+def synthetic(n: int) -> list[tuple[int, CustomerInput]]:
+    return [
+        (
+            i,
+            CustomerInput(
+                external_id=f"B{i:07d}",
+                full_name=f"Customer Number {i}",
+                owner="alice",
+                email=f"customer{i}@example.com",
+                phone=f"+44 7700 {900000 + i % 100000:06d}",
+                postal_address=f"{i % 200 + 1} High Street, London SW1A 1AA",
+                consent_marketing_post=True,
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+def raw_loop(rows: list[tuple[int, CustomerInput]]) -> tuple[float, float]:
+    kek = AESGCM(os.urandom(32))
+    sealed = []
+    t0 = time.perf_counter()
+    for i, c in rows:
+        cid = f"{i:036d}"
+        dek = os.urandom(32)
+        n0 = os.urandom(12)
+        wrapped = n0 + kek.encrypt(n0, dek, associated_data("customer_keys", "wrapped_key", cid, 1))
+        aead = AESGCM(dek)
+        cts = []
+        for f in FIELDS:
+            value = getattr(c, f)
+            v = (value.isoformat() if hasattr(value, "isoformat") else value or "1970-01-01").encode()
+            nonce = os.urandom(12)
+            cts.append(nonce + aead.encrypt(nonce, v, associated_data("customers", f, cid, 1)))
+        sealed.append((cid, wrapped, cts))
+    t_enc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for cid, wrapped, cts in sealed:
+        dek = kek.decrypt(wrapped[:12], wrapped[12:], associated_data("customer_keys", "wrapped_key", cid, 1))
+        aead = AESGCM(dek)
+        for f, ct in zip(FIELDS, cts, strict=True):
+            aead.decrypt(ct[:12], ct[12:], associated_data("customers", f, cid, 1)).decode()
+    t_dec = time.perf_counter() - t0
+    return len(rows) / t_enc, len(rows) / t_dec
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    n = 10_000 if args.quick else args.customers
+    rows = synthetic(n)
+    raw_enc, raw_dec = raw_loop(rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"HUSHDB_DATABASE_URL": args.database_url} if args.database_url else {}
+        hush = init_store(load_settings(Path(tmp) / "data", env=env))
+        ctx = hush.context("alice", "service")
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        report = hush.writes.import_customers(ctx, rows)
+        t_import = time.perf_counter() - t0
+        peak_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert report.imported == n, report.rejected[:3]
+        t0 = time.perf_counter()
+        count = sum(
+            1 for _ in hush.gateway.scan_customers(ctx, fields=["external_id", *FIELDS], batch_size=2000)
+        )
+        t_scan = time.perf_counter() - t0
+        peak_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert count == n
+        hush.close()
+    imp, scan = n / t_import, n / t_scan
+    print(f"customers: {n}")
+    print(f"raw AES-GCM loop: encrypt {raw_enc:,.0f} rows/s, decrypt {raw_dec:,.0f} rows/s")
+    print(
+        f"import:  {imp:,.0f} rows/s  = {imp / raw_enc:.0%} of raw encrypt (target >= 20%)  peak RSS {peak_import / 1024:.0f} MiB"
+    )
+    print(
+        f"scan:    {scan:,.0f} rows/s  = {scan / raw_dec:.0%} of raw decrypt (target >= 40%)  peak RSS {peak_scan / 1024:.0f} MiB (before import {rss0 / 1024:.0f} MiB)"
+    )
+    print(
+        "(the scan is the governed path: policy plan, row filter, decrypt, mask, one audit event per batch)"
+    )
+
+
+if __name__ == "__main__":
+    main()
