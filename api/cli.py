@@ -51,8 +51,13 @@ AsSubjectOpt = Annotated[
 ]
 
 
+def say_err(line: str) -> None:
+    """One unwrapped line on stderr (never re-flowed to the terminal width)."""
+    sys.stderr.write(line + "\n")
+
+
 def fail(error: HushError) -> None:
-    err.print(f"error: {error.message}", markup=False, highlight=False)
+    say_err(f"error: {error.message}")
     raise typer.Exit(error.exit_code)
 
 
@@ -96,7 +101,7 @@ def progress_bar(label: str, total: int | None = None) -> Progress:
 
 def report_import(report: ImportReport, what: str) -> None:
     for row in report.rejected:
-        err.print(f"line {row.line}: {row.reason}", markup=False, highlight=False)
+        say_err(f"line {row.line}: {row.reason}")
     out.print(f"imported {report.imported} {what}, rejected {len(report.rejected)}", highlight=False)
     if report.rejected:
         raise typer.Exit(3)
@@ -168,7 +173,7 @@ def customers_find(
 ) -> None:
     """Find customers by email or phone through the blind index."""
     if (email is None) == (phone is None):
-        err.print("error: give exactly one of --email or --phone")
+        say_err("error: give exactly one of --email or --phone")
         raise typer.Exit(2)
     with opened(data_dir) as hush:
         records = hush.gateway.find_customers(hush.context(as_subject, purpose), email=email, phone=phone)
@@ -274,26 +279,18 @@ def demo_data(
     )
 
 
-def _mount_optional() -> None:
-    """Sub-apps that live in their own modules."""
-    from api import cli_audit
+def _mount_sub_apps() -> None:
+    """Sub-apps that live in their own modules (imported late: they import this module)."""
+    from api.cli_audit import audit_app
+    from api.cli_pii import pii_app
+    from api.cli_policy import policy_app
 
-    app.add_typer(cli_audit.audit_app, name="audit")
-    try:
-        from api.cli_policy import policy_app
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        app.add_typer(policy_app, name="policy")
-    try:
-        from api.cli_pii import pii_app
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        app.add_typer(pii_app, name="pii")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(policy_app, name="policy")
+    app.add_typer(pii_app, name="pii")
 
 
-_mount_optional()
+_mount_sub_apps()
 
 
 def main() -> None:

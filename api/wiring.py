@@ -12,16 +12,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from audit.checkpoints import JsonlCheckpointSink
+from audit.events import AuditEvent
 from audit.log import AuditLog
 from audit.signing import Ed25519Signer, load_or_create_signer, load_signer
 from core.config import Settings
 from core.db import create_db_engine, migrate, transaction
-from core.errors import ConfigError, UnknownSubjectError
+from core.errors import ConfigError, PolicyError, UnknownSubjectError
 from core.gateway import AccessContext, Gateway
 from core.keys import FileKeyProvider, KeyProvider, KeyRing, open_key_provider
+from core.models import meta_t
 from core.store import CustomerStore
 from core.writes import CustomerWrites
 from policies.holder import PolicyHolder
@@ -79,7 +82,6 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
         store = CustomerStore(keyring=keyring, phone_region=settings.phone_region, screen=None)
         with transaction(engine) as conn:
             store.bind_keys(conn)
-        policies = PolicyHolder.load(settings.policy_dir)
     except BaseException:
         engine.dispose()
         raise
@@ -88,6 +90,13 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
         checkpoint_sink=JsonlCheckpointSink(settings.checkpoints_path),
         checkpoint_every=settings.checkpoint_every,
     )
+    try:
+        policies = PolicyHolder.load(settings.policy_dir)
+    except PolicyError as exc:
+        _audit_policy(engine, audit, "policy_load_failed", "error", {"reason": type(exc).__name__})
+        engine.dispose()
+        raise
+    _audit_policy_hash(engine, audit, policies.policy_hash)
     gateway = Gateway(engine=engine, store=store, policies=policies, audit=audit, keyring=keyring)
     return Hush(
         settings=settings,
@@ -99,6 +108,50 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
         gateway=gateway,
         writes=CustomerWrites(gateway=gateway),
     )
+
+
+def _audit_policy(
+    engine: Engine, audit: AuditLog, action: str, decision: str, detail: dict[str, str | int | bool | None]
+) -> None:
+    with transaction(engine) as conn:
+        audit.append(
+            conn,
+            AuditEvent(
+                subject="hushdb",
+                roles=("system",),
+                purpose="compliance",
+                action=action,
+                resource="admin",
+                fields=("policy",),
+                decision=decision,
+                detail=detail,
+            ),
+        )
+
+
+def _audit_policy_hash(engine: Engine, audit: AuditLog, policy_hash: str) -> None:
+    """Audit the loaded policy's hash whenever it differs from the last one recorded."""
+    with transaction(engine) as conn:
+        last = conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == "policy_hash")).scalar()
+        if last == policy_hash:
+            return
+        if last is None:
+            conn.execute(sa.insert(meta_t).values(key="policy_hash", value=policy_hash))
+        else:
+            conn.execute(sa.update(meta_t).where(meta_t.c.key == "policy_hash").values(value=policy_hash))
+        audit.append(
+            conn,
+            AuditEvent(
+                subject="hushdb",
+                roles=("system",),
+                purpose="compliance",
+                action="policy_load",
+                resource="admin",
+                fields=("policy",),
+                decision="allow",
+                detail={"policy_hash": policy_hash, "previous_hash": last},
+            ),
+        )
 
 
 def init_store(settings: Settings) -> Hush:

@@ -169,7 +169,9 @@ class JsonlCheckpointSink:
 
 
 def decode_signature(signature: str) -> bytes | None:
+    """The signature bytes, or None unless ``signature`` is exactly their canonical base64."""
     try:
-        return base64.b64decode(signature, validate=True)
+        raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
         return None
+    return raw if base64.b64encode(raw).decode("ascii") == signature else None

@@ -245,6 +245,11 @@ class Gateway:
                 fields=asked,
                 reason=f"policy error ({type(exc).__name__})",
             ) from exc
+        if fields is None and plan.allowed and plan.denied:
+            # "whatever I may see": narrow the plan to exactly that (a cached policy answer).
+            return self.authorize(
+                ctx, resource=resource, action=action, fields=sorted(plan.allowed), all_fields=all_fields
+            )
         if not plan.allowed or (fields is not None and plan.denied):
             forbidden = sorted(plan.denied) or list(asked)
             raise self.deny(

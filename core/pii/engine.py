@@ -45,8 +45,9 @@ _NER_HINT: Final = re.compile(r"[0-9]|(?<![.!?\n:;\"'(]\s)(?<![.!?\n:;\"'(])(?<!
 
 
 _DATE_ANCHOR: Final = re.compile(
-    r"[0-9]|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)"
-    r"[a-z]*\b|[年月日号]",
+    r"[0-9]|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|"
+    r"thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\b|[年月日号]",
     re.IGNORECASE,
 )
 

@@ -87,26 +87,23 @@ def build_summary(
     """Summarise ``(customer_id, occurred_at, amount)`` rows; rows after ``as_of`` are ignored."""
     unit_days(time_unit)
     limit = as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
-    codes: dict[str, int] = {}
-    code_list: list[int] = []
-    seconds: list[float] = []
-    amounts: list[float] = []
-    for customer_id, occurred_at, amount in rows:
-        moment = occurred_at if occurred_at.tzinfo is not None else occurred_at.replace(tzinfo=UTC)
-        if moment > limit:
-            continue
-        code = codes.setdefault(customer_id, len(codes))
-        code_list.append(code)
-        seconds.append(moment.timestamp())
-        amounts.append(float(amount))
-    days = np.floor_divide(np.asarray(seconds, dtype=np.float64), _SECONDS_PER_DAY).astype(np.int64)
+    materialised = list(rows)
+    if not materialised:
+        ids: tuple[str, ...] = ()
+        times: tuple[datetime, ...] = ()
+        values: tuple[Decimal | float, ...] = ()
+    else:
+        ids, times, values = zip(*materialised, strict=True)
+    seconds = np.array(
+        [(t if t.tzinfo is not None else t.replace(tzinfo=UTC)).timestamp() for t in times], dtype=np.float64
+    )
+    index: dict[str, int] = {}
+    codes = np.array([index.setdefault(c, len(index)) for c in ids], dtype=np.int64)
+    amounts = np.array([float(v) for v in values], dtype=np.float64)
+    keep = seconds <= limit.timestamp()
+    days = np.floor_divide(seconds[keep], _SECONDS_PER_DAY).astype(np.int64)
     return build_summary_arrays(
-        list(codes),
-        np.asarray(code_list, dtype=np.int64),
-        days,
-        np.asarray(amounts, dtype=np.float64),
-        as_of_day=utc_day(limit),
-        time_unit=time_unit,
+        list(index), codes[keep], days, amounts[keep], as_of_day=utc_day(limit), time_unit=time_unit
     )
 
 

@@ -142,10 +142,11 @@ class AuditTools:
                 conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
 
     @staticmethod
-    def rehash_from(conn: Connection, start: int) -> None:
-        """What an attacker does after a change: recompute every hash from ``start`` on, and the head."""
+    def rehash_from(conn: Connection, start: int, stop: int | None = None) -> None:
+        """What an attacker does after a change: recompute the hashes from ``start`` (to ``stop``) and the head."""
         rows = conn.execute(
-            sa.text("SELECT * FROM audit_events WHERE seq >= :s ORDER BY seq"), {"s": start}
+            sa.text("SELECT * FROM audit_events WHERE seq >= :s AND seq <= :e ORDER BY seq"),
+            {"s": start, "e": stop if stop is not None else 2**62},
         ).mappings()
         prev_row = conn.execute(
             sa.text("SELECT hash FROM audit_events WHERE seq = :s"), {"s": start - 1}
@@ -175,6 +176,8 @@ class AuditTools:
             prev = digest
         for u in updates:
             conn.execute(sa.text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE seq = :s"), u)
+        if stop is not None:
+            return
         last = conn.execute(sa.text("SELECT max(seq) FROM audit_events")).scalar() or 0
         conn.execute(
             sa.text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"), {"s": last, "h": prev}

@@ -75,16 +75,23 @@ SURNAMES: Final = (
     "项|连|芦|麦|褚|娄|窦|戚|岑|景|党|宫|费|卜|冷|晏|席|卫|米|柏|宗|瞿|桂|全|佟|应|臧|闵|苟|邬|边|卞|姬|"
     "师|和|仇|栾|隋|商|刁|沙|荣|巫|寇|桑|郎|甄|丛|仲|虞|敖|巩|明|佘|池|查|麻|苑|迟|邝"
 )
-_TITLE = r"(?:先生|女士|小姐|太太|夫人|老师|医生|律师|经理|总监|师傅|阿姨|叔叔|大爷|大妈|老板|同学|总(?![部结体共计统])|工(?![作厂程资]))"
+_TITLE = r"(?:先生|女士|小姐|太太|夫人)"
+# titles that follow a bare surname ("王师傅", "张总"); "安装师傅" or "应用总是" are not names
+_SHORT_TITLE = r"(?:师傅|老师|医生|律师|经理|总监|阿姨|叔叔|大爷|大妈|老板|总(?=[，,。、；\s说的来在和也要]|$))"
 _RELATION = (
     r"(?:丈夫|老公|先生|妻子|老婆|太太|爱人|儿子|女儿|父亲|母亲|爸爸|妈妈|哥哥|姐姐|弟弟|妹妹|爷爷|奶奶|"
     r"外公|外婆|姥姥|姥爷|孙子|孙女|公公|婆婆|岳父|岳母|女婿|儿媳|男友|女友|未婚夫|未婚妻|朋友|同事|客户|联系人)"
 )
 _NAME_BEFORE_TITLE = re.compile(rf"(?P<v>(?:{SURNAMES})(?:{_HAN}){{0,2}}?){_TITLE}")
+_SURNAME_TITLE = re.compile(rf"(?P<v>{SURNAMES})(?={_SHORT_TITLE})")
 _NAME_AFTER_RELATION = re.compile(
     rf"{_RELATION}(?:叫|是|名叫|姓名|：|:)?\s?(?P<v>(?:{SURNAMES})(?:(?![的了在是说去和与也都就被把对从给向]){_HAN}){{1,2}})"
 )
-_NAME_AFTER_LABEL = re.compile(rf"(?:姓名|名字|联系人|收件人|客户)(?:是|叫|为|：|:)\s?(?P<v>(?:{SURNAMES}){_HAN}{{1,2}})")
+_GIVEN = rf"(?:(?!先生|女士|小姐|太太|夫人|的){_HAN}){{1,2}}"
+_NAME_AFTER_LABEL = re.compile(
+    rf"(?:(?:姓名|名字|联系人|收件人)(?:是|叫|为|：|:)?|客户(?:是|叫|为|：|:))\s?(?P<v>(?:{SURNAMES}){_GIVEN})"
+)
+_NAME_BEFORE_RELATION = re.compile(rf"(?<![\u4e00-\u9fff])(?P<v>(?:{SURNAMES}){_GIVEN})的{_RELATION}")
 
 
 def cn_personal_recognizers() -> list[RuleRecognizer]:
@@ -113,8 +120,10 @@ def cn_personal_recognizers() -> list[RuleRecognizer]:
         language="zh",
         rules=[
             Rule("PERSON", _NAME_BEFORE_TITLE, 0.75, group="v"),
+            Rule("PERSON", _SURNAME_TITLE, 0.7, group="v"),
             Rule("PERSON", _NAME_AFTER_RELATION, 0.7, group="v"),
             Rule("PERSON", _NAME_AFTER_LABEL, 0.8, group="v"),
+            Rule("PERSON", _NAME_BEFORE_RELATION, 0.6, group="v"),
         ],
     )
     return [numbers, address, names]

@@ -9,6 +9,8 @@ import re
 from typing import Final
 
 import tldextract
+from presidio_analyzer import RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
 from core.pii.recognizers.base import Rule, RuleRecognizer
@@ -65,3 +67,12 @@ class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
 
     def validate_result(self, pattern_text: str) -> bool:
         return bool(self._extractor(pattern_text).fqdn)
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None, regex_flags: int | None = None
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for r in results:  # Unicode \w lets "邮箱abc@x.cn" match from the Chinese word; keep the ASCII address
+            while r.start < r.end and not text[r.start].isascii():
+                r.start += 1
+        return [r for r in results if r.start < r.end]

@@ -25,11 +25,11 @@ _LABEL: Final = r"[A-Za-z0-9_%+\-]+"
 
 # local part, an obfuscated "at", a domain with an obfuscated or literal dot, a known TLD
 _EMAIL_OBFUSCATED: Final = re.compile(
-    rf"(?<![\w.])(?P<v>{_LABEL}(?:{_SEP}{_LABEL})*{_AT_WORD}{_LABEL}(?:{_SEP}{_LABEL})*?{_SEP}{_TLD}(?:{_SEP}{_TLD})?)(?![A-Za-z0-9])",
+    rf"(?<![A-Za-z0-9_.])(?P<v>{_LABEL}(?:{_SEP}{_LABEL})*{_AT_WORD}{_LABEL}(?:{_SEP}{_LABEL})*?{_SEP}{_TLD}(?:{_SEP}{_TLD})?)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 # 9 to 15 digits split by spaces, dots, dashes or slashes (validated by _split_phone)
-_SPLIT_DIGITS: Final = re.compile(r"(?<![\w.+-])\+?(?:\d[\s.\-_/·]{0,3}){8,14}\d(?![\w])")
+_SPLIT_DIGITS: Final = re.compile(r"(?<![A-Za-z0-9_.+-])\+?(?:\d[\s.\-_/·]{0,3}){8,14}\d(?![\w])")
 _CN_DIGITS: Final = re.compile(r"[零〇一二三四五六七八九幺两]{9,15}")
 
 
