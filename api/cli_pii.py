@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import fail
 from core.config import load_settings
 from core.errors import HushError, InputError
 from core.pii import EXPORT_POLICY, Analysis, PiiEngine, mask
@@ -36,6 +35,12 @@ class Lang(str, Enum):
 
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of the text: auto, en or zh.")]
 JsonlFlag = Annotated[bool, typer.Option("--jsonl", help='One {"text": ...} object per input line.')]
+
+
+def fail(error: HushError) -> None:
+    """One line on stderr and the error's exit code (this module is imported by api.cli: no import back)."""
+    sys.stderr.write(f"error: {error.message}\n")
+    raise typer.Exit(error.exit_code)
 
 
 def _engine() -> PiiEngine:

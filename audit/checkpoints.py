@@ -101,6 +101,16 @@ def read_checkpoints_file(path: Path) -> CheckpointFile:
     return CheckpointFile(checkpoints=tuple(found), bad_lines=tuple(bad), exists=True)
 
 
+def newer_than(last: int, checkpoints: Sequence[Checkpoint]) -> list[Checkpoint]:
+    """The checkpoints with seq > last, in seq order, one per seq."""
+    fresh: list[Checkpoint] = []
+    for cp in sorted(checkpoints, key=lambda c: c.seq):
+        if cp.seq > last:
+            fresh.append(cp)
+            last = cp.seq
+    return fresh
+
+
 def _last_seq_in(handle_fd: int) -> int:
     """The seq of the last well-formed line of an open file (0 when empty)."""
     size = os.lseek(handle_fd, 0, os.SEEK_END)
@@ -154,7 +164,7 @@ class JsonlCheckpointSink:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             last = _last_seq_in(fd)
-            fresh = [cp for cp in sorted(checkpoints, key=lambda c: c.seq) if cp.seq > last]
+            fresh = newer_than(last, checkpoints)
             if fresh:
                 os.write(fd, "".join(cp.to_json_line() + "\n" for cp in fresh).encode("utf-8"))
                 os.fsync(fd)

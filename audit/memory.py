@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
 
-from audit.checkpoints import Checkpoint
+from audit.checkpoints import Checkpoint, newer_than
 from audit.events import AuditEvent
 from core.errors import AuditWriteError
 
@@ -53,7 +53,6 @@ class InMemoryCheckpointSink:
         return self.checkpoints[-1].seq if self.checkpoints else 0
 
     def append(self, checkpoints: Sequence[Checkpoint]) -> int:
-        last = self.last_seq()
-        fresh = [cp for cp in sorted(checkpoints, key=lambda c: c.seq) if cp.seq > last]
+        fresh = newer_than(self.last_seq(), checkpoints)
         self.checkpoints.extend(fresh)
         return len(fresh)

@@ -47,7 +47,7 @@ from core.models import customer_keys_t, customers_t, notes_t
 from core.records import CONSENT_KEYS, CUSTOMER_FIELDS, PII_FIELDS
 from core.store import CustomerStore
 from policies.holder import PolicyHolder
-from policies.masks import apply_mask
+from policies.masks import mask_function
 from policies.plan import AccessPlan
 
 log = logging.getLogger(__name__)
@@ -290,42 +290,54 @@ class Gateway:
             cols.append(customers_t.c.created_at)
         return cols
 
-    def _customer_record(self, row: Row[Any], plan: AccessPlan) -> CustomerRecord:
-        if row.erased_at is not None or row.wrapped_key is None:
-            raise ErasedError(f"customer {row.external_id} was erased")
-        values: dict[str, Any] = {}
-        pii = [f for f in PII_FIELDS if f in plan.allowed and plan.masks.get(f, "none") != "none"]
-        cipher = (
-            self._decryptor.cipher(row.id, row.wrapped_key, row.kek_version, table="customers", row_id=row.id)
-            if pii
-            else None
+    def _row_reader(self, plan: AccessPlan) -> Callable[[Row[Any]], CustomerRecord]:
+        """Compile the plan once into a function applied to every row (no per-row policy work)."""
+        key = self.keyring.mask_hash_key
+        masks = {f: mask_function(plan.masks.get(f, "none"), f, hash_key=key) for f in plan.allowed}
+        pii = tuple(
+            (f, f"{f}_ct", masks[f])
+            for f in PII_FIELDS
+            if f in plan.allowed and plan.masks.get(f, "none") != "none"
         )
-        for name in plan.allowed:
-            mask = plan.masks.get(name, "none")
-            if name in PII_FIELDS:
-                raw = cipher.decrypt(name, getattr(row, f"{name}_ct")) if cipher is not None else None
-            elif name == "external_id":
-                raw = row.external_id
-            elif name == "pseudonym":
-                raw = row.pseudonym
-            elif name == "owner":
-                raw = row.owner
-            elif name == "created_at":
-                raw = row.created_at.isoformat()
-            elif name == "consent":
-                values["consent"] = {k: bool(getattr(row, f"consent_{k}")) for k in CONSENT_KEYS}
-                continue
-            elif name == "suppression":
+        withheld = tuple(f for f in PII_FIELDS if f in plan.allowed and plan.masks.get(f, "none") == "none")
+        plain = tuple((f, masks[f]) for f in ("external_id", "pseudonym", "owner") if f in plan.allowed)
+        with_created = "created_at" in plan.allowed
+        with_consent = "consent" in plan.allowed
+        with_suppression = "suppression" in plan.allowed
+        consent_cols = tuple((k, f"consent_{k}") for k in CONSENT_KEYS)
+        unwrap = self.keyring.unwrap
+
+        def read(row: Row[Any]) -> CustomerRecord:
+            if row.erased_at is not None or row.wrapped_key is None:
+                raise ErasedError(f"customer {row.external_id} was erased")
+            values: dict[str, Any] = {}
+            if pii:
+                cid = row.id
+                cipher = FieldCipher(
+                    unwrap(cid, row.wrapped_key, row.kek_version),
+                    table="customers",
+                    row_id=cid,
+                    key_version=1,
+                )
+                for name, column, mask in pii:
+                    values[name] = mask(cipher.decrypt(name, row._mapping[column]))
+            for name in withheld:
+                values[name] = None
+            for name, mask in plain:
+                values[name] = mask(getattr(row, name))
+            if with_created:
+                values["created_at"] = masks["created_at"](row.created_at.isoformat())
+            if with_consent:
+                values["consent"] = {k: bool(row._mapping[c]) for k, c in consent_cols}
+            if with_suppression:
                 values["suppression"] = {
                     "do_not_contact": bool(row.do_not_contact),
                     "deceased": bool(row.deceased),
                     "under_review": bool(row.under_review),
                 }
-                continue
-            else:  # pragma: no cover - vocabulary guarded by authorize()
-                continue
-            values[name] = apply_mask(mask, name, raw, hash_key=self.keyring.mask_hash_key)
-        return CustomerRecord(external_id=row.external_id, pseudonym=row.pseudonym, values=values)
+            return CustomerRecord(external_id=row.external_id, pseudonym=row.pseudonym, values=values)
+
+        return read
 
     def _select_customers(
         self, plan: AccessPlan, ctx: AccessContext, where: sa.ColumnElement[bool]
@@ -363,7 +375,8 @@ class Gateway:
                         detail={"reason": "outside owned accounts"},
                     )
                     self.record(conn, denial)
-            records = [self._customer_record(r, plan) for r in rows]
+            read = self._row_reader(plan)
+            records = [read(r) for r in rows]
             self.record(
                 conn,
                 self.event(
@@ -427,10 +440,11 @@ class Gateway:
         cond = sa.and_(customers_t.c.erased_at.is_(None), where if where is not None else sa.true())
         query = self._select_customers(plan, ctx, cond).order_by(customers_t.c.id)
         sorted_fields = sorted(plan.allowed)
+        read = self._row_reader(plan)
         with transaction(self.engine) as conn:
             result = conn.execute(query.execution_options(yield_per=batch_size))
             for batch in result.partitions(batch_size):
-                records = [self._customer_record(r, plan) for r in batch]
+                records = [read(r) for r in batch]
                 self.record(
                     conn,
                     self.event(

@@ -28,6 +28,17 @@ _NAMED_HOUSE: Final = re.compile(
     rf"(?<![\w-])(?:Flat|Apartment|Apt|Unit)\s+\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Z][A-Za-z'\-]*\s+){{1,3}}"
     rf"(?:House|Court|Mansions|Building|Tower|Lodge|{_SUFFIX})(?![\w])"
 )
+# street words of other European languages, before the name (Rue, Via, Calle ...) or glued after it (-straße)
+_STREET_FIRST: Final = re.compile(
+    r"(?<![\w])(?:\d{1,5}[a-z]?,?\s+)?(?:Rue|Rua|Via|Viale|Piazza|Corso|Calle|Carrer|Avenida|Avda\.|Av\.|Paseo|Camino|"
+    r"Plaza|Praça|Largo|Estrada|Travessa|Rodovia|Boulevard|Chemin|Place|Allée|Impasse|Quai|ul\.|ulica)"
+    r"\s+(?:[\w'.\-]+\s+){0,5}?(?:\d{1,5}[a-z]?|[\w'\-]+(?=,\s*\d))(?![\w])",
+    re.IGNORECASE,
+)
+_STREET_GLUED: Final = re.compile(
+    r"(?<![\w])[A-ZÄÖÜ][\w\-]*(?:straße|strasse|str\.|weg|platz|gasse|allee|ring|damm|laan|straat|gracht|vej|gade|"
+    r"gatan|gata|gate|veien|katu|tie)\s+\d{1,5}[a-z]?(?![\w])"
+)
 _PO_BOX: Final = re.compile(r"(?<![\w])P\.?\s?O\.?\s+Box\s+\d{1,6}(?![\w])", re.IGNORECASE)
 _UK_POSTCODE: Final = re.compile(r"(?<![\w])[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?![\w])")
 _US_ZIP: Final = re.compile(r"(?:(?<=[A-Z]{2} )|(?<=[A-Z]{2}, )|(?<=[A-Za-z], ))\d{5}(?:-\d{4})?(?![\w])")
@@ -45,6 +56,8 @@ def en_identifier_recognizer() -> RuleRecognizer:
             Rule("ADDRESS", _STREET, 0.75),
             Rule("ADDRESS", _NAMED_HOUSE, 0.7),
             Rule("ADDRESS", _PO_BOX, 0.7),
+            Rule("ADDRESS", _STREET_FIRST, 0.6),
+            Rule("ADDRESS", _STREET_GLUED, 0.7),
             Rule("ZIP_CODE", _UK_POSTCODE, 0.7),
             Rule("ZIP_CODE", _US_ZIP, 0.6),
             Rule("TITLE", _TITLE, 0.6),
