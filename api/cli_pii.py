@@ -13,7 +13,7 @@ import json
 import secrets
 import sys
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -27,7 +27,7 @@ pii_app = typer.Typer(help="Find and mask personal and sensitive content (offlin
 _CHUNK = 256
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     auto = "auto"
     en = "en"
     zh = "zh"

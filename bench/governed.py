@@ -19,11 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from store import FIELDS, raw_loop, synthetic  # noqa: E402
+from store import FIELDS, raw_loop, synthetic
 
-from api.wiring import init_store  # noqa: E402
-from core.config import load_settings  # noqa: E402
-from policies.decider import build_enforcer  # noqa: E402
+from api.wiring import init_store
+from core.config import load_settings
+from policies.decider import build_enforcer
 
 
 def main() -> None:
@@ -51,7 +51,9 @@ def main() -> None:
         hush.close()
     print(f"customers: {n}, fields: {len(FIELDS)}")
     print(f"raw decrypt loop:        {raw_dec:,.0f} rows/s")
-    print(f"governed read (gateway): {governed:,.0f} rows/s = {governed / raw_dec:.0%} of raw (target >= 50%)")
+    print(
+        f"governed read (gateway): {governed:,.0f} rows/s = {governed / raw_dec:.0%} of raw (target >= 50%)"
+    )
     print(
         f"naive per-row x per-field enforce (policy calls alone, {sample} rows): {naive_policy_only:,.0f} rows/s; "
         f"gateway is {governed / naive_policy_only:.1f}x faster even before the naive loop decrypts anything"

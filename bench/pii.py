@@ -70,7 +70,9 @@ def vanilla(model: str) -> tuple[Callable[[str], tuple[list[Any], str]], Any]:
         labels_to_ignore=["ORGANIZATION", "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY", "ORDINAL",
                           "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART"],
     )  # fmt: skip
-    nlp_engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}], ner_model_configuration=conf)
+    nlp_engine = SpacyNlpEngine(
+        models=[{"lang_code": "en", "model_name": model}], ner_model_configuration=conf
+    )
     nlp_engine.nlp = {"en": spacy.load(model)}
     analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])
     anonymizer = AnonymizerEngine()
@@ -86,7 +88,9 @@ def bench_notes(corpus: list[Note], n: int) -> list[Note]:
     out = []
     for i in range(n):
         base = corpus[i % len(corpus)]
-        out.append(Note(f"{base.id}-{i}", base.lang, base.text + FILLERS[i % len(FILLERS)], base.spans, base.known))
+        out.append(
+            Note(f"{base.id}-{i}", base.lang, base.text + FILLERS[i % len(FILLERS)], base.spans, base.known)
+        )
     return out
 
 
@@ -158,8 +162,12 @@ def main() -> None:
 
     print(f"\nspeed on {n} notes (1 process)")
     print(f"  (a) vanilla Presidio analyse+anonymise  {base_rate:10.1f} notes/s")
-    print(f"  (b) hushdb analysis on write            {n / ana_s:10.1f} notes/s   x{base_s / ana_s:.1f}  (target x4)")
-    print(f"  (c) hushdb masking from stored spans    {n / mask_s:10.1f} notes/s   x{base_s / mask_s:.0f}  (target x100)")
+    print(
+        f"  (b) hushdb analysis on write            {n / ana_s:10.1f} notes/s   x{base_s / ana_s:.1f}  (target x4)"
+    )
+    print(
+        f"  (c) hushdb masking from stored spans    {n / mask_s:10.1f} notes/s   x{base_s / mask_s:.0f}  (target x100)"
+    )
 
     # quality on the hushdb corpus (with record-aware detection where the corpus names known records)
     an = [engine.analyse(x.text, known=KnownRecords.from_pairs(x.known) if x.known else None) for x in corpus]

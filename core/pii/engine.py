@@ -182,7 +182,9 @@ class PiiEngine:
         return results
 
 
-def _findings(norm: NormalisedText, raw: list[RecognizerResult], known: KnownRecords | None) -> tuple[Finding, ...]:
+def _findings(
+    norm: NormalisedText, raw: list[RecognizerResult], known: KnownRecords | None
+) -> tuple[Finding, ...]:
     best: dict[tuple[str, int, int], Finding] = {}
 
     def keep(f: Finding) -> None:
@@ -206,7 +208,10 @@ def _drop_contained(findings: list[Finding]) -> tuple[Finding, ...]:
     findings.sort(key=lambda f: (f.type, f.start, -f.end, -f.score))
     kept: list[Finding] = []
     for f in findings:
-        if any(k.type == f.type and k.start <= f.start and f.end <= k.end and k.score >= f.score for k in kept[-8:]):
+        if any(
+            k.type == f.type and k.start <= f.start and f.end <= k.end and k.score >= f.score
+            for k in kept[-8:]
+        ):
             continue
         kept.append(f)
     return tuple(kept)

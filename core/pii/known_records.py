@@ -39,7 +39,7 @@ class _Hit:
 class KnownRecords:
     """Exact matching of known customer values; build with :meth:`from_pairs`."""
 
-    __slots__ = ("_text", "_digits", "_size")
+    __slots__ = ("_digits", "_size", "_text")
 
     def __init__(self) -> None:
         self._text = ahocorasick.Automaton()
@@ -98,6 +98,10 @@ class KnownRecords:
             hits.extend(self._find_text(norm.text))
         if len(self._digits) and self._digits.kind == ahocorasick.AHOCORASICK:
             hits.extend(self._find_digits(norm.text))
+        # a surname inside a matched full name is the same mention
+        hits = [
+            h for h in hits if not any(o is not h and o.start <= h.start and h.end <= o.end for o in hits)
+        ]
         out: list[Finding] = []
         for hit in hits:
             start, end = norm.to_original(hit.start, hit.end)

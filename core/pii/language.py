@@ -30,9 +30,7 @@ def detect_language(text: str, option: str = "auto") -> Language:
         raise InputError("language must be one of auto, en, zh")
     if not has_cjk(text):
         return "en"
-    latin_words = 0
-    for _ in _LATIN_WORD.finditer(text):
-        latin_words += 1
-        if latin_words >= _MIXED_MIN_LATIN_WORDS:
+    for count, _ in enumerate(_LATIN_WORD.finditer(text), start=1):
+        if count >= _MIXED_MIN_LATIN_WORDS:
             return "mixed"
     return "zh"

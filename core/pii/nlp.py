@@ -74,22 +74,26 @@ def ner_configuration() -> NerModelConfiguration:
     )
 
 
-class OfflineSpacyNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
+class OfflineSpacyNlpEngine(SpacyNlpEngine):
     """A ``SpacyNlpEngine`` over pipelines that are already loaded; ``load`` never downloads."""
 
     def __init__(self, *, pipelines: Mapping[str, Language]) -> None:
         super().__init__(
-            models=[{"lang_code": lang, "model_name": nlp.meta.get("name", lang)} for lang, nlp in pipelines.items()],
+            models=[
+                {"lang_code": lang, "model_name": nlp.meta.get("name", lang)}
+                for lang, nlp in pipelines.items()
+            ],
             ner_model_configuration=ner_configuration(),
         )
-        self.nlp = dict(pipelines)
+        self._pipelines: dict[str, Language] = dict(pipelines)
+        self.nlp = self._pipelines  # type: ignore[assignment]  # Presidio declares it None until load()
 
     def load(self) -> None:
         """Already loaded at construction."""
 
     def tokens_only(self, text: str, language: str) -> NlpArtifacts:
         """Artifacts without running any component (for texts the pre-filter says need no NER)."""
-        nlp: Language = self.nlp[language]
+        nlp: Language = self._pipelines[language]
         return self.artifacts(nlp.make_doc(text), language)
 
     def artifacts(self, doc: Doc, language: str) -> NlpArtifacts:
@@ -98,7 +102,8 @@ class OfflineSpacyNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
         # No lemmatizer is loaded: lower-case token text stands in for lemmas in context matching.
         entities = list(doc.ents)
-        scores = [self.ner_model_configuration.default_score] * len(entities)
+        default = self.ner_model_configuration.default_score
+        scores: list[float] = [0.85 if default is None else float(default)] * len(entities)
         entities, scores = self._get_updated_entities(entities, scores)
         return NlpArtifacts(
             entities=entities,

@@ -60,10 +60,7 @@ def normalise(text: str) -> NormalisedText:
     for i, ch in enumerate(text):
         if ch in ZERO_WIDTH:
             continue
-        if ch.isascii():
-            out = ch
-        else:
-            out = unicodedata.normalize("NFKC", ch)
+        out = ch if ch.isascii() else unicodedata.normalize("NFKC", ch)
         for sub in out:
             chars.append(sub)
             starts.append(i)

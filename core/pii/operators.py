@@ -121,7 +121,9 @@ class HashOperator(SpanOperator):
         assert isinstance(params, HashParams)
         if len(hash_key) < 16:
             raise ConfigError("the masking hash key must be at least 16 bytes")
-        digest = hmac.new(hash_key, f"{entity_type}\x00{value.casefold()}".encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(
+            hash_key, f"{entity_type}\x00{value.casefold()}".encode(), hashlib.sha256
+        ).hexdigest()
         return params.prefix + digest[: params.length]
 
 
@@ -174,7 +176,14 @@ class OperatorRegistry:
 
 def default_registry() -> OperatorRegistry:
     return OperatorRegistry(
-        (TagOperator(), PartialOperator(), HashOperator(), RedactOperator(), DropSentenceOperator(), DropNoteOperator())
+        (
+            TagOperator(),
+            PartialOperator(),
+            HashOperator(),
+            RedactOperator(),
+            DropSentenceOperator(),
+            DropNoteOperator(),
+        )
     )
 
 
@@ -229,7 +238,9 @@ EXPORT_POLICY: Final = MaskPolicy(
     default=TAG,
 )
 
-_ABBREV: Final = re.compile(r"(?:^|\s)(?:Mr|Mrs|Ms|Mx|Dr|Prof|St|Rd|Ave|No|vs|etc|e\.g|i\.e|approx|Jr|Sr|Ltd|Inc)\.$")
+_ABBREV: Final = re.compile(
+    r"(?:^|\s)(?:Mr|Mrs|Ms|Mx|Dr|Prof|St|Rd|Ave|No|vs|etc|e\.g|i\.e|approx|Jr|Sr|Ltd|Inc)\.$"
+)
 _TERMINATOR: Final = re.compile(r"[.!?]+(?=\s|$)|[。！？；;]+|\n+")
 _MULTISPACE: Final = re.compile(r"[ \t]{2,}")
 
@@ -312,7 +323,13 @@ def _render(
                 lead = max(group, key=lambda g: (g[1].strength, _rank(g[0]), g[0].end - g[0].start))
                 top = max(group, key=lambda g: (_rank(g[0]), g[0].end - g[0].start))
                 value = text[start:group_end]
-                cuts.append((start, group_end, lead[1].replace(value, entity_type=top[0].type, params=lead[2], hash_key=hash_key)))
+                cuts.append(
+                    (
+                        start,
+                        group_end,
+                        lead[1].replace(value, entity_type=top[0].type, params=lead[2], hash_key=hash_key),
+                    )
+                )
         if item is not None:
             group = [item]
             group_end = item[0].end

@@ -10,7 +10,11 @@ runner = CliRunner()
 
 
 def test_scan_jsonl_in_order_without_values() -> None:
-    lines = [{"text": "Mary Jones died last week."}, {"text": "asked about bulk pricing"}, {"text": "王女士怀孕了"}]
+    lines = [
+        {"text": "Mary Jones died last week."},
+        {"text": "asked about bulk pricing"},
+        {"text": "王女士怀孕了"},
+    ]
     result = runner.invoke(pii_app, ["scan", "--jsonl"], input="\n".join(json.dumps(x) for x in lines) + "\n")
     assert result.exit_code == 0, result.output
     rows = [json.loads(x) for x in result.stdout.splitlines()]
@@ -35,7 +39,9 @@ def test_mask_like_an_export() -> None:
 
 
 def test_mask_jsonl_and_bad_line() -> None:
-    ok = runner.invoke(pii_app, ["mask", "--jsonl", "--lang", "zh"], input='{"text": "她丈夫去世了。想要目录。"}\n')
+    ok = runner.invoke(
+        pii_app, ["mask", "--jsonl", "--lang", "zh"], input='{"text": "她丈夫去世了。想要目录。"}\n'
+    )
     assert json.loads(ok.stdout) == {"masked": "想要目录。"}
     bad = runner.invoke(pii_app, ["mask", "--jsonl"], input="not json\n")
     assert bad.exit_code == 2

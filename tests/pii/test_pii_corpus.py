@@ -13,8 +13,12 @@ KEY = b"corpus-test-key-0123456789abcdef"
 @pytest.fixture(scope="module")
 def results(engine: PiiEngine):  # type: ignore[no-untyped-def]
     notes = load_corpus()
-    analyses = [engine.analyse(n.text, known=KnownRecords.from_pairs(n.known) if n.known else None) for n in notes]
-    masked = [mask(n.text, a, policy=EXPORT_POLICY, hash_key=KEY) for n, a in zip(notes, analyses, strict=True)]
+    analyses = [
+        engine.analyse(n.text, known=KnownRecords.from_pairs(n.known) if n.known else None) for n in notes
+    ]
+    masked = [
+        mask(n.text, a, policy=EXPORT_POLICY, hash_key=KEY) for n, a in zip(notes, analyses, strict=True)
+    ]
     return notes, score(notes, analyses, masked)
 
 

@@ -71,7 +71,12 @@ def test_export_policy_tags_identifiers_and_drops_sensitive_sentences() -> None:
 )
 def test_span_operators(action: Action, expected_name: str) -> None:
     policy = MaskPolicy(by_type={"PERSON": action}, by_category={"bereavement": action})
-    out = mask("Call Mary now", Analysis.build(language="en", findings=(Finding("PERSON", "identifier", 5, 9, 1.0),)), policy=policy, hash_key=KEY)
+    out = mask(
+        "Call Mary now",
+        Analysis.build(language="en", findings=(Finding("PERSON", "identifier", 5, 9, 1.0),)),
+        policy=policy,
+        hash_key=KEY,
+    )
     assert out == f"Call {expected_name} now".replace("  ", " ")
 
 
@@ -85,17 +90,24 @@ def test_hash_is_keyed_and_stable() -> None:
 
 
 def test_drop_note() -> None:
-    policy = dataclasses.replace(EXPORT_POLICY, by_category={"bereavement": Action("drop_note", DropNoteParams())})
+    policy = dataclasses.replace(
+        EXPORT_POLICY, by_category={"bereavement": Action("drop_note", DropNoteParams())}
+    )
     assert mask(TEXT, _analysis(), policy=policy, hash_key=KEY) is None
 
 
 def test_overlapping_spans_are_merged_under_the_strongest_operator() -> None:
     findings = (
         Finding("PERSON", "identifier", 5, 15, 0.8),
-        Finding("EMAIL_ADDRESS", "identifier", 10, 25, 1.0),
+        Finding("EMAIL_ADDRESS", "identifier", 10, 27, 1.0),
     )
     policy = MaskPolicy(by_type={"EMAIL_ADDRESS": Action("redact", RedactParams(replacement="X"))})
-    out = mask("Mail john smith@example.org today", Analysis.build(language="en", findings=findings), policy=policy, hash_key=KEY)
+    out = mask(
+        "Mail john smith@example.org today",
+        Analysis.build(language="en", findings=findings),
+        policy=policy,
+        hash_key=KEY,
+    )
     assert out == "Mail X today"
 
 
@@ -126,4 +138,8 @@ def test_span_outside_text_is_refused() -> None:
 
 def test_sentences_do_not_end_at_titles() -> None:
     text = "Spoke to Mr. Smith today. 她去世了。好的"
-    assert [text[s:e].strip() for s, e in sentence_spans(text)] == ["Spoke to Mr. Smith today.", "她去世了。", "好的"]
+    assert [text[s:e].strip() for s, e in sentence_spans(text)] == [
+        "Spoke to Mr. Smith today.",
+        "她去世了。",
+        "好的",
+    ]

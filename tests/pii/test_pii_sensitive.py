@@ -62,7 +62,9 @@ def test_business_language_is_not_sensitive(text: str) -> None:
     assert _categories(EN, text) == set()
 
 
-@pytest.mark.parametrize("text", ["系统崩溃了，稍后重试", "请提供生产日期", "故障诊断报告已发送", "想要冬季目录"])
+@pytest.mark.parametrize(
+    "text", ["系统崩溃了，稍后重试", "请提供生产日期", "故障诊断报告已发送", "想要冬季目录"]
+)
 def test_chinese_business_language_is_not_sensitive(text: str) -> None:
     assert _categories(ZH, text) == set()
 

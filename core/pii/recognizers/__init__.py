@@ -41,7 +41,9 @@ def hush_recognizers(*, extractor: tldextract.TLDExtract) -> list[EntityRecogniz
     return found
 
 
-def build_registry(*, nlp_engine: OfflineSpacyNlpEngine, extractor: tldextract.TLDExtract) -> RecognizerRegistry:
+def build_registry(
+    *, nlp_engine: OfflineSpacyNlpEngine, extractor: tldextract.TLDExtract
+) -> RecognizerRegistry:
     """Presidio's English defaults (pre-filtered, offline email, more phone regions) plus hushdb's."""
     registry = RecognizerRegistry(supported_languages=list(LANGUAGES))
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)

@@ -32,7 +32,7 @@ def has_digit(text: str) -> bool:
     return any(c.isdigit() for c in text)
 
 
-class RuleRecognizer(LocalRecognizer):  # type: ignore[misc]
+class RuleRecognizer(LocalRecognizer):
     def __init__(
         self,
         *,

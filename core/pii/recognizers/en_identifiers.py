@@ -42,7 +42,9 @@ _STREET_GLUED: Final = re.compile(
 _PO_BOX: Final = re.compile(r"(?<![\w])P\.?\s?O\.?\s+Box\s+\d{1,6}(?![\w])", re.IGNORECASE)
 _UK_POSTCODE: Final = re.compile(r"(?<![\w])[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?![\w])")
 _US_ZIP: Final = re.compile(r"(?:(?<=[A-Z]{2} )|(?<=[A-Z]{2}, )|(?<=[A-Za-z], ))\d{5}(?:-\d{4})?(?![\w])")
-_TITLE: Final = re.compile(r"(?<![\w])(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Rev|Revd|Lady|Lord)\.?(?=\s+[A-Z])")
+_TITLE: Final = re.compile(
+    r"(?<![\w])(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Rev|Revd|Lady|Lord)\.?(?=\s+[A-Z])"
+)
 _AGE: Final = re.compile(
     r"(?<![\w])(?:aged?\s+\d{1,3}|\d{1,3}[- ]years?[- ]old|\d{1,3}\s?(?:yo|y/o))(?![\w])", re.IGNORECASE
 )
@@ -71,7 +73,7 @@ def offline_tld_extractor() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 
 
-class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email recognizer whose domain check never touches the network."""
 
     def __init__(self, *, language: str, extractor: tldextract.TLDExtract) -> None:
@@ -82,10 +84,16 @@ class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
         return bool(self._extractor(pattern_text).fqdn)
 
     def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None, regex_flags: int | None = None
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        for r in results:  # Unicode \w lets "邮箱abc@x.cn" match from the Chinese word; keep the ASCII address
+        for (
+            r
+        ) in results:  # Unicode \w lets "邮箱abc@x.cn" match from the Chinese word; keep the ASCII address
             while r.start < r.end and not text[r.start].isascii():
                 r.start += 1
         return [r for r in results if r.start < r.end]

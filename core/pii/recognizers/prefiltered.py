@@ -8,7 +8,7 @@ character test instead of running their regular expressions.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, cast
 
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -50,15 +50,16 @@ PREFILTERS: Final[dict[str, Prefilter]] = {
 }
 
 
-class PrefilteredRecognizer(LocalRecognizer):  # type: ignore[misc]
+class PrefilteredRecognizer(LocalRecognizer):
     """Runs ``inner`` only when ``prefilter(text)`` is true; otherwise finds nothing."""
 
     def __init__(self, *, inner: EntityRecognizer, prefilter: Prefilter) -> None:
         self._inner = inner
         self._prefilter = prefilter
+        self._label = str(getattr(inner, "name", type(inner).__name__))
         super().__init__(
             supported_entities=list(inner.supported_entities),
-            name=inner.name,
+            name=self._label,
             supported_language=inner.supported_language,
             context=list(inner.context),
         )
@@ -71,12 +72,14 @@ class PrefilteredRecognizer(LocalRecognizer):  # type: ignore[misc]
     ) -> list[RecognizerResult]:
         if not self._prefilter(text):
             return []
-        results: list[RecognizerResult] = self._inner.analyze(text, entities, nlp_artifacts)
+        results: list[RecognizerResult] = self._inner.analyze(
+            text, entities, cast(NlpArtifacts, nlp_artifacts)
+        )
         for result in results:  # let Presidio's context enhancer find this wrapper
             if result.recognition_metadata is None:
                 result.recognition_metadata = {}
             result.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = self.id
-            result.recognition_metadata[RecognizerResult.RECOGNIZER_NAME_KEY] = self.name
+            result.recognition_metadata[RecognizerResult.RECOGNIZER_NAME_KEY] = self._label
         return results
 
     def enhance_using_context(

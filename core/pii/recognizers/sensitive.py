@@ -24,13 +24,15 @@ def _alternation(fragments: tuple[str, ...]) -> str:
 
 
 def compile_terms(terms: dict[str, tuple[str, ...]], *, word_bounded: bool) -> re.Pattern[str]:
-    groups = "|".join(f"(?P<{cat}>{_alternation(terms[cat])})" for cat in SENSITIVE_CATEGORIES if cat in terms)
+    groups = "|".join(
+        f"(?P<{cat}>{_alternation(terms[cat])})" for cat in SENSITIVE_CATEGORIES if cat in terms
+    )
     if word_bounded:
         return re.compile(rf"(?<![\w'])(?:{groups})(?![\w'])", re.IGNORECASE)
     return re.compile(f"(?:{groups})", re.IGNORECASE)
 
 
-class SensitiveRecognizer(LocalRecognizer):  # type: ignore[misc]
+class SensitiveRecognizer(LocalRecognizer):
     def __init__(self, *, language: str) -> None:
         if language == "zh":
             self._pattern = compile_terms(TERMS_ZH, word_bounded=False)

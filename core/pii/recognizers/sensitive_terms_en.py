@@ -322,7 +322,6 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"activist",
         r"protest(?:s|ed|ing)? (?:against|about|outside)",
         r"protesters?",
-        r"demonstration",
         r"communist",
         r"socialist",
         r"UNISON|Unite the union|GMB union",
