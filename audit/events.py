@@ -46,9 +46,10 @@ MAX_TEXT_CHARS = 512
 
 DetailValue = str | int | bool | None
 
-_encode_str = json.encoder.encode_basestring  # the exact string encoder of json.dumps(ensure_ascii=False)
+encode_str = json.encoder.encode_basestring  # the exact string encoder of json.dumps(ensure_ascii=False)
+_encode_str = encode_str
 
-_TEMPLATE = (
+RECORD_TEMPLATE = (
     '{"action":%s,"decision":%s,"detail":%s,"fields":%s,"prev_hash":%s,"purpose":%s,'
     '"record_refs":%s,"request_id":%s,"resource":%s,"roles":%s,"row_count":%d,"seq":%d,'
     '"subject":%s,"ts":%s}'
@@ -115,7 +116,7 @@ def canonical_record_bytes(
     """Canonical bytes of one stored record (JSON columns given as their stored text)."""
     e = _encode_str
     return (
-        _TEMPLATE
+        RECORD_TEMPLATE
         % (
             e(action),
             e(decision),

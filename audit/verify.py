@@ -30,7 +30,9 @@ newer than the head read are ignored rather than reported.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection, Engine
 
 from audit.checkpoints import Checkpoint, decode_signature, read_checkpoints_file
-from audit.events import GENESIS_HASH, canonical_record_bytes, record_hash
+from audit.events import GENESIS_HASH, RECORD_TEMPLATE, encode_str
 from audit.signing import key_id_for, verify_signature
 from audit.tables import HEAD_ID, audit_checkpoints, audit_event_refs, audit_events, audit_head
 from core.errors import AuditError, AuditIntegrityError
@@ -75,9 +77,11 @@ class _ChainResult:
 
 
 def _stream(conn: Connection, stmt: sa.Select[Any], batch: int) -> Iterator[Any]:
+    """Rows in chunks from a server-side cursor (PostgreSQL) / a plain cursor (SQLite)."""
     result = conn.execute(stmt.execution_options(yield_per=batch))
     try:
-        yield from result
+        for chunk in result.partitions(batch):
+            yield from chunk
     finally:
         result.close()
 
@@ -89,38 +93,52 @@ def _ref_rows(conn: Connection, bound: int | None, batch: int) -> Iterator[tuple
     if bound is not None:
         stmt = stmt.where(audit_event_refs.c.seq <= bound)
     for seq, ref in _stream(conn, stmt, batch):
-        yield int(seq), str(ref)
+        yield seq, ref
+
+
+_SIMPLE_REFS = re.compile(r'\[(?:"[0-9a-f]{32}"(?:,"[0-9a-f]{32}")*)?\]')
+
+
+def _declared_refs(text: str) -> list[str] | None:
+    """The sorted distinct refs of a record_refs column (None when it is not a JSON list)."""
+    if _SIMPLE_REFS.fullmatch(text):
+        items = text[2:-2].split('","') if len(text) > 2 else []
+    else:
+        try:
+            items = json.loads(text)
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            return None
+    return sorted(set(items))
 
 
 def _check_chain(
     conn: Connection, *, head_seq: int, bounded: bool, wanted: set[int], seen: dict[int, str], batch: int
 ) -> _ChainResult:
-    """Walk the events and refs in seq order; stop at the first inconsistency."""
+    """Walk the events and refs in seq order; stop at the first inconsistency.
+
+    The inner loop is written for speed (about 1M events in a few seconds): it
+    formats :data:`audit.events.RECORD_TEMPLATE` directly, which is what
+    :func:`audit.events.canonical_record_bytes` does.
+    """
     res = _ChainResult()
     bound = head_seq if bounded else None
+    c = audit_events.c
     stmt = sa.select(
-        audit_events.c.seq,
-        audit_events.c.ts,
-        audit_events.c.subject,
-        audit_events.c.roles,
-        audit_events.c.purpose,
-        audit_events.c.action,
-        audit_events.c.resource,
-        audit_events.c.fields,
-        audit_events.c.decision,
-        audit_events.c.row_count,
-        audit_events.c.request_id,
-        audit_events.c.record_refs,
-        audit_events.c.detail,
-        audit_events.c.prev_hash,
-        audit_events.c.hash,
-    ).order_by(audit_events.c.seq)
+        c.seq, c.ts, c.subject, c.roles, c.purpose, c.action, c.resource, c.fields, c.decision,
+        c.row_count, c.request_id, c.record_refs, c.detail, c.prev_hash, c.hash,
+    ).order_by(c.seq)  # fmt: skip
     if bound is not None:
-        stmt = stmt.where(audit_events.c.seq <= bound)
+        stmt = stmt.where(c.seq <= bound)
     refs = _ref_rows(conn, bound, batch)
     pending_ref: tuple[int, str] | None = next(refs, None)
+    next_ref_seq = pending_ref[0] if pending_ref is not None else None
     expected = 1
     prev = GENESIS_HASH
+    e = encode_str
+    template = RECORD_TEMPLATE
+    sha256 = hashlib.sha256
     for row in _stream(conn, stmt, batch):
         (seq, ts, subject, roles, purpose, action, resource, fields, decision, row_count, request_id,
          record_refs, detail, prev_hash, stored_hash) = row  # fmt: skip
@@ -131,24 +149,13 @@ def _check_chain(
                 res.bad_seq, res.reason = expected, f"event seq {expected} is missing"
             return res
         try:
-            digest = record_hash(
-                canonical_record_bytes(
-                    seq=seq,
-                    ts=ts,
-                    subject=subject,
-                    roles_json=roles,
-                    purpose=purpose,
-                    action=action,
-                    resource=resource,
-                    fields_json=fields,
-                    decision=decision,
-                    row_count=row_count,
-                    request_id=request_id,
-                    record_refs_json=record_refs,
-                    detail_json=detail,
-                    prev_hash=prev_hash,
-                )
-            )
+            digest = sha256(
+                (
+                    template
+                    % (e(action), e(decision), detail, fields, e(prev_hash), e(purpose), record_refs,
+                       e(request_id), e(resource), roles, row_count, seq, e(subject), e(ts))
+                ).encode("utf-8")
+            ).hexdigest()  # fmt: skip
         except (TypeError, ValueError, UnicodeError):
             res.bad_seq, res.reason = seq, f"event seq {seq} is unreadable"
             return res
@@ -158,37 +165,30 @@ def _check_chain(
         if digest != stored_hash:
             res.bad_seq, res.reason = seq, f"event seq {seq} does not match its hash"
             return res
-        # record references of this event against the side table
-        while pending_ref is not None and pending_ref[0] < seq:
+        if next_ref_seq is not None and next_ref_seq < seq:
             res.bad_seq, res.reason = (
-                pending_ref[0],
-                f"record reference row for seq {pending_ref[0]} has no event",
+                next_ref_seq,
+                f"record reference row for seq {next_ref_seq} has no event",
             )
             return res
-        found: list[str] = []
-        while pending_ref is not None and pending_ref[0] == seq:
-            found.append(pending_ref[1])
-            pending_ref = next(refs, None)
-        if found or record_refs != "[]":
-            try:
-                declared = sorted(set(json.loads(record_refs)))
-            except (ValueError, TypeError):
-                declared = None
-            if declared != found:
+        if next_ref_seq == seq or record_refs != "[]":
+            found: list[str] = []
+            while pending_ref is not None and pending_ref[0] == seq:
+                found.append(pending_ref[1])
+                pending_ref = next(refs, None)
+            next_ref_seq = pending_ref[0] if pending_ref is not None else None
+            if _declared_refs(record_refs) != found:
                 res.bad_seq, res.reason = seq, f"record references of event seq {seq} do not match"
                 return res
         if seq in wanted:
             seen[seq] = stored_hash
-        res.checked += 1
-        res.last_seq = seq
-        res.last_hash = stored_hash
         prev = stored_hash
         expected = seq + 1
-    if pending_ref is not None:
-        res.bad_seq, res.reason = (
-            pending_ref[0],
-            f"record reference row for seq {pending_ref[0]} has no event",
-        )
+    res.checked = expected - 1
+    res.last_seq = expected - 1
+    res.last_hash = prev
+    if next_ref_seq is not None:
+        res.bad_seq, res.reason = next_ref_seq, f"record reference row for seq {next_ref_seq} has no event"
     return res
 
 
