@@ -62,6 +62,30 @@ def _insert_sql(conn: Connection, table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
+# Statements built once: building them per call costs more than executing them on SQLite.
+_ADVANCE_HEAD = (
+    sa.update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values(seq=audit_head.c.seq + sa.bindparam("n", type_=sa.BigInteger()))
+    .returning(audit_head.c.seq, audit_head.c.hash, audit_head.c.checkpoint_seq, audit_head.c.checkpoint_ts)
+)
+_SET_HEAD = (
+    sa.update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values(hash=sa.bindparam("hash", type_=sa.String()))
+)
+_SET_HEAD_AND_CHECKPOINT = (
+    sa.update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values(
+        hash=sa.bindparam("hash", type_=sa.String()),
+        checkpoint_seq=sa.bindparam("checkpoint_seq", type_=sa.BigInteger()),
+        checkpoint_ts=sa.bindparam("checkpoint_ts", type_=sa.String()),
+    )
+)
+_INSERT_CHECKPOINT = sa.insert(audit_checkpoints)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -128,15 +152,7 @@ class AuditLog:
             raise AuditWriteError("audit checkpoint could not be written") from exc
 
     def _lock_head(self, conn: Connection, n: int) -> sa.Row[tuple[int, str, int, str]]:
-        stmt = (
-            sa.update(audit_head)
-            .where(audit_head.c.id == HEAD_ID)
-            .values(seq=audit_head.c.seq + n)
-            .returning(
-                audit_head.c.seq, audit_head.c.hash, audit_head.c.checkpoint_seq, audit_head.c.checkpoint_ts
-            )
-        )
-        row = conn.execute(stmt).one_or_none()
+        row = conn.execute(_ADVANCE_HEAD, {"n": n}).one_or_none()
         if row is None:
             raise AuditWriteError("audit head row is missing; run the database migrations")
         return row
@@ -188,7 +204,10 @@ class AuditLog:
         if self._checkpoint_due(last, int(head.checkpoint_seq), str(head.checkpoint_ts), moment):
             self._write_checkpoint(conn, last, prev, ts)
             values.update(checkpoint_seq=last, checkpoint_ts=ts)
-        conn.execute(sa.update(audit_head).where(audit_head.c.id == HEAD_ID).values(**values))
+        if "checkpoint_seq" in values:
+            conn.execute(_SET_HEAD_AND_CHECKPOINT, values)
+        else:
+            conn.execute(_SET_HEAD, values)
         return first, last
 
     def _checkpoint_due(self, last: int, cp_seq: int, cp_ts: str, moment: datetime) -> bool:
@@ -205,7 +224,7 @@ class AuditLog:
         )
         checkpoint = Checkpoint(seq=seq, hash=tip, ts=ts, key_id=key_id, signature=signature)
         conn.execute(
-            sa.insert(audit_checkpoints).values(seq=seq, hash=tip, ts=ts, key_id=key_id, signature=signature)
+            _INSERT_CHECKPOINT, {"seq": seq, "hash": tip, "ts": ts, "key_id": key_id, "signature": signature}
         )
         with self._flag_lock:
             self._unpublished = True

@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,14 +86,13 @@ def _stream(conn: Connection, stmt: sa.Select[Any], batch: int) -> Iterator[Any]
         result.close()
 
 
-def _ref_rows(conn: Connection, bound: int | None, batch: int) -> Iterator[tuple[int, str]]:
+def _ref_rows(conn: Connection, bound: int | None, batch: int) -> Generator[tuple[int, str], None, None]:
     stmt = sa.select(audit_event_refs.c.seq, audit_event_refs.c.ref).order_by(
         audit_event_refs.c.seq, audit_event_refs.c.ref
     )
     if bound is not None:
         stmt = stmt.where(audit_event_refs.c.seq <= bound)
-    for seq, ref in _stream(conn, stmt, batch):
-        yield seq, ref
+    yield from _stream(conn, stmt, batch)
 
 
 _SIMPLE_REFS = re.compile(r'\[(?:"[0-9a-f]{32}"(?:,"[0-9a-f]{32}")*)?\]')
@@ -139,15 +138,16 @@ def _check_chain(
     e = encode_str
     template = RECORD_TEMPLATE
     sha256 = hashlib.sha256
+    bad: tuple[int, str] | None = None
     for row in _stream(conn, stmt, batch):
         (seq, ts, subject, roles, purpose, action, resource, fields, decision, row_count, request_id,
          record_refs, detail, prev_hash, stored_hash) = row  # fmt: skip
         if seq != expected:
             if isinstance(seq, int) and seq < expected:
-                res.bad_seq, res.reason = seq, f"unexpected event seq {seq} before seq {expected}"
+                bad = seq, f"unexpected event seq {seq} before seq {expected}"
             else:
-                res.bad_seq, res.reason = expected, f"event seq {expected} is missing"
-            return res
+                bad = expected, f"event seq {expected} is missing"
+            break
         try:
             digest = sha256(
                 (
@@ -157,20 +157,17 @@ def _check_chain(
                 ).encode("utf-8")
             ).hexdigest()  # fmt: skip
         except (TypeError, ValueError, UnicodeError):
-            res.bad_seq, res.reason = seq, f"event seq {seq} is unreadable"
-            return res
+            bad = seq, f"event seq {seq} is unreadable"
+            break
         if prev_hash != prev:
-            res.bad_seq, res.reason = seq, f"event seq {seq} does not link to the previous event"
-            return res
+            bad = seq, f"event seq {seq} does not link to the previous event"
+            break
         if digest != stored_hash:
-            res.bad_seq, res.reason = seq, f"event seq {seq} does not match its hash"
-            return res
+            bad = seq, f"event seq {seq} does not match its hash"
+            break
         if next_ref_seq is not None and next_ref_seq < seq:
-            res.bad_seq, res.reason = (
-                next_ref_seq,
-                f"record reference row for seq {next_ref_seq} has no event",
-            )
-            return res
+            bad = next_ref_seq, f"record reference row for seq {next_ref_seq} has no event"
+            break
         if next_ref_seq == seq or record_refs != "[]":
             found: list[str] = []
             while pending_ref is not None and pending_ref[0] == seq:
@@ -178,17 +175,20 @@ def _check_chain(
                 pending_ref = next(refs, None)
             next_ref_seq = pending_ref[0] if pending_ref is not None else None
             if _declared_refs(record_refs) != found:
-                res.bad_seq, res.reason = seq, f"record references of event seq {seq} do not match"
-                return res
+                bad = seq, f"record references of event seq {seq} do not match"
+                break
         if seq in wanted:
             seen[seq] = stored_hash
         prev = stored_hash
         expected = seq + 1
-    res.checked = expected - 1
-    res.last_seq = expected - 1
+    else:
+        if next_ref_seq is not None:
+            bad = next_ref_seq, f"record reference row for seq {next_ref_seq} has no event"
+    refs.close()
+    res.checked = res.last_seq = expected - 1  # the consistent prefix is 1 .. expected - 1
     res.last_hash = prev
-    if next_ref_seq is not None:
-        res.bad_seq, res.reason = next_ref_seq, f"record reference row for seq {next_ref_seq} has no event"
+    if bad is not None:
+        res.bad_seq, res.reason = bad
     return res
 
 

@@ -132,10 +132,14 @@ class AuditTools:
     @staticmethod
     def drop_guards(conn: Connection) -> None:
         if conn.dialect.name == "sqlite":
-            names = conn.execute(
-                sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit%'")
-            ).scalars()
-            for name in list(names):
+            names: list[str] = list(
+                conn.execute(
+                    sa.text(
+                        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit%'"
+                    )
+                ).scalars()
+            )
+            for name in names:
                 conn.exec_driver_sql(f"DROP TRIGGER {name}")
         else:
             for table in AUDIT_TABLES:

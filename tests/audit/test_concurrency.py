@@ -60,9 +60,11 @@ def test_eight_writers_leave_a_gap_free_valid_chain(
     covered = sorted(seq for first, last in returned for seq in range(first, last + 1))
     assert covered == list(range(1, TOTAL + 1))
     with engine.connect() as conn:
-        seqs = list(conn.execute(sa.text("SELECT seq FROM audit_events ORDER BY seq")).scalars())
+        seqs: list[int] = list(conn.execute(sa.text("SELECT seq FROM audit_events ORDER BY seq")).scalars())
         conn.rollback()
     assert seqs == list(range(1, TOTAL + 1))
     report = verify_engine(engine, checkpoints_path=checkpoints_path, public_key=signer.public_key)
     assert report.ok, report.reason
-    assert report.events_checked == TOTAL and report.checkpoints_checked > 2 * (TOTAL // 250) - 5
+    assert report.events_checked == TOTAL and report.checkpoints_checked >= 2 * (
+        TOTAL // 300
+    )  # database + file, every >= 250 events

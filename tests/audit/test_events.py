@@ -22,7 +22,7 @@ from audit.events import (
 from audit.refs import RecordRefs
 from core.errors import AuditWriteError, KeySourceError
 
-text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40)
+text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), text)
 
 
@@ -61,7 +61,9 @@ def test_canonical_record_bytes_is_sorted_json(
     seq: int,
 ) -> None:
     # The fast splice used for hashing is exactly json.dumps(sort_keys, compact, ensure_ascii=False).
-    record = {
+    ts = "2025-01-02T03:04:05.678901Z"
+    prev_hash = "ab" * 32
+    record: dict[str, Any] = {
         "seq": seq,
         "ts": "2025-01-02T03:04:05.678901Z",
         "subject": subject,
@@ -80,7 +82,7 @@ def test_canonical_record_bytes_is_sorted_json(
     spec = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     fast = canonical_record_bytes(
         seq=seq,
-        ts=record["ts"],
+        ts=ts,
         subject=subject,
         roles_json=json_str_list(tuple(roles)),
         purpose=purpose,
@@ -92,7 +94,7 @@ def test_canonical_record_bytes_is_sorted_json(
         request_id=request_id,
         record_refs_json=json_str_list(tuple(refs)),
         detail_json=json_flat_object(detail),
-        prev_hash=record["prev_hash"],
+        prev_hash=prev_hash,
     )
     assert fast == spec
     assert record_hash(fast) == record_hash(spec)

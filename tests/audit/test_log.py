@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def test_record_refs_are_indexed_and_no_plaintext_is_stored(
     with engine.begin() as conn:
         seq = audit_log.append(conn, event)
     with engine.connect() as conn:
-        stored = set(
+        stored: set[str] = set(
             conn.execute(sa.text("SELECT ref FROM audit_event_refs WHERE seq = :s"), {"s": seq}).scalars()
         )
         dump = " ".join(str(v) for r in conn.execute(sa.text("SELECT * FROM audit_events")) for v in r)
@@ -92,6 +93,7 @@ def test_record_refs_are_indexed_and_no_plaintext_is_stored(
 def test_unwritable_audit_table_fails_closed(
     engine: Engine, audit_log: AuditLog, make_event: Callable[..., AuditEvent]
 ) -> None:
+    role = f"hushdb_ro_{uuid.uuid4().hex[:10]}"
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql(
@@ -99,14 +101,14 @@ def test_unwritable_audit_table_fails_closed(
             )
         else:
             conn.exec_driver_sql("REVOKE INSERT ON audit_events FROM PUBLIC")
-            conn.exec_driver_sql("CREATE ROLE hushdb_ro_test_role")
-            conn.exec_driver_sql("GRANT SELECT, UPDATE ON audit_head TO hushdb_ro_test_role")
-            conn.exec_driver_sql("GRANT SELECT ON audit_events TO hushdb_ro_test_role")
+            conn.exec_driver_sql(f"CREATE ROLE {role}")
+            conn.exec_driver_sql(f"GRANT SELECT, UPDATE ON audit_head TO {role}")
+            conn.exec_driver_sql(f"GRANT SELECT ON audit_events TO {role}")
     try:
         with engine.connect() as conn:
             conn.begin()
             if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET LOCAL ROLE hushdb_ro_test_role")
+                conn.exec_driver_sql(f"SET LOCAL ROLE {role}")
             with pytest.raises(AuditWriteError) as info:
                 audit_log.append(conn, make_event(0))
             conn.rollback()
@@ -115,8 +117,8 @@ def test_unwritable_audit_table_fails_closed(
     finally:
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
-                conn.exec_driver_sql("DROP OWNED BY hushdb_ro_test_role")
-                conn.exec_driver_sql("DROP ROLE hushdb_ro_test_role")
+                conn.exec_driver_sql(f"DROP OWNED BY {role}")
+                conn.exec_driver_sql(f"DROP ROLE {role}")
 
 
 def test_missing_head_row_is_an_audit_write_error(
@@ -144,7 +146,9 @@ def test_checkpoint_every_n_events_signed_and_published_after_commit(
     log = make_log(every=4)
     tools.append_n(engine, log, make_event, 13)
     with engine.connect() as conn:
-        db_seqs = list(conn.execute(sa.text("SELECT seq FROM audit_checkpoints ORDER BY seq")).scalars())
+        db_seqs: list[int] = list(
+            conn.execute(sa.text("SELECT seq FROM audit_checkpoints ORDER BY seq")).scalars()
+        )
         hashes = {r[0]: r[1] for r in conn.execute(sa.text("SELECT seq, hash FROM audit_events"))}
         conn.rollback()
     assert db_seqs == [1, 5, 9, 13]  # the first append anchors the chain, then every 4 events

@@ -9,6 +9,7 @@ checkpoint at every event (exact) and every 7 events (bounded).
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -214,11 +215,14 @@ def truncate_tail_keep_head(s: Store) -> int:
 
 def _resign_db_checkpoints(conn: Connection, rogue: Ed25519Signer) -> None:
     conn.exec_driver_sql("DELETE FROM audit_checkpoints")
-    rows = conn.execute(sa.text("SELECT seq, hash, ts FROM audit_events ORDER BY seq")).all()
+    rows: list[tuple[int, str, str]] = [
+        (int(r[0]), str(r[1]), str(r[2]))
+        for r in conn.execute(sa.text("SELECT seq, hash, ts FROM audit_events ORDER BY seq"))
+    ]
     for seq, digest, ts in rows:
-        message = Checkpoint(seq=seq, hash=digest, ts=ts, key_id=rogue.key_id, signature="").message()
-        import base64
-
+        message = Checkpoint(
+            seq=int(seq), hash=str(digest), ts=str(ts), key_id=rogue.key_id, signature=""
+        ).message()
         signature = base64.b64encode(rogue.sign(message)).decode()
         conn.execute(
             sa.text(
@@ -246,7 +250,10 @@ def rebuild_whole_log_and_file(s: Store) -> int:
         _resign_db_checkpoints(conn, rogue)
         rows = conn.execute(sa.text("SELECT seq, hash, ts, key_id, signature FROM audit_checkpoints")).all()
     s.checkpoints_path.write_text(
-        "".join(Checkpoint(int(r[0]), r[1], r[2], r[3], r[4]).to_json_line() + "\n" for r in rows)
+        "".join(
+            Checkpoint(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])).to_json_line() + "\n"
+            for r in rows
+        )
     )
     return 1
 
