@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from api.cli import AsSubjectOpt, DataDir, JsonFlag, err, opened, out, print_json
 from core.compliance import ComplianceQueries
-from core.errors import HushError, InputError
+from core.errors import InputError
 
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 
@@ -105,11 +104,9 @@ def _print_events(rows: list[dict[str, Any]], json_out: bool) -> None:
         fields = ",".join(r.get("fields", []))
         out.print(
             f"#{r['seq']} {r['ts']} {r['subject']} [{','.join(r.get('roles', []))}] {r['purpose']} "
-            f"{r['action']} {r['resource']} {fields} -> {r['decision']} rows={r.get('row_count', 0)}",
+            f"{r['action']} {r['resource']} {fields} -> {r['decision']}"
+            + (f" rows={r['row_count']}" if "row_count" in r else ""),
             markup=False,
             highlight=False,
         )
     out.print(f"{len(rows)} events", highlight=False)
-
-
-__all__ = ["HushError", "Path", "audit_app"]

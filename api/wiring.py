@@ -21,15 +21,13 @@ from audit.log import AuditLog
 from audit.signing import Ed25519Signer, load_or_create_signer, load_signer
 from core.config import Settings
 from core.db import create_db_engine, migrate, transaction
-from core.errors import ConfigError, PolicyError, UnknownSubjectError
-from core.gateway import AccessContext, Gateway
+from core.errors import ConfigError, PolicyError
+from core.gateway import OPERATOR_ROLE, AccessContext, Gateway
 from core.keys import FileKeyProvider, KeyProvider, KeyRing, open_key_provider
 from core.models import meta_t
 from core.store import CustomerStore
 from core.writes import CustomerWrites
 from policies.holder import PolicyHolder
-
-OPERATOR_ROLE = "operator"
 
 
 @dataclass
@@ -179,4 +177,4 @@ def open_store(settings: Settings) -> Hush:
     return _build(settings, provider, signing)
 
 
-__all__ = ["OPERATOR_ROLE", "Hush", "UnknownSubjectError", "init_store", "open_store"]
+__all__ = ["Hush", "init_store", "open_store"]

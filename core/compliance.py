@@ -14,13 +14,11 @@ import sqlalchemy as sa
 from audit import queries
 from audit.verify import VerifyReport, verify_engine
 from core.db import transaction
-from core.gateway import AccessContext
+from core.gateway import OPERATOR_ROLE, AccessContext
 from core.models import customers_t
 
 if TYPE_CHECKING:
     from api.wiring import Hush
-
-OPERATOR_ROLE = "operator"
 
 
 class ComplianceQueries:

@@ -38,7 +38,6 @@ from core.errors import (
     AuditError,
     AuditWriteError,
     ErasedError,
-    HushError,
     InvalidPurposeError,
     NotFoundError,
 )
@@ -49,11 +48,15 @@ from core.store import CustomerStore
 from policies.holder import PolicyHolder
 from policies.masks import mask_function
 from policies.plan import AccessPlan
+from policies.vocabulary import PURPOSES as VOCABULARY_PURPOSES
+from policies.vocabulary import RESOURCES
 
 log = logging.getLogger(__name__)
 
-PURPOSES: tuple[str, ...] = ("service", "marketing", "profiling", "data_quality", "compliance", "erasure")
-NOTE_FIELDS: tuple[str, ...] = ("body", "findings", "author", "created_at")
+PURPOSES: tuple[str, ...] = tuple(sorted(VOCABULARY_PURPOSES))
+NOTE_FIELDS: tuple[str, ...] = RESOURCES["note"].fields
+OPERATOR_ROLE = "operator"
+"""The role of the local operator who holds the key file (never granted by the policy files)."""
 
 
 def new_request_id() -> str:
@@ -91,19 +94,6 @@ class NoteRecord:
     values: Mapping[str, Any]
 
 
-class _Decryptor:
-    """Unwraps a row's data key and decrypts the asked columns.  Private to the gateway."""
-
-    def __init__(self, keyring: KeyRing) -> None:
-        self._keyring = keyring
-
-    def cipher(
-        self, customer_id: str, wrapped: bytes, kek_version: int, *, table: str, row_id: str
-    ) -> FieldCipher:
-        data_key = self._keyring.unwrap(customer_id, wrapped, kek_version)
-        return FieldCipher(data_key, table=table, row_id=row_id, key_version=1)
-
-
 class Gateway:
     """Policy, SQL row filter, decryption, masking and audit, in one place."""
 
@@ -123,7 +113,6 @@ class Gateway:
         self.audit = audit
         self.keyring = keyring
         self.refs = RecordRefs(keyring.audit_key)
-        self._decryptor = _Decryptor(keyring)
         self._note_masker = note_masker
 
     # -- policy and audit plumbing ---------------------------------------------
@@ -164,6 +153,31 @@ class Gateway:
             self.audit.publish_checkpoints(self.engine)
         except AuditError as exc:
             log.warning("audit checkpoints not published yet: %s", type(exc).__name__)
+
+    def record_read(
+        self,
+        conn: Connection,
+        ctx: AccessContext,
+        plan: AccessPlan,
+        *,
+        row_count: int,
+        record_ids: Sequence[str],
+        detail: Mapping[str, str | int | bool | None] | None = None,
+    ) -> int:
+        """Append the event of a read that ``plan`` allowed, in ``conn``'s transaction."""
+        return self.record(
+            conn,
+            self.event(
+                ctx,
+                action=plan.action,
+                resource=plan.resource,
+                fields=sorted(plan.allowed),
+                decision=plan.decision,
+                row_count=row_count,
+                record_ids=record_ids,
+                detail=detail,
+            ),
+        )
 
     def record(self, conn: Connection, event: AuditEvent) -> int:
         """Append ``event`` in ``conn``'s transaction (fail closed: raises AuditWriteError)."""
@@ -377,18 +391,13 @@ class Gateway:
                     self.record(conn, denial)
             read = self._row_reader(plan)
             records = [read(r) for r in rows]
-            self.record(
+            self.record_read(
                 conn,
-                self.event(
-                    ctx,
-                    action="read",
-                    resource="customer",
-                    fields=sorted(plan.allowed),
-                    decision=plan.decision,
-                    row_count=len(records),
-                    record_ids=[r.id for r in rows],
-                    detail={"lookup": what},
-                ),
+                ctx,
+                plan,
+                row_count=len(records),
+                record_ids=[r.id for r in rows],
+                detail={"lookup": what},
             )
         self.publish()
         return records
@@ -439,24 +448,18 @@ class Gateway:
         )
         cond = sa.and_(customers_t.c.erased_at.is_(None), where if where is not None else sa.true())
         query = self._select_customers(plan, ctx, cond).order_by(customers_t.c.id)
-        sorted_fields = sorted(plan.allowed)
         read = self._row_reader(plan)
         with transaction(self.engine) as conn:
             result = conn.execute(query.execution_options(yield_per=batch_size))
             for batch in result.partitions(batch_size):
                 records = [read(r) for r in batch]
-                self.record(
+                self.record_read(
                     conn,
-                    self.event(
-                        ctx,
-                        action="read",
-                        resource="customer",
-                        fields=sorted_fields,
-                        decision=plan.decision,
-                        row_count=len(records),
-                        record_ids=[r.id for r in batch],
-                        detail={"lookup": "scan"},
-                    ),
+                    ctx,
+                    plan,
+                    row_count=len(records),
+                    record_ids=[r.id for r in batch],
+                    detail={"lookup": "scan"},
                 )
                 yield from records
         self.publish()
@@ -493,24 +496,12 @@ class Gateway:
                 .where(notes_t.c.customer_id == customer_id)
                 .order_by(notes_t.c.created_at, notes_t.c.id)
             ).all()
+            data_key = self.keyring.unwrap(customer_id, key.wrapped_key, key.kek_version)
             out = []
             for r in rows:
-                cipher = self._decryptor.cipher(
-                    customer_id, key.wrapped_key, key.kek_version, table="notes", row_id=r.id
-                )
+                cipher = FieldCipher(data_key, table="notes", row_id=r.id, key_version=1)
                 out.append(NoteRecord(note_id=r.id, values=self._note_values(r, cipher, plan)))
-            self.record(
-                conn,
-                self.event(
-                    ctx,
-                    action="read",
-                    resource="note",
-                    fields=sorted(plan.allowed),
-                    decision=plan.decision,
-                    row_count=len(out),
-                    record_ids=[customer_id],
-                ),
-            )
+            self.record_read(conn, ctx, plan, row_count=len(out), record_ids=[customer_id])
         self.publish()
         return out
 
@@ -539,8 +530,3 @@ class Gateway:
             else:
                 values["body"] = self._note_masker(body, analysis)
         return values
-
-
-def require(cond: bool, error: HushError) -> None:
-    if not cond:
-        raise error

@@ -9,22 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from policies.vocabulary import RESOURCES
+
 PII_FIELDS: tuple[str, ...] = ("full_name", "email", "phone", "postal_address", "birth_date")
 """Direct identifiers: always encrypted at rest."""
 
 TEXT_FIELDS: tuple[str, ...] = ("full_name", "postal_address")
 """Free-ish text fields that are analysed for sensitive content on write."""
 
-CUSTOMER_FIELDS: tuple[str, ...] = (
-    "external_id",
-    *PII_FIELDS,
-    "owner",
-    "consent",
-    "suppression",
-    "created_at",
-    "pseudonym",
-)
-"""Every readable field of the ``customer`` resource, as named in the policy files."""
+CUSTOMER_FIELDS: tuple[str, ...] = RESOURCES["customer"].fields
+"""Every field of the ``customer`` resource, as named in the policy files (one vocabulary)."""
 
 CONSENT_KEYS: tuple[str, ...] = ("marketing_email", "marketing_post", "profiling")
 SUPPRESSION_KEYS: tuple[str, ...] = ("do_not_contact", "deceased", "under_review")

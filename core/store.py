@@ -10,7 +10,6 @@ write the audit event in it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from core.crypto import FieldCipher, blind_index, new_key, normalise_email, normalise_phone
 from core.db import transaction
@@ -557,17 +556,3 @@ class KeyRotator:
         return RotationReport(
             target_version=target, rewrapped=done, resumed=resumed, retired_versions=retired
         )
-
-
-def analysis_json(doc: Mapping[str, Any]) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-__all__ = [
-    "CustomerStore",
-    "FieldScreen",
-    "KeyRotator",
-    "PreparedCustomer",
-    "RotationReport",
-    "SQLAlchemyError",
-]

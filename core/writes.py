@@ -8,18 +8,18 @@ the audit event in the same transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from core.db import transaction
-from core.errors import AccessDenied, ConflictError, HushError, InputError, NotFoundError
+from core.errors import AccessDenied, ConflictError, HushError, InputError
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, utcnow
 from core.records import CUSTOMER_FIELDS, CustomerChanges, CustomerInput, TransactionInput
 from core.store import KeyRotator, PreparedCustomer, RotationReport
+from policies.vocabulary import RESOURCES
 
 IMPORT_BATCH = 1000
 
@@ -30,6 +30,11 @@ class RowError:
 
     line: int
     reason: str
+    error: type[HushError] = InputError
+    """The error this rejection is, when the row was a single API request."""
+
+    def raise_(self) -> None:
+        raise self.error(self.reason)
 
 
 @dataclass
@@ -64,19 +69,14 @@ class CustomerWrites:
 
     def _write_plan(self, ctx: AccessContext, resource: str = "customer", action: str = "write") -> str:
         plan = self.gateway.authorize(
-            ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource)
+            ctx, resource=resource, action=action, fields=None, all_fields=RESOURCES[resource].fields
         )
         return plan.scope
 
     def create(self, ctx: AccessContext, inp: CustomerInput) -> CreatedCustomer:
         report, created = self._import(ctx, [(0, inp)], source=f"api:{ctx.subject}")
         if report.rejected:
-            reason = report.rejected[0].reason
-            if reason.startswith("duplicate"):
-                raise ConflictError("a customer with this external_id already exists")
-            if reason.startswith("owner"):
-                raise AccessDenied(reason)
-            raise InputError(reason)
+            report.rejected[0].raise_()
         return created[0]
 
     def import_customers(
@@ -123,7 +123,9 @@ class CustomerWrites:
                 report.rejected.append(item)
                 continue
             if scope == "own" and item.owner != ctx.subject:
-                report.rejected.append(RowError(line, "owner must be the importing subject for this role"))
+                report.rejected.append(
+                    RowError(line, "owner must be the importing subject for this role", AccessDenied)
+                )
                 continue
             try:
                 p = self.store.prepare(item, now=now)
@@ -131,7 +133,7 @@ class CustomerWrites:
                 report.rejected.append(RowError(line, exc.message))
                 continue
             if p.external_id in seen:
-                report.rejected.append(RowError(line, "duplicate external_id in this file"))
+                report.rejected.append(RowError(line, "duplicate external_id in this file", ConflictError))
                 continue
             seen.add(p.external_id)
             line_of[p.customer_id] = line
@@ -143,7 +145,11 @@ class CustomerWrites:
                 for p in prepared:
                     if p.external_id in existing:
                         report.rejected.append(
-                            RowError(line_of[p.customer_id], "duplicate external_id (already stored)")
+                            RowError(
+                                line_of[p.customer_id],
+                                "duplicate external_id (already stored)",
+                                ConflictError,
+                            )
                         )
                     else:
                         keep.append(p)
@@ -176,7 +182,7 @@ class CustomerWrites:
 
     def _resolve(self, ctx: AccessContext, external_id: str, resource: str, action: str) -> tuple[str, str]:
         plan = self.gateway.authorize(
-            ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource)
+            ctx, resource=resource, action=action, fields=None, all_fields=RESOURCES[resource].fields
         )
         with transaction(self.gateway.engine) as conn:
             return self.gateway.customer_id(conn, ctx, plan, external_id), plan.scope
@@ -193,7 +199,7 @@ class CustomerWrites:
         action: str = "write",
     ) -> int:
         plan = self.gateway.authorize(
-            ctx, resource=resource, action=action, fields=None, all_fields=_fields(resource)
+            ctx, resource=resource, action=action, fields=None, all_fields=RESOURCES[resource].fields
         )
         with transaction(self.gateway.engine) as conn:
             customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
@@ -260,7 +266,11 @@ class CustomerWrites:
         """Import behavioural data.  ``authorize=False`` is for the local operator only."""
         if authorize:
             self.gateway.authorize(
-                ctx, resource="transaction", action="write", fields=None, all_fields=_fields("transaction")
+                ctx,
+                resource="transaction",
+                action="write",
+                fields=None,
+                all_fields=RESOURCES["transaction"].fields,
             )
         report = ImportReport()
         batch: list[tuple[int, TransactionInput | RowError]] = []
@@ -297,7 +307,7 @@ class CustomerWrites:
                             ctx,
                             action="write",
                             resource="transaction",
-                            fields=list(_fields("transaction")),
+                            fields=list(RESOURCES["transaction"].fields),
                             decision="allow",
                             row_count=len(out),
                             detail={"operation": "import"},
@@ -394,23 +404,3 @@ class CustomerWrites:
             )
         )
         return report
-
-
-def _fields(resource: str) -> tuple[str, ...]:
-    from core.gateway import NOTE_FIELDS
-
-    return {
-        "customer": CUSTOMER_FIELDS,
-        "note": NOTE_FIELDS,
-        "transaction": ("occurred_at", "amount", "currency", "product", "category"),
-    }[resource]
-
-
-def parse_date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise InputError("date is not ISO 8601 (YYYY-MM-DD)") from exc
-
-
-__all__ = ["CreatedCustomer", "CustomerWrites", "ErasureReceipt", "ImportReport", "NotFoundError", "RowError"]
