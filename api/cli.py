@@ -30,9 +30,11 @@ app = typer.Typer(help="hushdb: a privacy-first, governed customer data store.",
 customers_app = typer.Typer(help="Customers: import, show, find.", no_args_is_help=True)
 transactions_app = typer.Typer(help="Transactions (behavioural data).", no_args_is_help=True)
 keys_app = typer.Typer(help="Key management.", no_args_is_help=True)
+notes_app = typer.Typer(help="Notes: analysed once on write, masked on the way out.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(keys_app, name="keys")
+app.add_typer(notes_app, name="notes")
 
 err = Console(stderr=True)
 out = Console()
@@ -234,6 +236,70 @@ def keys_rotate(
         )
 
 
+@notes_app.command("add")
+def notes_add(
+    external_id: str,
+    as_subject: AsSubject,
+    text: Annotated[str | None, typer.Option("--text", help="The note text.")] = None,
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the note text from standard input.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Add a note; prints {note_id, sensitivity, labels, findings} — never the matched values."""
+    if (text is None) == (not stdin):
+        say_err("error: give exactly one of --text or --stdin")
+        raise typer.Exit(2)
+    if stdin:
+        raw = sys.stdin.buffer.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            say_err("error: the note on stdin is not valid UTF-8")
+            raise typer.Exit(2) from None
+    assert text is not None
+    with opened(data_dir) as hush:
+        receipt = hush.notes.add(hush.context(as_subject, "service"), external_id, text)
+        print_json(receipt.to_dict())
+
+
+@notes_app.command("import")
+def notes_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None) -> None:
+    """Import notes from CSV (external_id,author,created_at,text); each is analysed once."""
+    from core.csv_import import note_rows
+
+    with opened(data_dir) as hush:
+        ctx = hush.context(as_subject, "service")
+        total = count_lines(file)
+        with progress_bar("analysing notes") as bar:
+            task = bar.add_task("import", total=total)
+            report = hush.notes.import_notes(ctx, note_rows(file), progress=lambda n: bar.advance(task, n))
+        report_import(report, "notes")
+
+
+@notes_app.command("show")
+def notes_show(
+    external_id: str,
+    as_subject: AsSubject,
+    purpose: Purpose,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Show a customer's notes, masked as the policy requires for SUBJECT and PURPOSE."""
+    with opened(data_dir) as hush:
+        notes = hush.gateway.read_notes(hush.context(as_subject, purpose), external_id)
+        docs = [{"note_id": n.note_id, **n.values} for n in notes]
+        if json_out:
+            print_json(docs)
+            return
+        for doc in docs:
+            body = doc.get("body")
+            head = f"[{doc.get('created_at', '')}] {doc.get('author', '')} ({doc['sensitivity']})"
+            out.print(head, markup=False, highlight=False)
+            out.print(f"  {body if body is not None else '<withheld>'}", markup=False, highlight=False)
+            if doc.get("labels"):
+                out.print(f"  labels: {', '.join(doc['labels'])}", markup=False, highlight=False)
+        out.print(f"{len(docs)} notes", highlight=False)
+
+
 @app.command()
 def erase(
     external_id: str, as_subject: AsSubject, data_dir: DataDir = None, json_out: JsonFlag = False
@@ -281,6 +347,7 @@ def demo_data(
 
 def _mount_sub_apps() -> None:
     """Sub-apps that live in their own modules (imported late: they import this module)."""
+    from api import cli_export, cli_http, cli_profile
     from api.cli_audit import audit_app
     from api.cli_pii import pii_app
     from api.cli_policy import policy_app
@@ -288,6 +355,8 @@ def _mount_sub_apps() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(policy_app, name="policy")
     app.add_typer(pii_app, name="pii")
+    for module in (cli_http, cli_export, cli_profile):
+        module.register(app)
 
 
 _mount_sub_apps()

@@ -14,13 +14,16 @@ import secrets
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from core.config import load_settings
 from core.errors import HushError, InputError
-from core.pii import EXPORT_POLICY, Analysis, PiiEngine, mask
+from core.pii.analysis import Analysis
+
+if TYPE_CHECKING:
+    from core.pii.engine import PiiEngine
 
 pii_app = typer.Typer(help="Find and mask personal and sensitive content (offline).", no_args_is_help=True)
 
@@ -44,6 +47,8 @@ def fail(error: HushError) -> None:
 
 
 def _engine() -> PiiEngine:
+    from core.pii.engine import PiiEngine  # Presidio and spaCy load only when a command needs them
+
     return PiiEngine.create(spacy_model=load_settings(None).spacy_model)
 
 
@@ -107,6 +112,8 @@ def scan(
 @pii_app.command("mask")
 def mask_cmd(lang: LangOpt = Lang.auto, jsonl: JsonlFlag = False) -> None:
     """Print the text on stdin masked exactly as a mail-merge export masks a note."""
+    from core.pii.operators import EXPORT_POLICY, mask
+
     key = secrets.token_bytes(32)  # the export policy tags; a hash operator would get a fresh key
     try:
         engine = _engine()

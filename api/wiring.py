@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from core.pii.engine import PiiEngine
 
 from audit.checkpoints import JsonlCheckpointSink
 from audit.events import AuditEvent
@@ -25,6 +30,8 @@ from core.errors import ConfigError, PolicyError
 from core.gateway import OPERATOR_ROLE, AccessContext, Gateway
 from core.keys import FileKeyProvider, KeyProvider, KeyRing, open_key_provider
 from core.models import meta_t
+from core.notes import KnownRecordsCache, NoteService, PiiNoteText
+from core.pii.screen import CustomerFieldScreen
 from core.store import CustomerStore
 from core.writes import CustomerWrites
 from policies.holder import PolicyHolder
@@ -42,6 +49,9 @@ class Hush:
     signer: Ed25519Signer
     gateway: Gateway
     writes: CustomerWrites
+    notes: NoteService
+    pii: Callable[[], PiiEngine]
+    """The shared PII engine, created (and its models loaded) on first call."""
 
     def context(self, subject: str, purpose: str, request_id: str | None = None) -> AccessContext:
         """An AccessContext for ``subject``; roles come from the policy files (unknown ⇒ refused)."""
@@ -77,7 +87,9 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
     try:
         migrate(engine)
         keyring = KeyRing(provider)
-        store = CustomerStore(keyring=keyring, phone_region=settings.phone_region, screen=None)
+        store = CustomerStore(
+            keyring=keyring, phone_region=settings.phone_region, screen=CustomerFieldScreen()
+        )
         with transaction(engine) as conn:
             store.bind_keys(conn)
     except BaseException:
@@ -95,7 +107,26 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
         engine.dispose()
         raise
     _audit_policy_hash(engine, audit, policies.policy_hash)
-    gateway = Gateway(engine=engine, store=store, policies=policies, audit=audit, keyring=keyring)
+
+    def pii() -> PiiEngine:
+        from core.pii.engine import PiiEngine  # spaCy and Presidio load on first use only
+
+        return PiiEngine.create(spacy_model=settings.spacy_model)
+
+    gateway = Gateway(
+        engine=engine,
+        store=store,
+        policies=policies,
+        audit=audit,
+        keyring=keyring,
+        note_text=PiiNoteText(engine=pii, hash_key=keyring.mask_hash_key),
+    )
+    notes = NoteService(
+        gateway=gateway,
+        engine=pii,
+        max_bytes=settings.note_max_bytes,
+        known=KnownRecordsCache(gateway=gateway),
+    )
     return Hush(
         settings=settings,
         engine=engine,
@@ -105,6 +136,8 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
         signer=signing,
         gateway=gateway,
         writes=CustomerWrites(gateway=gateway),
+        notes=notes,
+        pii=pii,
     )
 
 

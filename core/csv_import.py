@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from core.errors import InputError
+from core.notes import NoteInput
 from core.records import CustomerInput, TransactionInput
 from core.writes import RowError
 
@@ -167,3 +168,18 @@ def transaction_rows(path: Path) -> Iterator[tuple[int, TransactionInput | RowEr
         )
 
     return read_rows(path, TRANSACTION_COLUMNS, build)
+
+
+def note_rows(path: Path) -> Iterator[tuple[int, NoteInput | RowError]]:
+    """Notes CSV: ``external_id,author,created_at,text`` (``created_at`` may be empty: now)."""
+
+    def build(r: dict[str, str]) -> NoteInput:
+        created = r.get("created_at", "").strip()
+        return NoteInput(
+            external_id=r["external_id"].strip(),
+            author=r["author"].strip(),
+            created_at=parse_datetime(created, "created_at") if created else None,
+            text=r["text"],
+        )
+
+    return read_rows(path, NOTE_COLUMNS, build)

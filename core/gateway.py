@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
@@ -77,6 +77,21 @@ class AccessContext:
             raise InvalidPurposeError(f"unknown purpose {self.purpose!r}; one of {', '.join(PURPOSES)}")
 
 
+class NoteText(Protocol):
+    """Analysis and masking of note bodies (implemented by :class:`core.notes.PiiNoteText`)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def analyse(self, text: str) -> tuple[str, str]:
+        """The analysis of ``text`` as JSON, and its sensitivity level."""
+        ...
+
+    def mask(self, text: str, analysis_json: str) -> str | None:
+        """``text`` masked from its stored spans (no NLP); None when the whole note is dropped."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerRecord:
     """A customer as one reader may see it: only allowed fields, masked per plan."""
@@ -105,7 +120,7 @@ class Gateway:
         policies: PolicyHolder,
         audit: AuditLog,
         keyring: KeyRing,
-        note_masker: Callable[[str, str], str] | None = None,
+        note_text: NoteText | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -113,7 +128,7 @@ class Gateway:
         self.audit = audit
         self.keyring = keyring
         self.refs = RecordRefs(keyring.audit_key)
-        self._note_masker = note_masker
+        self.note_text = note_text
 
     # -- policy and audit plumbing ---------------------------------------------
 
@@ -500,14 +515,31 @@ class Gateway:
             out = []
             for r in rows:
                 cipher = FieldCipher(data_key, table="notes", row_id=r.id, key_version=1)
-                out.append(NoteRecord(note_id=r.id, values=self._note_values(r, cipher, plan)))
+                out.append(
+                    NoteRecord(note_id=r.id, values=self._note_values(conn, customer_id, r, cipher, plan))
+                )
             self.record_read(conn, ctx, plan, row_count=len(out), record_ids=[customer_id])
         self.publish()
         return out
 
-    def _note_values(self, r: Row[Any], cipher: FieldCipher, plan: AccessPlan) -> dict[str, Any]:
+    def _note_values(
+        self, conn: Connection, customer_id: str, r: Row[Any], cipher: FieldCipher, plan: AccessPlan
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {"sensitivity": r.sensitivity}
+        body = cipher.decrypt("body", r.body_ct) if "body" in plan.allowed else None
         analysis = cipher.decrypt("analysis", r.analysis_ct) or "{}"
+        if body is not None and self.note_text is not None and r.analyser_version != self.note_text.version:
+            # Analysed by an older analyser: re-analyse once, store, then mask from the new spans.
+            analysis, sensitivity = self.note_text.analyse(body)
+            self.store.replace_note_analysis(
+                conn,
+                customer_id,
+                r.id,
+                analysis=analysis.encode(),
+                sensitivity=sensitivity,
+                version=self.note_text.version,
+            )
+            values["sensitivity"] = sensitivity
         if "author" in plan.allowed:
             values["author"] = r.author
         if "created_at" in plan.allowed:
@@ -520,13 +552,10 @@ class Gateway:
             ]
         if "body" in plan.allowed:
             mask = plan.masks.get("body", "none")
-            body = cipher.decrypt("body", r.body_ct)
             if mask == "full" or body is None:
                 values["body"] = body
-            elif mask == "none":
-                values["body"] = None
-            elif self._note_masker is None:
-                values["body"] = None  # fail closed: no masker, no text
+            elif mask == "none" or self.note_text is None:
+                values["body"] = None  # withheld; without a masker, fail closed
             else:
-                values["body"] = self._note_masker(body, analysis)
+                values["body"] = self.note_text.mask(body, analysis)
         return values

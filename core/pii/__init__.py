@@ -12,32 +12,79 @@ Public API::
 
 from __future__ import annotations
 
-from core.pii.analysis import (
-    ANALYSER_VERSION,
-    IDENTIFIER,
-    QUASI_IDENTIFIER,
-    SENSITIVE_CATEGORIES,
-    Analysis,
-    Finding,
-)
-from core.pii.engine import PiiEngine
-from core.pii.known_records import KnownRecords
-from core.pii.normaliser import NormalisedText, normalise
-from core.pii.operators import (
-    EXPORT_POLICY,
-    OPERATORS,
-    Action,
-    DropNoteParams,
-    DropSentenceParams,
-    HashParams,
-    MaskPolicy,
-    Operator,
-    OperatorRegistry,
-    PartialParams,
-    RedactParams,
-    TagParams,
-    mask,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Names are resolved on first use (PEP 562): importing ``core.pii`` for the fast
+# screen or the analysis value types must not load Presidio and spaCy.
+_WHERE = {
+    "ANALYSER_VERSION": "core.pii.analysis",
+    "IDENTIFIER": "core.pii.analysis",
+    "QUASI_IDENTIFIER": "core.pii.analysis",
+    "SENSITIVE_CATEGORIES": "core.pii.analysis",
+    "Analysis": "core.pii.analysis",
+    "Finding": "core.pii.analysis",
+    "PiiEngine": "core.pii.engine",
+    "KnownRecords": "core.pii.known_records",
+    "NormalisedText": "core.pii.normaliser",
+    "normalise": "core.pii.normaliser",
+    **{
+        name: "core.pii.operators"
+        for name in (
+            "EXPORT_POLICY",
+            "OPERATORS",
+            "Action",
+            "DropNoteParams",
+            "DropSentenceParams",
+            "HashParams",
+            "MaskPolicy",
+            "Operator",
+            "OperatorRegistry",
+            "PartialParams",
+            "RedactParams",
+            "TagParams",
+            "mask",
+        )
+    },
+}
+
+if TYPE_CHECKING:
+    from core.pii.analysis import (
+        ANALYSER_VERSION,
+        IDENTIFIER,
+        QUASI_IDENTIFIER,
+        SENSITIVE_CATEGORIES,
+        Analysis,
+        Finding,
+    )
+    from core.pii.engine import PiiEngine
+    from core.pii.known_records import KnownRecords
+    from core.pii.normaliser import NormalisedText, normalise
+    from core.pii.operators import (
+        EXPORT_POLICY,
+        OPERATORS,
+        Action,
+        DropNoteParams,
+        DropSentenceParams,
+        HashParams,
+        MaskPolicy,
+        Operator,
+        OperatorRegistry,
+        PartialParams,
+        RedactParams,
+        TagParams,
+        mask,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.pii' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ANALYSER_VERSION",

@@ -33,7 +33,8 @@ from core.pii.known_records import KnownRecords
 from core.pii.language import detect_language, has_cjk
 from core.pii.nlp import OfflineSpacyNlpEngine, load_chinese, load_english
 from core.pii.normaliser import NormalisedText, normalise
-from core.pii.recognizers import build_registry, offline_tld_extractor
+from core.pii.recognizers.en_identifiers import offline_tld_extractor
+from core.pii.registry import build_registry
 
 DEFAULT_SCORE_THRESHOLD: Final = 0.35
 DEFAULT_BATCH_SIZE: Final = 128

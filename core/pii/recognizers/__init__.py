@@ -1,4 +1,4 @@
-"""hushdb's recognizers and the Presidio registry that holds them.
+"""hushdb's recognizers (the registry that holds them: :mod:`core.pii.registry`).
 
 Families (one module each): ``sensitive`` (special categories, en + zh),
 ``cn_personal`` (Chinese phones, resident ID, bank card, address, names),
@@ -6,59 +6,3 @@ Families (one module each): ``sensitive`` (special categories, en + zh),
 addresses, postcodes, titles, ages, offline email).  Record-aware detection
 lives in :mod:`core.pii.known_records` (it is per call, not per registry).
 """
-
-from __future__ import annotations
-
-import tldextract
-from presidio_analyzer import EntityRecognizer, RecognizerRegistry
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, EmailRecognizer, PhoneRecognizer
-
-from core.pii.nlp import OfflineSpacyNlpEngine
-from core.pii.recognizers.cn_personal import cn_personal_recognizers
-from core.pii.recognizers.en_identifiers import (
-    OfflineEmailRecognizer,
-    en_identifier_recognizer,
-    offline_tld_extractor,
-)
-from core.pii.recognizers.obfuscated import obfuscated_recognizer
-from core.pii.recognizers.prefiltered import prefiltered
-from core.pii.recognizers.sensitive import SensitiveRecognizer
-
-LANGUAGES = ("en", "zh")
-PHONE_REGIONS = ("GB", "US", "CN", "HK", "TW", "SG", "IE", "DE", "FR", "IN", "CA", "AU", "BR", "IL")
-
-
-def hush_recognizers(*, extractor: tldextract.TLDExtract) -> list[EntityRecognizer]:
-    """hushdb's own recognizers for both languages (no Presidio defaults)."""
-    found: list[EntityRecognizer] = []
-    for lang in LANGUAGES:
-        found.append(SensitiveRecognizer(language=lang))
-        found.append(obfuscated_recognizer(lang))
-        found.append(prefiltered(OfflineEmailRecognizer(language=lang, extractor=extractor)))
-    found.append(en_identifier_recognizer())
-    found.extend(cn_personal_recognizers())
-    found.append(prefiltered(CreditCardRecognizer(supported_language="zh")))
-    return found
-
-
-def build_registry(
-    *, nlp_engine: OfflineSpacyNlpEngine, extractor: tldextract.TLDExtract
-) -> RecognizerRegistry:
-    """Presidio's English defaults (pre-filtered, offline email, more phone regions) plus hushdb's."""
-    registry = RecognizerRegistry(supported_languages=list(LANGUAGES))
-    registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
-    kept: list[EntityRecognizer] = []
-    for recognizer in registry.recognizers:
-        if recognizer.supported_language != "en":
-            continue
-        if isinstance(recognizer, EmailRecognizer):
-            continue  # replaced by the offline one
-        if isinstance(recognizer, PhoneRecognizer):
-            recognizer = PhoneRecognizer(supported_regions=PHONE_REGIONS)
-        kept.append(prefiltered(recognizer))
-    kept.extend(hush_recognizers(extractor=extractor))
-    registry.recognizers = kept
-    return registry
-
-
-__all__ = ["build_registry", "hush_recognizers", "offline_tld_extractor"]

@@ -7,29 +7,13 @@ the upper-cased category names (``BEREAVEMENT``, ``HEALTH`` ...).
 
 from __future__ import annotations
 
-import re
-
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
-
-SENSITIVE_SCORE = 0.85
-
-
-def _alternation(fragments: tuple[str, ...]) -> str:
-    return "|".join(sorted(fragments, key=len, reverse=True))
-
-
-def compile_terms(terms: dict[str, tuple[str, ...]], *, word_bounded: bool) -> re.Pattern[str]:
-    groups = "|".join(
-        f"(?P<{cat}>{_alternation(terms[cat])})" for cat in SENSITIVE_CATEGORIES if cat in terms
-    )
-    if word_bounded:
-        return re.compile(rf"(?<![\w'])(?:{groups})(?![\w'])", re.IGNORECASE)
-    return re.compile(f"(?:{groups})", re.IGNORECASE)
+from core.pii.terms import SENSITIVE_SCORE, compile_terms
 
 
 class SensitiveRecognizer(LocalRecognizer):
