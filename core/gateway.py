@@ -43,7 +43,7 @@ from core.errors import (
 )
 from core.keys import KeyRing
 from core.models import customer_keys_t, customers_t, notes_t
-from core.records import CONSENT_KEYS, CUSTOMER_FIELDS, PII_FIELDS
+from core.records import CONSENT_KEYS, CUSTOMER_FIELDS, PII_FIELDS, SUPPRESSION_KEYS
 from core.store import CustomerStore
 from policies.holder import PolicyHolder
 from policies.masks import mask_function
@@ -319,52 +319,57 @@ class Gateway:
             cols.append(customers_t.c.created_at)
         return cols
 
-    def _row_reader(self, plan: AccessPlan) -> Callable[[Row[Any]], CustomerRecord]:
-        """Compile the plan once into a function applied to every row (no per-row policy work)."""
+    def _row_reader(self, plan: AccessPlan) -> Callable[[Sequence[Any]], CustomerRecord]:
+        """Compile the plan once into a function applied to every row (no per-row policy work).
+
+        Columns are read by position (the order of :meth:`_customer_columns`).
+        """
         key = self.keyring.mask_hash_key
         masks = {f: mask_function(plan.masks.get(f, "none"), f, hash_key=key) for f in plan.allowed}
+        position = {c.key: i for i, c in enumerate(self._customer_columns(plan.allowed))}
         pii = tuple(
-            (f, f"{f}_ct", masks[f])
+            (f, position[f"{f}_ct"], masks[f])
             for f in PII_FIELDS
             if f in plan.allowed and plan.masks.get(f, "none") != "none"
         )
+        pii_names = tuple(name for name, _, _ in pii)
         withheld = tuple(f for f in PII_FIELDS if f in plan.allowed and plan.masks.get(f, "none") == "none")
-        plain = tuple((f, masks[f]) for f in ("external_id", "pseudonym", "owner") if f in plan.allowed)
-        with_created = "created_at" in plan.allowed
-        with_consent = "consent" in plan.allowed
-        with_suppression = "suppression" in plan.allowed
-        consent_cols = tuple((k, f"consent_{k}") for k in CONSENT_KEYS)
+        plain = tuple(
+            (f, position[f], masks[f]) for f in ("external_id", "pseudonym", "owner") if f in plan.allowed
+        )
+        created = (position["created_at"], masks["created_at"]) if "created_at" in plan.allowed else None
+        consent = (
+            tuple((k, position[f"consent_{k}"]) for k in CONSENT_KEYS) if "consent" in plan.allowed else None
+        )
+        suppression = (
+            tuple((k, position[k]) for k in SUPPRESSION_KEYS) if "suppression" in plan.allowed else None
+        )
         unwrap = self.keyring.unwrap
 
-        def read(row: Row[Any]) -> CustomerRecord:
-            if row.erased_at is not None or row.wrapped_key is None:
-                raise ErasedError(f"customer {row.external_id} was erased")
+        def read(row: Sequence[Any]) -> CustomerRecord:
+            cid, external_id, pseudonym = row[0], row[1], row[2]
+            wrapped, kek_version = row[5], row[6]
+            if row[4] is not None or wrapped is None:
+                raise ErasedError(f"customer {external_id} was erased")
             values: dict[str, Any] = {}
             if pii:
-                cid = row.id
                 cipher = FieldCipher(
-                    unwrap(cid, row.wrapped_key, row.kek_version),
-                    table="customers",
-                    row_id=cid,
-                    key_version=1,
+                    unwrap(cid, wrapped, kek_version), table="customers", row_id=cid, key_version=1
                 )
-                for name, column, mask in pii:
-                    values[name] = mask(cipher.decrypt(name, row._mapping[column]))
+                plain_values = cipher.decrypt_all(pii_names, [row[index] for _, index, _ in pii])
+                for (name, _, mask), value in zip(pii, plain_values, strict=True):
+                    values[name] = mask(value)
             for name in withheld:
                 values[name] = None
-            for name, mask in plain:
-                values[name] = mask(getattr(row, name))
-            if with_created:
-                values["created_at"] = masks["created_at"](row.created_at.isoformat())
-            if with_consent:
-                values["consent"] = {k: bool(row._mapping[c]) for k, c in consent_cols}
-            if with_suppression:
-                values["suppression"] = {
-                    "do_not_contact": bool(row.do_not_contact),
-                    "deceased": bool(row.deceased),
-                    "under_review": bool(row.under_review),
-                }
-            return CustomerRecord(external_id=row.external_id, pseudonym=row.pseudonym, values=values)
+            for name, index, mask in plain:
+                values[name] = mask(row[index])
+            if created is not None:
+                values["created_at"] = created[1](row[created[0]].isoformat())
+            if consent is not None:
+                values["consent"] = {k: bool(row[i]) for k, i in consent}
+            if suppression is not None:
+                values["suppression"] = {k: bool(row[i]) for k, i in suppression}
+            return CustomerRecord(external_id=external_id, pseudonym=pseudonym, values=values)
 
         return read
 
