@@ -43,10 +43,11 @@ class FieldScreen(Protocol):
     """Analyses a customer's text fields on write (name, address).
 
     Returns the sensitivity level (none, personal, sensitive) and the analysis
-    as JSON bytes (stored encrypted).  Implemented by :mod:`core.pii`.
+    as JSON bytes (stored encrypted; None when there is nothing to store).
+    Implemented by :class:`core.pii.screen.CustomerFieldScreen`.
     """
 
-    def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes]: ...
+    def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes | None]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from core.pii.language import detect_language, has_cjk
 from core.pii.normaliser import normalise
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
-from core.pii.terms import SENSITIVE_SCORE, compile_terms
+from core.pii.terms import SENSITIVE_SCORE, TermPrefilter, compile_terms
 
 
 class SensitiveScreen:
@@ -32,6 +32,8 @@ class SensitiveScreen:
     def __init__(self) -> None:
         self._en = compile_terms(TERMS_EN, word_bounded=True)
         self._zh = compile_terms(TERMS_ZH, word_bounded=False)
+        self._en_filter = TermPrefilter(TERMS_EN)
+        self._zh_filter = TermPrefilter(TERMS_ZH)
 
     @classmethod
     def shared(cls) -> SensitiveScreen:
@@ -42,9 +44,13 @@ class SensitiveScreen:
 
     def findings(self, text: str) -> tuple[Finding, ...]:
         norm = normalise(text)
-        patterns = (self._en, self._zh) if has_cjk(norm.text) else (self._en,)
+        candidates = [(self._en, self._en_filter)]
+        if has_cjk(norm.text):
+            candidates.append((self._zh, self._zh_filter))
         out: list[Finding] = []
-        for pattern in patterns:
+        for pattern, prefilter in candidates:
+            if not prefilter.may_match(norm.text):
+                continue
             for match in pattern.finditer(norm.text):
                 category = match.lastgroup
                 if category is None:
@@ -68,8 +74,13 @@ class CustomerFieldScreen:
     def __init__(self, screen: SensitiveScreen | None = None) -> None:
         self._screen = screen or SensitiveScreen.shared()
 
-    def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes]:
-        analyses = {name: self._screen.analyse(value) for name, value in values.items()}
-        sensitive = any(a.sensitivity == "sensitive" for a in analyses.values())
-        doc = {name: a.to_dict() for name, a in analyses.items()}
-        return ("sensitive" if sensitive else "personal"), json.dumps(doc, ensure_ascii=False).encode()
+    def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes | None]:
+        found = {name: self._screen.findings(value) for name, value in values.items()}
+        if not any(found.values()):
+            return "personal", None  # the common case: nothing to store beyond the level
+        doc = {
+            name: Analysis.build(language=detect_language(values[name]), findings=findings).to_dict()
+            for name, findings in found.items()
+            if findings
+        }
+        return "sensitive", json.dumps(doc, ensure_ascii=False).encode()

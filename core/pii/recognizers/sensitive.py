@@ -13,15 +13,14 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
-from core.pii.terms import SENSITIVE_SCORE, compile_terms
+from core.pii.terms import SENSITIVE_SCORE, TermPrefilter, compile_terms
 
 
 class SensitiveRecognizer(LocalRecognizer):
     def __init__(self, *, language: str) -> None:
-        if language == "zh":
-            self._pattern = compile_terms(TERMS_ZH, word_bounded=False)
-        else:
-            self._pattern = compile_terms(TERMS_EN, word_bounded=True)
+        terms = TERMS_ZH if language == "zh" else TERMS_EN
+        self._pattern = compile_terms(terms, word_bounded=language != "zh")
+        self._prefilter = TermPrefilter(terms)
         self._types = {cat: sensitive_type(cat) for cat in SENSITIVE_CATEGORIES}
         super().__init__(
             supported_entities=[sensitive_type(c) for c in SENSITIVE_CATEGORIES],
@@ -35,6 +34,8 @@ class SensitiveRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
+        if not self._prefilter.may_match(text):
+            return []
         wanted = set(entities) if entities else None
         results: list[RecognizerResult] = []
         for match in self._pattern.finditer(text):

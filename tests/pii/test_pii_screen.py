@@ -1,0 +1,71 @@
+"""The fast sensitive screen: same findings as the full term pattern, with or without its prefilter."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.pii.recognizers.sensitive_terms_en import TERMS_EN
+from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
+from core.pii.screen import CustomerFieldScreen, SensitiveScreen
+from core.pii.terms import TermPrefilter, compile_terms
+
+CORPUS = Path(__file__).parent / "corpus" / "corpus.jsonl"
+TEXTS = [json.loads(line)["text"] for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+EN = compile_terms(TERMS_EN, word_bounded=True)
+ZH = compile_terms(TERMS_ZH, word_bounded=False)
+PREFILTERS = ((EN, TermPrefilter(TERMS_EN)), (ZH, TermPrefilter(TERMS_ZH)))
+
+
+def test_prefilter_derives_literals_for_every_fragment() -> None:
+    for prefilter in (p for _, p in PREFILTERS):
+        assert not prefilter._always  # a fragment without literals would switch the prefilter off
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_prefilter_never_hides_a_match_in_the_corpus(text: str) -> None:
+    for pattern, prefilter in PREFILTERS:
+        if pattern.search(text):
+            assert prefilter.may_match(text)
+
+
+_WORDS = sorted({w for frags in TERMS_EN.values() for f in frags for w in re.findall(r"[A-Za-z]{3,}", f)})
+
+
+@given(st.lists(st.sampled_from([*_WORDS, "the", "a", "and", "Mr", "Smith", "12", "road"]), max_size=8))
+@settings(max_examples=300)
+def test_prefilter_never_hides_a_match_in_random_phrases(words: list[str]) -> None:
+    text = " ".join(words)
+    if EN.search(text):
+        assert PREFILTERS[0][1].may_match(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "labels"),
+    [
+        ("Daughter Killed in Car Crash", {"bereavement", "accident"}),  # the broker-list incident
+        ("John Smith (deceased)", {"bereavement"}),  # a suppression hint in the name line
+        ("王芳 (已故)", {"bereavement"}),  # the same in Chinese: "(deceased)"
+        ("Oliver Smith", set()),  # an ordinary name
+        ("14 High Street, London SW1A 1AA", set()),  # an ordinary address
+    ],
+)
+def test_screen_labels(name: str, labels: set[str]) -> None:
+    assert set(SensitiveScreen.shared().analyse(name).labels) == labels
+
+
+def test_customer_field_screen_levels() -> None:
+    screen = CustomerFieldScreen()
+    assert screen.screen_fields({"full_name": "Oliver Smith"}) == ("personal", None)
+    level, doc = screen.screen_fields(
+        {"full_name": "Daughter Killed in Car Crash", "postal_address": "1 Elm Rd"}
+    )
+    assert level == "sensitive" and doc is not None
+    stored = json.loads(doc)
+    assert set(stored) == {"full_name"}
+    assert "Daughter" not in doc.decode()  # offsets and labels, never the text
