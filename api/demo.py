@@ -83,22 +83,37 @@ def main() -> None:
     run("customers", "import", str(broker), "--as", "alice", *dd, ok=(0, 3))
     run("transactions", "import", str(ROOT / "csv" / "transactions.csv"), *dd)
 
-    step("5. Governed reads: alice sees her customer; bob cannot see alice's; compliance sees masks")
+    console.print(
+        "[dim]the broker row was screened at import: it is under review, so no campaign will pick it up[/]"
+    )
+    run("customers", "show", "BRK001", "--as", "cora", "--purpose", "compliance", *dd)
+
     mine = first_id(ROOT / "csv" / "customers-alice.csv")
+    step("5. After a call, alice records a note; it is analysed once, on write")
+    run(
+        "notes", "add", mine, "--as", "alice",
+        "--text", "Her husband died in a car accident last month. Wants the winter catalogue.", *dd,
+    )  # fmt: skip
+    console.print("[dim]alice (service) reads the note; compliance sees only its labels[/]")
+    run("notes", "show", mine, "--as", "alice", "--purpose", "service", *dd)
+    run("notes", "show", mine, "--as", "cora", "--purpose", "compliance", *dd)
+
+    step("6. Governed reads: alice sees her customer; bob cannot see alice's; compliance sees masks")
     run("customers", "show", mine, "--as", "alice", "--purpose", "service", *dd)
     run("customers", "show", mine, "--as", "bob", "--purpose", "service", *dd, ok=(4,))
     run("customers", "show", mine, "--as", "cora", "--purpose", "compliance", *dd)
     run("customers", "show", mine, "--as", "mailer", "--purpose", "service", *dd, ok=(7,))
 
-    step("6. Key rotation re-wraps data keys without re-encrypting data")
+    step("7. Key rotation re-wraps data keys without re-encrypting data")
     run("keys", "rotate", *dd)
 
-    step("7. The data protection officer erases a customer (crypto-shredding)")
+    step("8. The data protection officer erases a customer (crypto-shredding)")
     run("erase", first_id(ROOT / "csv" / "customers-bob.csv"), "--as", "dana", *dd)
 
-    step("8. Compliance verifies the audit log and asks who touched the broker record")
+    step("9. Compliance verifies the audit log and asks who touched the broker record")
     run("audit", "verify", *dd)
     run("audit", "report", "--customer", "BRK001", "--as", "cora", *dd)
+    run("audit", "report", "--customer", mine, "--as", "cora", *dd)
     run("audit", "events", "--denied", "--as", "cora", *dd)
     console.print(f"\n[bold green]Demo finished.[/] Data directory: {DATA}")
 
