@@ -1,9 +1,319 @@
-"""Commands registered on the `hushdb` app (placeholder until built)."""
+"""``hushdb profile ...`` (analyst, purpose profiling / data_quality) and ``hushdb audit anomalies``.
+
+Every run is authorized by the policy, leaves out customers who objected to profiling (the count
+is printed), is audited with its inputs and stored (see ``core.profiling.results``).  Output names
+customers only by pseudonym.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from api.cli import DataDir, JsonFlag, opened, out, print_json
+from core.errors import InputError
+from core.profiling.governed import RunReceipt
+
+profile_app = typer.Typer(help="Profiling: segments, lifetime value, churn, cross-sell, data quality.")
+
+AsAnalyst = Annotated[str, typer.Option("--as", help="Subject acting (an analyst, e.g. ana).")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="ISO date or date-time (UTC); later transactions are ignored.")
+]
+
+
+def parse_as_of(value: str | None, name: str = "--as-of") -> dt.datetime | None:
+    """An ISO date or date-time as UTC; a bare date means the end of that day."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            return dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"{name} is not an ISO 8601 date or date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _line(text: str) -> None:
+    out.print(text, markup=False, highlight=False)
+
+
+def _receipt_line(receipt: RunReceipt) -> None:
+    pop = receipt.population
+    _line(
+        f"run {receipt.run_id} (audit event {receipt.audit_seq}): {receipt.row_count} customers; "
+        f"left out {pop.left_out} ({pop.objected} objected to profiling, {pop.erased} erased)"
+    )
+
+
+def rfm(
+    as_subject: AsAnalyst,
+    as_of: AsOf = None,
+    chart: Annotated[Path | None, typer.Option("--chart", help="Write a PNG of segment sizes.")] = None,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """RFM scores and segments per pseudonym."""
+    from core.profiling.rfm import render_chart
+    from core.profiling.service import ProfilingService
+
+    with opened(data_dir) as hush:
+        moment = parse_as_of(as_of)
+        run = ProfilingService(gateway=hush.gateway).rfm(hush.context(as_subject, "profiling"), as_of=moment)
+        if chart is not None:
+            render_chart(run.counts, chart)
+        if json_out:
+            print_json(
+                {
+                    **run.receipt.as_dict(),
+                    "as_of": run.as_of.isoformat(),
+                    "segments": run.counts,
+                    "customers": {
+                        s.customer_id: {
+                            "segment": s.segment,
+                            "r": s.r,
+                            "f": s.f,
+                            "m": s.m,
+                            "recency_days": s.recency_days,
+                            "frequency": s.frequency,
+                            "monetary": str(s.monetary),
+                        }
+                        for s in run.scores
+                    },
+                }
+            )
+            return
+        _receipt_line(run.receipt)
+        for name, size in run.counts.items():
+            _line(f"{name:<20} {size:>8}")
+        if chart is not None:
+            _line(f"chart written to {chart}")
+
+
+def clv(
+    as_subject: AsAnalyst,
+    as_of: AsOf = None,
+    time_unit: Annotated[str, typer.Option("--time-unit", help="week or day")] = "week",
+    horizon: Annotated[float, typer.Option("--horizon", help="Time units ahead.", min=0)] = 52.0,
+    discount: Annotated[float, typer.Option("--discount", help="Monthly discount rate.")] = 0.01,
+    months: Annotated[int, typer.Option("--months", help="Months of lifetime value.", min=0)] = 12,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """BG/NBD + Gamma-Gamma lifetime value (purchases after --as-of are ignored)."""
+    from core.profiling.service import ProfilingService
+
+    with opened(data_dir) as hush:
+        if time_unit not in ("week", "day"):
+            raise InputError("--time-unit must be week or day")
+        unit: Any = time_unit
+        run = ProfilingService(gateway=hush.gateway).clv(
+            hush.context(as_subject, "profiling"),
+            as_of=parse_as_of(as_of),
+            time_unit=unit,
+            horizon=horizon,
+            months=months,
+            discount=discount,
+        )
+        params = run.model.params_dict()
+        if json_out:
+            print_json(
+                {
+                    **run.receipt.as_dict(),
+                    **params,
+                    "as_of": run.as_of.isoformat(),
+                    "time_unit": time_unit,
+                    "customers": {
+                        r.customer_id: {
+                            "frequency": r.frequency,
+                            "recency": r.recency,
+                            "T": r.T,
+                            "monetary_value": r.monetary_value,
+                            "probability_alive": r.probability_alive,
+                            "expected_purchases": r.expected_purchases,
+                            "expected_value": r.expected_value,
+                            "clv": r.clv,
+                        }
+                        for r in run.results
+                    },
+                }
+            )
+            return
+        _receipt_line(run.receipt)
+        bg, gg = params["bgnbd"], params["gamma_gamma"]
+        _line(
+            f"BG/NBD ({time_unit}): r={bg['r']:.4f} alpha={bg['alpha']:.4f} a={bg['a']:.4f} b={bg['b']:.4f}"
+        )
+        _line(f"Gamma-Gamma: p={gg['p']:.4f} q={gg['q']:.4f} gamma={gg['gamma']:.4f}")
+        total = sum(r.clv for r in run.results)
+        _line(f"total {months}-month CLV {total:.2f} over {len(run.results)} customers")
+
+
+def churn(
+    as_subject: AsAnalyst,
+    threshold: Annotated[float, typer.Option("--threshold", help="P(alive) under this is churn.")] = 0.3,
+    k: Annotated[float, typer.Option("--k", help="Overdue after k times the median gap.")] = 3.0,
+    as_of: AsOf = None,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Churn candidates (pseudonyms) by P(alive) or overdue purchases."""
+    from core.profiling.service import ProfilingService
+
+    with opened(data_dir) as hush:
+        run = ProfilingService(gateway=hush.gateway).churn(
+            hush.context(as_subject, "profiling"), threshold=threshold, k=k, as_of=parse_as_of(as_of)
+        )
+        if json_out:
+            print_json(
+                {
+                    **run.receipt.as_dict(),
+                    "as_of": run.as_of.isoformat(),
+                    "scored": run.scored,
+                    "customers": {
+                        f.customer_id: {
+                            "reasons": list(f.reasons),
+                            "probability_alive": f.probability_alive,
+                            "days_since_last": f.days_since_last,
+                            "median_gap_days": f.median_gap_days,
+                        }
+                        for f in run.flags
+                    },
+                }
+            )
+            return
+        _receipt_line(run.receipt)
+        for f in run.flags:
+            _line(f"{f.customer_id} {','.join(f.reasons)}")
+        _line(f"{len(run.flags)} of {run.scored} customers flagged")
+
+
+def cross_sell(
+    as_subject: AsAnalyst,
+    top: Annotated[int, typer.Option("--top", help="Products per customer.", min=1)] = 3,
+    as_of: AsOf = None,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Item co-occurrence (support, confidence, lift) and top-N products per pseudonym."""
+    from core.profiling.service import ProfilingService
+
+    with opened(data_dir) as hush:
+        run = ProfilingService(gateway=hush.gateway).cross_sell(
+            hush.context(as_subject, "profiling"), top_n=top, as_of=parse_as_of(as_of)
+        )
+        rules = [
+            {
+                "antecedent": r.antecedent,
+                "consequent": r.consequent,
+                "count": r.count,
+                "support": r.support,
+                "confidence": r.confidence,
+                "lift": r.lift,
+            }
+            for r in run.pairs
+        ]
+        recs = {
+            p: [{"product": i.product, "score": i.score} for i in items]
+            for p, items in run.recommendations.items()
+        }
+        if json_out:
+            print_json({**run.receipt.as_dict(), "rules": rules, "customers": recs})
+            return
+        _receipt_line(run.receipt)
+        for r in run.pairs[:10]:
+            _line(
+                f"{r.antecedent} -> {r.consequent}: support {r.support:.3f} confidence {r.confidence:.3f} lift {r.lift:.2f}"
+            )
+        _line(f"{len(run.pairs)} rules; recommendations for {len(recs)} customers")
+
+
+def quality(
+    as_subject: AsAnalyst,
+    threshold: Annotated[float, typer.Option("--name-threshold", help="Name similarity, 0..1.")] = 0.9,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Duplicate candidates, near-identical names, completeness, invalid values (purpose data_quality)."""
+    from core.profiling.quality_service import DataQualityService
+
+    with opened(data_dir) as hush:
+        run = DataQualityService(gateway=hush.gateway).run(
+            hush.context(as_subject, "data_quality"), name_threshold=threshold
+        )
+        doc = {
+            **run.receipt.as_dict(),
+            "duplicates": [
+                {"customers": list(g.customer_ids), "reasons": list(g.reasons)} for g in run.duplicates
+            ],
+            "similar_names": [
+                {"first": p.first, "second": p.second, "similarity": p.similarity} for p in run.similar_names
+            ],
+            "completeness": {
+                f.field: {"present": f.present, "total": f.total, "ratio": f.ratio} for f in run.completeness
+            },
+            "invalid": [{"customer": i.customer_id, "field": i.field, "rule": i.rule} for i in run.invalid],
+            "not_checked": list(run.not_checked),
+        }
+        if json_out:
+            print_json(doc)
+            return
+        _receipt_line(run.receipt)
+        _line(f"duplicate groups (same email or phone): {len(run.duplicates)}")
+        _line(f"near-identical names: {len(run.similar_names)} pairs")
+        for f in run.completeness:
+            _line(f"completeness {f.field}: {f.present}/{f.total} ({f.ratio:.1%})")
+        _line(
+            f"invalid values: {len(run.invalid)}"
+            + (f" (not checked: {', '.join(run.not_checked)})" if run.not_checked else "")
+        )
+
+
+def anomalies(
+    as_subject: Annotated[
+        str | None, typer.Option("--as", help="Subject acting (compliance, e.g. cora).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="ISO date-time (default: 90 days ago).")
+    ] = None,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Unusual staff access in the audit log: volume, denial bursts, not-owned reads, odd hours."""
+    from core.profiling.access import AccessAnalytics
+
+    with opened(data_dir) as hush:
+        ctx = hush.context(as_subject, "compliance") if as_subject else hush.operator_context("compliance")
+        start = None
+        if since is not None:
+            start = parse_as_of(since, "--since")
+            if len(since) == 10 and start is not None:
+                start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        report = AccessAnalytics(gateway=hush.gateway).anomalies(ctx, since=start)
+        if json_out:
+            print_json(report.as_dict())
+            return
+        for a in report.anomalies:
+            _line(f"{a.day} {a.subject} {a.kind}: {a.events} events, {a.rows} rows (score {a.score:.1f})")
+        _line(f"{len(report.anomalies)} anomalies in {report.events} events since {report.since.isoformat()}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Mount ``profile`` on ``app`` and add ``anomalies`` to the ``audit`` sub-app."""
+    from api.cli_audit import audit_app
+
+    profile_app.command("rfm")(rfm)
+    profile_app.command("clv")(clv)
+    profile_app.command("churn")(churn)
+    profile_app.command("cross-sell")(cross_sell)
+    profile_app.command("quality")(quality)
+    app.add_typer(profile_app, name="profile")
+    audit_app.command("anomalies")(anomalies)
+
+
+__all__ = ["parse_as_of", "profile_app", "register"]

@@ -13,7 +13,8 @@ Anomaly kinds (each reported once per subject and day, or once per burst):
                   not flagged for tiny changes.  Subjects with fewer than ``min_history_days``
                   active days have no baseline and are not judged.
 ``denial_burst``  at least ``burst_denials`` denied requests within ``burst_window``.
-``not_owned``     allowed reads of records the subject does not own (``owned is False``).
+``not_owned``     reads (allowed or refused) of records the subject does not own (``owned is False``);
+                  the gateway audits an attempt outside a sales rep's own accounts as a denial.
 ``unusual_hour``  events in an hour of day that, with its two neighbouring hours, holds less than
                   ``unusual_hour_share`` of the subject's events (needs ``min_hour_history`` events).
 """
@@ -205,11 +206,7 @@ def _grouped_by_day(
 def _not_owned(
     subject: str, events: Sequence[tuple[datetime, AccessRecord]], cfg: AnomalyConfig
 ) -> list[Anomaly]:
-    hits = [
-        (m, r, 1.0)
-        for m, r in events
-        if r.owned is False and r.action in cfg.read_actions and r.decision not in cfg.deny_decisions
-    ]
+    hits = [(m, r, 1.0) for m, r in events if r.owned is False and r.action in cfg.read_actions]
     return _grouped_by_day(subject, NOT_OWNED, hits)
 
 

@@ -111,24 +111,32 @@ def rfm_sql(
     *,
     as_of: datetime,
     customer_filter: sa.ColumnElement[bool] | None = None,
+    key: sa.ColumnElement[str] | None = None,
+    source: sa.FromClause | None = None,
 ) -> list[RfmRow]:
     """Aggregate ``transactions`` per ``customer_id`` in the database, ordered by customer id.
 
     ``transactions`` needs the columns ``customer_id``, ``occurred_at`` and ``amount``;
-    ``customer_filter`` (e.g. the consent filter) is ANDed into the WHERE clause.  A naive
-    ``as_of`` is taken to be UTC.  Database errors are raised as :class:`StoreError`.
+    ``customer_filter`` (e.g. the consent filter) is ANDed into the WHERE clause.  ``key`` replaces
+    the reported id (e.g. the customers' pseudonym, with ``source`` the join that provides it); the
+    grouping stays on ``customer_id`` so the covering index is used.  A naive ``as_of`` is taken
+    to be UTC.  Database errors are raised as :class:`StoreError`.
     """
     limit = _utc(as_of)
     col = transactions.c
+    key_col = col.customer_id if key is None else key
     stmt = sa.select(
-        col.customer_id,
+        key_col,
         sa.func.max(col.occurred_at).label("last_purchase"),
         sa.func.count().label("frequency"),
         sa.func.sum(col.amount).label("monetary"),
     ).where(col.occurred_at <= limit)
+    if source is not None:
+        stmt = stmt.select_from(source)
     if customer_filter is not None:
         stmt = stmt.where(customer_filter)
-    stmt = stmt.group_by(col.customer_id).order_by(col.customer_id)
+    group = (col.customer_id,) if key is None else (col.customer_id, key)
+    stmt = stmt.group_by(*group).order_by(key_col)
     try:
         result = conn.execute(stmt).all()
     except SQLAlchemyError as exc:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -46,3 +48,37 @@ def published_summary() -> CustomerSummary:
     return CustomerSummary(
         tuple(ids), arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy(), arr[:, 3].copy(), "week"
     )
+
+
+def load_demo(hush: Any, tmp_dir: Path, *, customers: int = 120, seed: int = 7) -> dict[str, int]:
+    """Import ``core.demo_data`` customers (each through its owner) and transactions (as the operator)."""
+    from core.csv_import import customer_rows, transaction_rows
+    from core.demo_data import write_demo_data
+
+    counts = write_demo_data(tmp_dir, customers=customers, seed=seed)
+    imported = 0
+    for owner in ("alice", "bob"):
+        rows = [
+            (line, row)
+            for line, row in customer_rows(tmp_dir / "customers.csv", default_owner=owner)
+            if getattr(row, "owner", None) == owner
+        ]
+        imported += hush.writes.import_customers(hush.context(owner, "service"), rows).imported
+    report = hush.writes.import_transactions(
+        hush.operator_context("service"), transaction_rows(tmp_dir / "transactions.csv"), authorize=False
+    )
+    assert imported == counts["customers"] and not report.rejected
+    return counts
+
+
+@pytest.fixture
+def demo_loader() -> Callable[..., dict[str, int]]:
+    """:func:`load_demo`, for tests that build their own store."""
+    return load_demo
+
+
+@pytest.fixture
+def demo(hush: Any, tmp_path: Path) -> Any:
+    """The ``hush`` store with 80 demo customers and their transactions."""
+    load_demo(hush, tmp_path / "demo", customers=80)
+    return hush
