@@ -1,9 +1,137 @@
-"""Commands registered on the `hushdb` app (placeholder until built)."""
+"""``hushdb serve``, ``hushdb apikeys ...`` and ``hushdb dsar``: the HTTP API's commands."""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from api.cli import AsSubject, DataDir, JsonFlag, opened, out, print_json, say_err
+from core.apikeys import ApiKeyInfo, ApiKeys
+from core.compliance import ComplianceQueries
+from core.dsar import DSAR_PURPOSE, DataSubjectExport
+
+apikeys_app = typer.Typer(help="API keys for the HTTP API (stored hashed; shown once).", no_args_is_help=True)
+
+
+def _serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
+    import uvicorn
+
+    from api.http.access_log import configure_logging
+    from api.http.app import create_app, default_routers
+    from core.config import load_settings
+
+    settings = load_settings(data_dir)
+    configure_logging(settings.log_level)
+    options = {"host": host, "port": port, "log_config": None, "access_log": False, "server_header": False}
+    if workers > 1:
+        with opened(data_dir):
+            pass  # fail here, with a one-line error, if the store does not open
+        # uvicorn's worker processes build the app with api.http.app:factory, which reads the
+        # settings itself: hand the chosen data directory down the only way it can go.
+        os.environ["HUSHDB_HOME"] = str(settings.data_dir)
+        uvicorn.run("api.http.app:factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        return
+    with opened(data_dir) as hush:
+        uvicorn.run(create_app(hush, extra_routers=default_routers()), **options)  # type: ignore[arg-type]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically with mode 0600 (it holds personal data)."""
+    path = path.expanduser()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+        workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Start the HTTP API (uvicorn) on the configured store."""
+        _serve(host, port, workers, data_dir)
+
+    def info_doc(info: ApiKeyInfo) -> dict[str, object]:
+        return {
+            "key_id": info.key_id,
+            "subject": info.subject,
+            "created_at": info.created_at.isoformat(),
+            "created_by": info.created_by,
+            "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+        }
+
+    @apikeys_app.command("create")
+    def apikeys_create(
+        subject: Annotated[str, typer.Option("--subject", help="Subject the key acts as (from roles.csv).")],
+        data_dir: DataDir = None,
+        json_out: JsonFlag = False,
+    ) -> None:
+        """Create a key for SUBJECT and print it once (it is stored only as a keyed hash)."""
+        with opened(data_dir) as hush:
+            new = ApiKeys(gateway=hush.gateway).create(hush.operator_context("service"), subject)
+        if json_out:
+            print_json({**info_doc(new.info), "token": new.token})
+        else:
+            say_err(f"created API key {new.info.key_id} for {new.info.subject}; it is shown only once:")
+            print(new.token)
+
+    @apikeys_app.command("list")
+    def apikeys_list(data_dir: DataDir = None, json_out: JsonFlag = False) -> None:
+        """List keys (ids, subjects, state; never the keys)."""
+        with opened(data_dir) as hush:
+            keys = ApiKeys(gateway=hush.gateway).list(hush.operator_context("service"))
+        if json_out:
+            print_json([info_doc(k) for k in keys])
+            return
+        for k in keys:
+            state = "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}"
+            out.print(
+                f"{k.key_id}  {k.subject:<16} created {k.created_at:%Y-%m-%d %H:%M} by {k.created_by}  {state}",
+                markup=False,
+                highlight=False,
+            )
+        out.print(f"{len(keys)} keys", highlight=False)
+
+    @apikeys_app.command("revoke")
+    def apikeys_revoke(key_id: str, data_dir: DataDir = None) -> None:
+        """Revoke key KEY_ID (it stops working at once; revoking twice is harmless)."""
+        with opened(data_dir) as hush:
+            info = ApiKeys(gateway=hush.gateway).revoke(hush.operator_context("service"), key_id)
+        out.print(f"revoked API key {info.key_id} of {info.subject}", highlight=False)
+
+    @app.command()
+    def dsar(
+        external_id: str,
+        as_subject: AsSubject,
+        out_file: Annotated[Path, typer.Option("--out", help="JSON file to write (mode 0600).")],
+        data_dir: DataDir = None,
+    ) -> None:
+        """Data-subject export (dpo, purpose erasure): everything held about one person, as JSON."""
+        with opened(data_dir) as hush:
+            ctx = hush.context(as_subject, DSAR_PURPOSE)
+            reports = ComplianceQueries(hush=hush)
+            doc = DataSubjectExport(gateway=hush.gateway, reports=reports).export(ctx, external_id)
+            _write_private(out_file, json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
+        out.print(
+            f"wrote {out_file}: {len(doc['notes'])} notes, {len(doc['transactions'])} transactions, "
+            f"{len(doc['consents']['history'])} consent events, {len(doc['access_report'])} access events",
+            highlight=False,
+        )
+
+    app.add_typer(apikeys_app, name="apikeys")

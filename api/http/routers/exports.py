@@ -1,0 +1,122 @@
+"""Mail-merge jobs: start one, poll it, fetch its files (``/exports``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+from fastapi.responses import FileResponse
+
+from api.http.deps import Access, Services
+from api.http.jobs import ExportJobs, Job, JobSpec, field_list
+from api.http.problems import FeatureUnavailable
+from api.http.schemas import JobOut, MailmergeJobIn
+from core.errors import NotFoundError
+from core.records import CUSTOMER_FIELDS
+
+router = APIRouter(tags=["exports"])
+
+JobIdPath = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
+FileNamePath = Annotated[str, Path(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.\-/]+$")]
+MEDIA_TYPES = {
+    ".csv": "text/csv",
+    ".jsonl": "application/x-ndjson",
+    ".json": "application/json",
+    ".txt": "text/plain",
+    ".html": "text/html",
+}
+OCTETS = "application/octet-stream"
+
+
+def _jobs(svc: Services) -> ExportJobs:
+    if svc.jobs is None:
+        raise FeatureUnavailable("the mail-merge service is not installed in this build")
+    return svc.jobs
+
+
+def _job_out(jobs: ExportJobs, job: Job) -> JobOut:
+    return JobOut.model_validate(
+        {
+            "job_id": job.job_id,
+            "status": job.status,
+            "campaign": job.campaign,
+            "created_at": job.created_at,
+            "finished_at": job.finished_at,
+            "error": job.error,
+            "manifest": jobs.manifest(job),
+            "files": job.files,
+        }
+    )
+
+
+@router.post(
+    "/exports/mailmerge",
+    status_code=202,
+    response_model=JobOut,
+    summary="Start a mail-merge campaign job (purpose marketing); poll GET /exports/{job_id}",
+)
+def start_mailmerge(body: MailmergeJobIn, ctx: Access, svc: Services, response: Response) -> JobOut:
+    jobs = _jobs(svc)
+    # Refuse at once (audited) when the caller may read no customer field for this purpose at all;
+    # the service itself checks the exact fields before any output.
+    svc.hush.gateway.authorize(
+        ctx, resource="customer", action="read", fields=None, all_fields=CUSTOMER_FIELDS
+    )
+    spec = JobSpec(
+        campaign=body.campaign,
+        fields=field_list(body.fields),
+        template=body.template,
+        channel=body.channel,
+        format=body.format,
+    )
+    job = jobs.submit(ctx, spec)
+    response.headers["Location"] = f"/exports/{job.job_id}"
+    return _job_out(jobs, job)
+
+
+@router.get("/exports/{job_id}", response_model=JobOut, summary="Status and manifest of a job")
+def get_job(job_id: JobIdPath, ctx: Access, svc: Services) -> JobOut:
+    jobs = _jobs(svc)
+    return _job_out(jobs, jobs.get(ctx, job_id))
+
+
+@router.get(
+    "/exports/{job_id}/files/{name:path}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The file (letters, recipients, quarantine list or manifest).",
+            "content": {
+                t: {
+                    "schema": {"type": "object"}
+                    if t == "application/json"
+                    else {"type": "string", "format": "binary"}
+                }
+                for t in [*MEDIA_TYPES.values(), OCTETS]
+            },
+        }
+    },
+    summary="Download one output file of a finished job (audited)",
+)
+def get_job_file(job_id: JobIdPath, name: FileNamePath, ctx: Access, svc: Services) -> Any:
+    jobs = _jobs(svc)
+    job = jobs.get(ctx, job_id)
+    if ctx.purpose != job.purpose:
+        raise NotFoundError("export job not found")  # the same answer as for someone else's job
+    # The caller must still hold a read plan for this purpose (a role removed since is refused, audited).
+    svc.hush.gateway.authorize(
+        ctx, resource="customer", action="read", fields=None, all_fields=CUSTOMER_FIELDS
+    )
+    path = jobs.file(ctx, job_id, name)
+    gateway = svc.hush.gateway
+    gateway.record_alone(
+        gateway.event(
+            ctx,
+            action="export",
+            resource="customer",
+            fields=job.fields,
+            decision="allow",
+            detail={"operation": "download", "job_id": job.job_id, "file": name[:128]},
+        )
+    )
+    return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix.lower(), OCTETS))
