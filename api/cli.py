@@ -188,6 +188,14 @@ def customers_find(
             out.print(f"{len(docs)} found", highlight=False)
 
 
+@customers_app.command("clear-review")
+def customers_clear_review(external_id: str, as_subject: AsSubject, data_dir: DataDir = None) -> None:
+    """A person has looked at the flagged content: lift `under_review` (audited)."""
+    with opened(data_dir) as hush:
+        seq = hush.writes.clear_review(hush.context(as_subject, "service"), external_id)
+        out.print(f"review cleared for {external_id} (audit event {seq})", highlight=False)
+
+
 @transactions_app.command("import")
 def transactions_import(
     file: Path,

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from api.demo_incident import incident_story
+
 console = Console()
 ROOT = Path.cwd() / "demo-out"
 DATA = ROOT / "data"
@@ -66,55 +68,36 @@ def main() -> None:
 
     step("2. Synthetic customers (English and Chinese), transactions and notes")
     run("demo-data", "--customers", "200", "--seed", "7", "--out", str(ROOT / "csv"))
-    broker = ROOT / "broker.csv"
-    broker.write_text(
-        "external_id,full_name,email,phone,postal_address,birth_date,owner,consent_marketing_email,"
-        "consent_marketing_post,consent_profiling\n"
-        "BRK001,Daughter Killed in Car Crash,,,12 Elm Road Leeds LS1 4AP,,alice,no,yes,no\n"
-        "BRK002,Mary Broker-List,,,,not-a-date,alice,,,\n",
-        encoding="utf-8",
-    )
-
     split_by_owner(ROOT / "csv" / "customers.csv")
-    step("3. Each sales rep imports the customers they own")
+
+    step("3. Each sales rep imports the customers they own; bad rows are reported by line, never echoed")
     run("customers", "import", str(ROOT / "csv" / "customers-alice.csv"), "--as", "alice", *dd)
     run("customers", "import", str(ROOT / "csv" / "customers-bob.csv"), "--as", "bob", *dd)
-    step("4. A broker list with a private remark in the name line, and a bad date")
-    run("customers", "import", str(broker), "--as", "alice", *dd, ok=(0, 3))
+    bad = ROOT / "bad-rows.csv"
+    bad.write_text(
+        "external_id,full_name,birth_date,owner\nX1,Mary Example,not-a-date,alice\nX2,,1970-01-01,alice\n",
+        encoding="utf-8",
+    )
+    run("customers", "import", str(bad), "--as", "alice", *dd, ok=(3,))
     run("transactions", "import", str(ROOT / "csv" / "transactions.csv"), *dd)
 
-    console.print(
-        "[dim]the broker row was screened at import: it is under review, so no campaign will pick it up[/]"
-    )
-    run("customers", "show", "BRK001", "--as", "cora", "--purpose", "compliance", *dd)
-
     mine = first_id(ROOT / "csv" / "customers-alice.csv")
-    step("5. After a call, alice records a note; it is analysed once, on write")
-    run(
-        "notes", "add", mine, "--as", "alice",
-        "--text", "Her husband died in a car accident last month. Wants the winter catalogue.", *dd,
-    )  # fmt: skip
-    console.print("[dim]alice (service) reads the note; compliance sees only its labels[/]")
-    run("notes", "show", mine, "--as", "alice", "--purpose", "service", *dd)
-    run("notes", "show", mine, "--as", "cora", "--purpose", "compliance", *dd)
-
-    step("6. Governed reads: alice sees her customer; bob cannot see alice's; compliance sees masks")
+    step("4. Governed reads: alice sees her customer; bob cannot see alice's; compliance sees masks")
     run("customers", "show", mine, "--as", "alice", "--purpose", "service", *dd)
     run("customers", "show", mine, "--as", "bob", "--purpose", "service", *dd, ok=(4,))
     run("customers", "show", mine, "--as", "cora", "--purpose", "compliance", *dd)
     run("customers", "show", mine, "--as", "mailer", "--purpose", "service", *dd, ok=(7,))
 
-    step("7. Key rotation re-wraps data keys without re-encrypting data")
+    step("5. Analysts profile pseudonymous behaviour only, for customers who did not object")
+    run("profile", "rfm", "--as", "ana", *dd)
+
+    step("6. Key rotation re-wraps data keys without re-encrypting data")
     run("keys", "rotate", *dd)
 
-    step("8. The data protection officer erases a customer (crypto-shredding)")
+    step("7. The data protection officer erases a customer (crypto-shredding)")
     run("erase", first_id(ROOT / "csv" / "customers-bob.csv"), "--as", "dana", *dd)
 
-    step("9. Compliance verifies the audit log and asks who touched the broker record")
-    run("audit", "verify", *dd)
-    run("audit", "report", "--customer", "BRK001", "--as", "cora", *dd)
-    run("audit", "report", "--customer", mine, "--as", "cora", *dd)
-    run("audit", "events", "--denied", "--as", "cora", *dd)
+    incident_story(run, DATA, ROOT / "incident")
     console.print(f"\n[bold green]Demo finished.[/] Data directory: {DATA}")
 
 

@@ -63,18 +63,6 @@ def step(title: str) -> None:
     console.rule(f"[bold]{title}")
 
 
-def clear_review_by_mistake(data_dir: Path, external_id: str, subject: str) -> None:
-    """A reviewer lifts the import-time flag on a customer (Python API; the CLI has no command for it)."""
-    from api.wiring import open_store
-    from core.config import load_settings
-
-    hush = open_store(load_settings(data_dir))
-    try:
-        hush.writes.clear_review(hush.context(subject, "service"), external_id)
-    finally:
-        hush.close()
-
-
 def incident_story(run: Callable[..., str], data_dir: Path, workdir: Path) -> Path:
     """Narrate the incident on an initialised store; returns the campaign's export directory."""
     dd = ("--data-dir", str(data_dir))
@@ -97,7 +85,7 @@ def incident_story(run: Callable[..., str], data_dir: Path, workdir: Path) -> Pa
     say(f"the note is analysed once, stored encrypted, and {NOTE_ID} is now under review")
 
     step("Incident 3. Someone clears the broker record's review flag by mistake")
-    clear_review_by_mistake(data_dir, BROKER_ID, "alice")
+    run("customers", "clear-review", BROKER_ID, "--as", "alice", *dd)
     say(
         f"{BROKER_ID} is no longer suppressed: only the outbound gate stands between its name line and a letter"
     )

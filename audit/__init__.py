@@ -5,6 +5,7 @@ Imports nothing of hushdb except :mod:`core.errors`.  Modules:
 ``events``       AuditEvent and the canonical serialisation / hash
 ``refs``         RecordRefs: HMAC references of records (never plaintext)
 ``tables``       audit_metadata and the four audit tables
+``refindex``     the record-reference index: append-mostly partitions, lookup, verification
 ``log``          AuditLog: append / append_many / head / checkpoint / publish_checkpoints
 ``signing``      the Ed25519 checkpoint key (file, mode 0600)
 ``checkpoints``  Checkpoint and the external checkpoints.jsonl sink

@@ -66,6 +66,20 @@ def json_str_list(items: tuple[str, ...]) -> str:
     return "[" + ",".join(map(_encode_str, items)) + "]"
 
 
+_SHORT_LISTS: dict[tuple[str, ...], str] = {}
+_SHORT_LISTS_MAX = 4096
+
+
+def short_str_list(items: tuple[str, ...]) -> str:
+    """:func:`json_str_list` for the few distinct role and field lists, memoised."""
+    text = _SHORT_LISTS.get(items)
+    if text is None:
+        text = json_str_list(items)
+        if len(_SHORT_LISTS) < _SHORT_LISTS_MAX:
+            _SHORT_LISTS[items] = text
+    return text
+
+
 def _json_scalar(value: DetailValue) -> str:
     if value is None:
         return "null"
@@ -173,6 +187,7 @@ class AuditEvent:
     request_id: str = ""
     record_refs: tuple[str, ...] = ()
     detail: Mapping[str, DetailValue] = field(default_factory=lambda: MappingProxyType({}))
+    _detail_json: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("subject", "purpose", "action", "resource", "request_id"):
@@ -199,15 +214,17 @@ class AuditEvent:
                 _check_text("detail value", value)
             elif value is not None and not isinstance(value, (int, bool)):
                 raise AuditWriteError("invalid audit event: detail values must be str, int, bool or None")
-        if len(json_flat_object(detail).encode("utf-8")) > MAX_DETAIL_BYTES:
+        detail_json = json_flat_object(detail)
+        if len(detail_json.encode("utf-8")) > MAX_DETAIL_BYTES:
             raise AuditWriteError(f"invalid audit event: detail larger than {MAX_DETAIL_BYTES} bytes")
         object.__setattr__(self, "detail", MappingProxyType(detail))
+        object.__setattr__(self, "_detail_json", detail_json)  # validated once, stored as is
 
     def column_json(self) -> tuple[str, str, str, str]:
         """Canonical JSON text of (roles, fields, record_refs, detail) as stored."""
         return (
-            json_str_list(self.roles),
-            json_str_list(self.fields),
+            short_str_list(self.roles),
+            short_str_list(self.fields),
             json_str_list(self.record_refs),
-            json_flat_object(self.detail),
+            self._detail_json,
         )

@@ -12,9 +12,9 @@ How one append works (one or many events)::
         -- lock, so concurrent writers serialise here and seqs are gap-free
         -- (a rolled-back transaction gives its numbers back).
     INSERT INTO audit_events ...        (one executemany)
-    INSERT INTO audit_event_refs ...    (one executemany)
+    INSERT INTO audit_ref_index ...     (one executemany; append-mostly, see audit.refindex)
     [INSERT INTO audit_checkpoints ...] when N events or T seconds have passed
-    UPDATE audit_head SET hash = <new tip> [, checkpoint_seq, checkpoint_ts]
+    UPDATE audit_head SET hash = <new tip>, ref_part, ref_fill [, checkpoint_seq, checkpoint_ts]
 
 Checkpoints and the external file.  A due checkpoint is signed and inserted in
 the same transaction as the events it covers.  It reaches ``checkpoints.jsonl``
@@ -34,6 +34,7 @@ heads; the row format and verification already work per chain.
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -42,8 +43,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from audit.checkpoints import Checkpoint, checkpoint_message
-from audit.events import AuditEvent, canonical_record_bytes, format_ts, parse_ts, record_hash
+from audit.events import RECORD_TEMPLATE, AuditEvent, encode_str, format_ts, parse_ts
 from audit.interfaces import CheckpointSigner, CheckpointSink
+from audit.refindex import KEY_HEX_CHARS, RefPartitioner, event_keys
 from audit.tables import HEAD_ID, audit_checkpoints, audit_head
 from core.errors import AuditError, AuditWriteError
 
@@ -67,18 +69,31 @@ _ADVANCE_HEAD = (
     sa.update(audit_head)
     .where(audit_head.c.id == HEAD_ID)
     .values(seq=audit_head.c.seq + sa.bindparam("n", type_=sa.BigInteger()))
-    .returning(audit_head.c.seq, audit_head.c.hash, audit_head.c.checkpoint_seq, audit_head.c.checkpoint_ts)
+    .returning(
+        audit_head.c.seq,
+        audit_head.c.hash,
+        audit_head.c.checkpoint_seq,
+        audit_head.c.checkpoint_ts,
+        audit_head.c.ref_part,
+        audit_head.c.ref_fill,
+    )
 )
 _SET_HEAD = (
     sa.update(audit_head)
     .where(audit_head.c.id == HEAD_ID)
-    .values(hash=sa.bindparam("hash", type_=sa.String()))
+    .values(
+        hash=sa.bindparam("hash", type_=sa.String()),
+        ref_part=sa.bindparam("ref_part", type_=sa.BigInteger()),
+        ref_fill=sa.bindparam("ref_fill", type_=sa.BigInteger()),
+    )
 )
 _SET_HEAD_AND_CHECKPOINT = (
     sa.update(audit_head)
     .where(audit_head.c.id == HEAD_ID)
     .values(
         hash=sa.bindparam("hash", type_=sa.String()),
+        ref_part=sa.bindparam("ref_part", type_=sa.BigInteger()),
+        ref_fill=sa.bindparam("ref_fill", type_=sa.BigInteger()),
         checkpoint_seq=sa.bindparam("checkpoint_seq", type_=sa.BigInteger()),
         checkpoint_ts=sa.bindparam("checkpoint_ts", type_=sa.String()),
     )
@@ -151,7 +166,7 @@ class AuditLog:
         except Exception as exc:
             raise AuditWriteError("audit checkpoint could not be written") from exc
 
-    def _lock_head(self, conn: Connection, n: int) -> sa.Row[tuple[int, str, int, str]]:
+    def _lock_head(self, conn: Connection, n: int) -> sa.Row[tuple[int, str, int, str, int, int]]:
         row = conn.execute(_ADVANCE_HEAD, {"n": n}).one_or_none()
         if row is None:
             raise AuditWriteError("audit head row is missing; run the database migrations")
@@ -165,42 +180,39 @@ class AuditLog:
         moment = self._clock()
         ts = format_ts(moment)
         event_rows: list[tuple[object, ...]] = []
-        ref_rows: list[tuple[int, str]] = []
+        ref_rows: list[tuple[int, int, int]] = []
+        places = RefPartitioner(int(head.ref_part), int(head.ref_fill))
+        e, template, sha256, ts_json = encode_str, RECORD_TEMPLATE, hashlib.sha256, encode_str(ts)
         for seq, event in enumerate(events, start=first):
             roles_json, fields_json, refs_json, detail_json = event.column_json()
             subject, purpose, action, resource = event.subject, event.purpose, event.action, event.resource
             decision, row_count, request_id = event.decision, event.row_count, event.request_id
-            digest = record_hash(
-                canonical_record_bytes(
-                    seq=seq,
-                    ts=ts,
-                    subject=subject,
-                    roles_json=roles_json,
-                    purpose=purpose,
-                    action=action,
-                    resource=resource,
-                    fields_json=fields_json,
-                    decision=decision,
-                    row_count=row_count,
-                    request_id=request_id,
-                    record_refs_json=refs_json,
-                    detail_json=detail_json,
-                    prev_hash=prev,
-                )
-            )
+            # canonical_record_bytes(), inlined: keyword calls cost more than the formatting
+            digest = sha256(
+                (
+                    template
+                    % (e(action), e(decision), detail_json, fields_json, e(prev), e(purpose), refs_json,
+                       e(request_id), e(resource), roles_json, row_count, seq, e(subject), ts_json)
+                ).encode("utf-8")
+            ).hexdigest()  # fmt: skip
             event_rows.append(
                 (seq, ts, subject, roles_json, purpose, action, resource, fields_json, decision, row_count,
                  request_id, refs_json, detail_json, prev, digest)
             )  # fmt: skip
-            if event.record_refs:
-                ref_rows.extend((seq, ref) for ref in sorted(set(event.record_refs)))
+            record_refs = event.record_refs
+            if len(record_refs) == 1:  # the common case, without building a key list
+                ref_rows.append((places.place(1), int(record_refs[0][:KEY_HEX_CHARS], 16), seq))
+            elif record_refs:
+                keys = event_keys(record_refs)
+                part = places.place(len(keys))
+                ref_rows.extend([(part, key, seq) for key in keys])
             prev = digest
         # Core insert() costs ~5 µs per row in parameter processing; plain executemany of tuples
         # in the column order of EVENT_COLUMNS keeps batched appends fast on both engines.
         conn.exec_driver_sql(_insert_sql(conn, "audit_events", EVENT_COLUMNS), event_rows)
         if ref_rows:
-            conn.exec_driver_sql(_insert_sql(conn, "audit_event_refs", ("seq", "ref")), ref_rows)
-        values: dict[str, object] = {"hash": prev}
+            conn.exec_driver_sql(_insert_sql(conn, "audit_ref_index", ("part", "ref_key", "seq")), ref_rows)
+        values: dict[str, object] = {"hash": prev, "ref_part": places.part, "ref_fill": places.fill}
         if self._checkpoint_due(last, int(head.checkpoint_seq), str(head.checkpoint_ts), moment):
             self._write_checkpoint(conn, last, prev, ts)
             values.update(checkpoint_seq=last, checkpoint_ts=ts)

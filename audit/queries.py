@@ -6,7 +6,9 @@
                    behind ``hushdb audit report --customer``.
 
 Both take a record reference (``audit.refs.RecordRefs.ref(record_id)``), never
-a plaintext identifier; the caller computes it.  Times in and out are UTC.
+a plaintext identifier; the caller computes it.  A record's events are found
+through ``audit_ref_index`` (:func:`audit.refindex.candidate_seqs`) and
+confirmed against each event's hashed ``record_refs`` column.  Times in and out are UTC.
 ``since`` is inclusive, ``until`` exclusive; naive datetimes are taken as UTC.
 """
 
@@ -20,7 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from audit.events import REF_PATTERN, format_ts
-from audit.tables import audit_event_refs, audit_events
+from audit.refindex import candidate_seqs, confirm_clause
+from audit.tables import audit_events
 from core.errors import AuditError, InputError
 
 DEFAULT_LIMIT = 1000
@@ -70,8 +73,7 @@ def events(
     stmt = sa.select(audit_events).where(audit_events.c.seq > after_seq)
     if record_ref is not None:
         _check_ref(record_ref)
-        refs = sa.select(audit_event_refs.c.seq).where(audit_event_refs.c.ref == record_ref)
-        stmt = stmt.where(audit_events.c.seq.in_(refs))
+        stmt = stmt.where(audit_events.c.seq.in_(candidate_seqs(record_ref)), confirm_clause(record_ref))
     if subject is not None:
         stmt = stmt.where(audit_events.c.subject == subject)
     if purpose is not None:
@@ -95,7 +97,6 @@ def access_report(conn: Connection, record_ref: str) -> list[dict[str, Any]]:
     """Every event that touched one record: seq, ts, subject, roles, purpose, action, resource,
     fields, decision, request_id -- oldest first."""
     _check_ref(record_ref)
-    refs = sa.select(audit_event_refs.c.seq).where(audit_event_refs.c.ref == record_ref)
     stmt = (
         sa.select(
             audit_events.c.seq,
@@ -109,7 +110,7 @@ def access_report(conn: Connection, record_ref: str) -> list[dict[str, Any]]:
             audit_events.c.decision,
             audit_events.c.request_id,
         )
-        .where(audit_events.c.seq.in_(refs))
+        .where(audit_events.c.seq.in_(candidate_seqs(record_ref)), confirm_clause(record_ref))
         .order_by(audit_events.c.seq)
     )
     try:

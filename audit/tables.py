@@ -1,10 +1,13 @@
 """The audit tables (SQLAlchemy Core).  The migration ``0002_audit`` creates them.
 
 ``audit_events``       one row per event; ``seq`` is gap-free 1, 2, 3, ...
-``audit_event_refs``   (seq, ref) for every record reference of an event, to
-                       find one person's events; verification checks it
-                       against the ``record_refs`` column of every event.
-``audit_head``         one row (id = 1): the chain tip and the last checkpoint.
+``audit_ref_index``    (part, ref_key, seq) for every record reference of an
+                       event, to find one person's events, written
+                       append-mostly (:mod:`audit.refindex`; it replaced
+                       ``audit_event_refs`` in migration 0006); verification
+                       checks it against the ``record_refs`` column of every event.
+``audit_head``         one row (id = 1): the chain tip, the last checkpoint and
+                       the state of the reference partitions (ref_part, ref_fill).
                        Every append updates it first, so concurrent writers
                        serialise on this row (PostgreSQL row lock; SQLite's
                        single writer).  The database refuses to move it back.
@@ -14,7 +17,7 @@
 Times are stored as fixed-width UTC text (``2024-05-01T12:00:00.000000Z``) and
 JSON columns as canonical JSON text, so a row reads back byte-identical on
 SQLite and PostgreSQL.  UPDATE and DELETE (and TRUNCATE on PostgreSQL) are
-rejected by triggers on events, refs and checkpoints.
+rejected by triggers on events, the reference index and checkpoints.
 """
 
 from __future__ import annotations
@@ -53,12 +56,13 @@ audit_events = sa.Table(
     sa.Index("ix_audit_events_ts", "ts"),
 )
 
-audit_event_refs = sa.Table(
-    "audit_event_refs",
+audit_ref_index = sa.Table(
+    "audit_ref_index",
     audit_metadata,
+    sa.Column("part", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("ref_key", sa.BigInteger(), primary_key=True, autoincrement=False),
     sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("ref", sa.String(32), primary_key=True),
-    sa.Index("ix_audit_event_refs_ref", "ref", "seq"),
+    sqlite_with_rowid=False,
 )
 
 audit_head = sa.Table(
@@ -69,6 +73,8 @@ audit_head = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("checkpoint_seq", sa.BigInteger(), nullable=False),
     sa.Column("checkpoint_ts", sa.String(32), nullable=False),
+    sa.Column("ref_part", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("ref_fill", sa.BigInteger(), nullable=False, server_default="0"),
 )
 
 audit_checkpoints = sa.Table(
@@ -81,4 +87,4 @@ audit_checkpoints = sa.Table(
     sa.Column("signature", sa.Text(), nullable=False),
 )
 
-AUDIT_TABLES = ("audit_events", "audit_event_refs", "audit_head", "audit_checkpoints")
+AUDIT_TABLES = ("audit_events", "audit_ref_index", "audit_head", "audit_checkpoints")

@@ -6,8 +6,10 @@ What is checked, in one streaming pass ordered by seq:
    previous row's ``hash``; ``hash`` is sha256 of the row's canonical bytes.
    This catches a modified, deleted, swapped or duplicated event and any byte
    flip in a stored column.
-2. References: ``audit_event_refs`` holds exactly the distinct refs of each
-   event's ``record_refs``.
+2. References: ``audit_ref_index`` holds exactly one row (partition, key,
+   seq) per distinct reference of each event's ``record_refs``, in the
+   partition the rule of :mod:`audit.refindex` gives; rows no event claims are
+   named by their seq.
 3. Head: ``audit_head`` agrees with the last event (a deleted tail shows here).
 4. Checkpoints, from the database AND ``checkpoints.jsonl``: each signature
    must verify with the given public key, and the event at the checkpoint's
@@ -31,9 +33,8 @@ newer than the head read are ignored rather than reported.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-from collections.abc import Generator, Iterator
+import itertools
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from audit.checkpoints import Checkpoint, decode_signature, read_checkpoints_file
 from audit.events import GENESIS_HASH, RECORD_TEMPLATE, encode_str
+from audit.refindex import RefIndexCheck
 from audit.signing import key_id_for, verify_signature
-from audit.tables import HEAD_ID, audit_checkpoints, audit_event_refs, audit_events, audit_head
+from audit.tables import HEAD_ID, audit_checkpoints, audit_events, audit_head, audit_ref_index
 from core.errors import AuditError, AuditIntegrityError
 
 DEFAULT_BATCH = 20_000
+READ_ONLY_OPTION = "hushdb_read_only"  # execution option: this connection only reads (see verify_engine)
+_CURSOR_IDS = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,40 +80,36 @@ class _ChainResult:
     reason: str = ""
 
 
-def _stream(conn: Connection, stmt: sa.Select[Any], batch: int) -> Iterator[Any]:
-    """Rows in chunks from a server-side cursor (PostgreSQL) / a plain cursor (SQLite)."""
-    result = conn.execute(stmt.execution_options(yield_per=batch))
-    try:
-        for chunk in result.partitions(batch):
-            yield from chunk
-    finally:
-        result.close()
+def _stream(conn: Connection, stmt: sa.Select[Any], batch: int) -> Generator[tuple[Any, ...], None, None]:
+    """Plain tuples in chunks from a server-side cursor (PostgreSQL) / a plain cursor (SQLite).
 
-
-def _ref_rows(conn: Connection, bound: int | None, batch: int) -> Generator[tuple[int, str], None, None]:
-    stmt = sa.select(audit_event_refs.c.seq, audit_event_refs.c.ref).order_by(
-        audit_event_refs.c.seq, audit_event_refs.c.ref
-    )
-    if bound is not None:
-        stmt = stmt.where(audit_event_refs.c.seq <= bound)
-    yield from _stream(conn, stmt, batch)
-
-
-_SIMPLE_REFS = re.compile(r'\[(?:"[0-9a-f]{32}"(?:,"[0-9a-f]{32}")*)?\]')
-
-
-def _declared_refs(text: str) -> list[str] | None:
-    """The sorted distinct refs of a record_refs column (None when it is not a JSON list)."""
-    if _SIMPLE_REFS.fullmatch(text):
-        items = text[2:-2].split('","') if len(text) > 2 else []
+    Uses the driver cursor of ``conn`` (same transaction, same snapshot): SQLAlchemy's
+    Row objects cost more than the hashing for a million rows.  The statement's only
+    parameters are integers (the seq bound), rendered inline.
+    """
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    conn.exec_driver_sql("SELECT 1").close()  # the transaction (and its snapshot) has begun
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise AuditError("audit verification has no database connection")
+    if conn.dialect.name == "postgresql":
+        cursor = driver.cursor(name=f"hushdb_verify_{next(_CURSOR_IDS)}")
     else:
-        try:
-            items = json.loads(text)
-        except (ValueError, TypeError):
-            return None
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            return None
-    return sorted(set(items))
+        cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def _ref_rows(conn: Connection, bound: int | None, batch: int) -> Generator[tuple[Any, ...], None, None]:
+    idx = audit_ref_index.c
+    stmt = sa.select(idx.part, idx.ref_key, idx.seq).order_by(idx.part, idx.ref_key, idx.seq)
+    if bound is not None:
+        stmt = stmt.where(idx.seq <= bound)
+    return _stream(conn, stmt, batch)
 
 
 def _check_chain(
@@ -131,8 +131,7 @@ def _check_chain(
     if bound is not None:
         stmt = stmt.where(c.seq <= bound)
     refs = _ref_rows(conn, bound, batch)
-    pending_ref: tuple[int, str] | None = next(refs, None)
-    next_ref_seq = pending_ref[0] if pending_ref is not None else None
+    ref_check = RefIndexCheck(refs)
     expected = 1
     prev = GENESIS_HASH
     e = encode_str
@@ -165,26 +164,21 @@ def _check_chain(
         if digest != stored_hash:
             bad = seq, f"event seq {seq} does not match its hash"
             break
-        if next_ref_seq is not None and next_ref_seq < seq:
-            bad = next_ref_seq, f"record reference row for seq {next_ref_seq} has no event"
+        if record_refs != "[]" and not ref_check.check(seq, record_refs):
+            bad = seq, f"record references of event seq {seq} do not match"
             break
-        if next_ref_seq == seq or record_refs != "[]":
-            found: list[str] = []
-            while pending_ref is not None and pending_ref[0] == seq:
-                found.append(pending_ref[1])
-                pending_ref = next(refs, None)
-            next_ref_seq = pending_ref[0] if pending_ref is not None else None
-            if _declared_refs(record_refs) != found:
-                bad = seq, f"record references of event seq {seq} do not match"
-                break
         if seq in wanted:
             seen[seq] = stored_hash
         prev = stored_hash
         expected = seq + 1
-    else:
-        if next_ref_seq is not None:
-            bad = next_ref_seq, f"record reference row for seq {next_ref_seq} has no event"
+    stray = ref_check.finish()  # reads the rest of the index: rows no event claims
     refs.close()
+    if stray is not None and (bad is None or stray < bad[0]):
+        if stray < expected:
+            bad = stray, f"record references of event seq {stray} do not match"
+        else:
+            bad = stray, f"record reference row for seq {stray} has no event"
+        expected = min(expected, max(stray, 1))
     res.checked = res.last_seq = expected - 1  # the consistent prefix is 1 .. expected - 1
     res.last_hash = prev
     if bad is not None:
@@ -307,11 +301,18 @@ def _verify(
 def verify_engine(
     engine: Engine, *, checkpoints_path: Path, public_key: Ed25519PublicKey, batch_size: int = DEFAULT_BATCH
 ) -> VerifyReport:
-    """:func:`verify` on its own connection, in a snapshot (REPEATABLE READ on PostgreSQL)."""
+    """:func:`verify` on its own read-only connection, in a snapshot.
+
+    PostgreSQL: a READ ONLY, REPEATABLE READ transaction.  SQLite: the connection
+    carries the execution option :data:`READ_ONLY_OPTION`; an engine whose ``begin``
+    hook honours it starts a deferred transaction (a WAL read snapshot) instead of
+    ``BEGIN IMMEDIATE``, so a long verification never holds the write lock.
+    """
     try:
         with engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY_OPTION: True})
             if conn.dialect.name == "postgresql":
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             report = verify(
                 conn, checkpoints_path=checkpoints_path, public_key=public_key, batch_size=batch_size
             )

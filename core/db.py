@@ -3,7 +3,8 @@
 SQLite (embedded default) runs in WAL mode with foreign keys on and
 ``secure_delete`` so that freed pages are overwritten; writers take the lock
 up front (``BEGIN IMMEDIATE``) so that two writers never deadlock on a lock
-upgrade and the audit chain head is read under the write lock.  PostgreSQL is
+upgrade and the audit chain head is read under the write lock; connections
+marked read-only (audit verification) take a plain snapshot instead.  PostgreSQL is
 the production engine.  Both apply the same Alembic migrations.
 """
 
@@ -39,8 +40,15 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+READ_ONLY_OPTION = "hushdb_read_only"
+"""Execution option marking a read-only connection (same string as ``audit.verify.READ_ONLY_OPTION``)."""
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN DEFERRED")  # a WAL read snapshot; never takes the write lock
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:

@@ -460,18 +460,25 @@ class Gateway:
     ) -> Iterator[CustomerRecord]:
         """Stream every customer the plan allows, one audit event per batch.
 
-        Erased customers are skipped.  Each batch's audit event is written in
-        the scan's transaction before that batch is handed out.
+        Keyset pagination: each batch is read and its audit event committed in
+        a transaction of its own *before* the batch is handed out.  So a
+        consumer that stops early (or crashes) never leaves handed-out rows
+        unaudited, and no database lock is held while the consumer works.
+        Erased customers are skipped.
         """
         plan = self.authorize(
             ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS
         )
         cond = sa.and_(customers_t.c.erased_at.is_(None), where if where is not None else sa.true())
-        query = self._select_customers(plan, ctx, cond).order_by(customers_t.c.id)
+        query = self._select_customers(plan, ctx, cond).order_by(customers_t.c.id).limit(batch_size)
         read = self._row_reader(plan)
-        with transaction(self.engine) as conn:
-            result = conn.execute(query.execution_options(yield_per=batch_size))
-            for batch in result.partitions(batch_size):
+        last_id: str | None = None
+        while True:
+            page = query if last_id is None else query.where(customers_t.c.id > last_id)
+            with transaction(self.engine) as conn:
+                batch = conn.execute(page).all()
+                if not batch:
+                    break
                 records = [read(r) for r in batch]
                 self.record_read(
                     conn,
@@ -481,8 +488,11 @@ class Gateway:
                     record_ids=[r.id for r in batch],
                     detail={"lookup": "scan"},
                 )
-                yield from records
-        self.publish()
+            self.publish()
+            yield from records
+            if len(batch) < batch_size:
+                break
+            last_id = batch[-1].id
 
     def customer_id(self, conn: Connection, ctx: AccessContext, plan: AccessPlan, external_id: str) -> str:
         """Resolve an external id to the internal id within the plan's scope (404 outside it)."""

@@ -16,6 +16,7 @@ from audit.checkpoints import Checkpoint, read_checkpoints_file
 from audit.events import GENESIS_HASH, AuditEvent, canonical_record_bytes, record_hash
 from audit.log import AuditLog
 from audit.memory import InMemoryAuditSink, InMemoryCheckpointSink
+from audit.refindex import ref_key
 from audit.signing import Ed25519Signer, verify_signature
 from core.errors import AuditWriteError
 
@@ -81,12 +82,12 @@ def test_record_refs_are_indexed_and_no_plaintext_is_stored(
     with engine.begin() as conn:
         seq = audit_log.append(conn, event)
     with engine.connect() as conn:
-        stored: set[str] = set(
-            conn.execute(sa.text("SELECT ref FROM audit_event_refs WHERE seq = :s"), {"s": seq}).scalars()
+        stored: set[int] = set(
+            conn.execute(sa.text("SELECT ref_key FROM audit_ref_index WHERE seq = :s"), {"s": seq}).scalars()
         )
         dump = " ".join(str(v) for r in conn.execute(sa.text("SELECT * FROM audit_events")) for v in r)
         conn.rollback()
-    assert stored == set(event.record_refs) and len(stored) == 2
+    assert stored == {ref_key(r) for r in event.record_refs} and len(stored) == 2
     assert "cust-" not in dump
 
 

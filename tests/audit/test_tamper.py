@@ -27,6 +27,7 @@ from audit.checkpoints import Checkpoint, read_checkpoints_file
 from audit.events import AuditEvent
 from audit.log import AuditLog
 from audit.memory import InMemoryCheckpointSink
+from audit.refindex import ref_key
 from audit.signing import Ed25519Signer
 from audit.verify import VerifyReport, verify, verify_engine
 from core.db import create_db_engine
@@ -86,7 +87,7 @@ def store(
 
 def _shift_up(conn: Connection, start: int) -> None:
     """Make room at ``start``: seq -> seq + 1 for every row from start on (events and refs)."""
-    for table in ("audit_events", "audit_event_refs"):
+    for table in ("audit_events", "audit_ref_index"):
         conn.exec_driver_sql(f"UPDATE {table} SET seq = -seq WHERE seq >= {start}")
         conn.exec_driver_sql(f"UPDATE {table} SET seq = -seq + 1 WHERE seq < 0")
 
@@ -113,16 +114,16 @@ def modify_decision_and_rehash_one(s: Store) -> int:
 
 def delete_interior(s: Store) -> int:
     with s.tools.rogue_admin(s.engine) as conn:
-        conn.exec_driver_sql(f"DELETE FROM audit_event_refs WHERE seq = {K}")
+        conn.exec_driver_sql(f"DELETE FROM audit_ref_index WHERE seq = {K}")
         conn.exec_driver_sql(f"DELETE FROM audit_events WHERE seq = {K}")
     return K
 
 
 def delete_interior_and_renumber(s: Store) -> int:
     with s.tools.rogue_admin(s.engine) as conn:
-        conn.exec_driver_sql(f"DELETE FROM audit_event_refs WHERE seq = {K}")
+        conn.exec_driver_sql(f"DELETE FROM audit_ref_index WHERE seq = {K}")
         conn.exec_driver_sql(f"DELETE FROM audit_events WHERE seq = {K}")
-        for table in ("audit_events", "audit_event_refs"):
+        for table in ("audit_events", "audit_ref_index"):
             conn.exec_driver_sql(f"UPDATE {table} SET seq = -seq WHERE seq > {K}")
             conn.exec_driver_sql(f"UPDATE {table} SET seq = -seq - 1 WHERE seq < 0")
         s.tools.rehash_from(conn, K)
@@ -143,7 +144,7 @@ def insert_forged_rehashed(s: Store) -> int:
 
 def swap_two_events(s: Store) -> int:
     with s.tools.rogue_admin(s.engine) as conn:
-        for table in ("audit_events", "audit_event_refs"):
+        for table in ("audit_events", "audit_ref_index"):
             conn.exec_driver_sql(f"UPDATE {table} SET seq = -1 WHERE seq = {K}")
             conn.exec_driver_sql(f"UPDATE {table} SET seq = {K} WHERE seq = {K + 6}")
             conn.exec_driver_sql(f"UPDATE {table} SET seq = {K + 6} WHERE seq = -1")
@@ -152,7 +153,7 @@ def swap_two_events(s: Store) -> int:
 
 def swap_two_events_rehashed(s: Store) -> int:
     with s.tools.rogue_admin(s.engine) as conn:
-        for table in ("audit_events", "audit_event_refs"):
+        for table in ("audit_events", "audit_ref_index"):
             conn.exec_driver_sql(f"UPDATE {table} SET seq = -1 WHERE seq = {K}")
             conn.exec_driver_sql(f"UPDATE {table} SET seq = {K} WHERE seq = {K + 1}")
             conn.exec_driver_sql(f"UPDATE {table} SET seq = {K + 1} WHERE seq = -1")
@@ -187,7 +188,8 @@ def duplicate_interior_rehashed(s: Store) -> int:
             f"FROM audit_events WHERE seq = {K}"
         )
         conn.exec_driver_sql(
-            f"INSERT INTO audit_event_refs (seq, ref) SELECT {K + 1}, ref FROM audit_event_refs WHERE seq = {K}"
+            f"INSERT INTO audit_ref_index (part, ref_key, seq) SELECT part, ref_key, {K + 1} "
+            f"FROM audit_ref_index WHERE seq = {K}"
         )
         s.tools.rehash_from(conn, K + 1)
     return s.bound(K + 1)
@@ -196,7 +198,7 @@ def duplicate_interior_rehashed(s: Store) -> int:
 def truncate_tail(s: Store) -> int:
     cut = 30
     with s.tools.rogue_admin(s.engine) as conn:
-        for table in ("audit_event_refs", "audit_events", "audit_checkpoints"):
+        for table in ("audit_ref_index", "audit_events", "audit_checkpoints"):
             conn.exec_driver_sql(f"DELETE FROM {table} WHERE seq > {cut}")
         conn.exec_driver_sql(
             f"UPDATE audit_head SET seq = {cut}, checkpoint_seq = 0, "
@@ -208,7 +210,7 @@ def truncate_tail(s: Store) -> int:
 def truncate_tail_keep_head(s: Store) -> int:
     cut = 35
     with s.tools.rogue_admin(s.engine) as conn:
-        conn.exec_driver_sql(f"DELETE FROM audit_event_refs WHERE seq > {cut}")
+        conn.exec_driver_sql(f"DELETE FROM audit_ref_index WHERE seq > {cut}")
         conn.exec_driver_sql(f"DELETE FROM audit_events WHERE seq > {cut}")
     return cut + 1
 
@@ -270,9 +272,50 @@ def forge_db_checkpoint(s: Store) -> int:
 def modify_record_ref(s: Store) -> int:
     seq = K + 1 if K % 2 else K  # even seqs carry refs
     with s.tools.rogue_admin(s.engine) as conn:
-        conn.exec_driver_sql(f"DELETE FROM audit_event_refs WHERE seq = {seq}")
-        conn.exec_driver_sql(f"INSERT INTO audit_event_refs (seq, ref) VALUES ({seq}, '{'e' * 32}')")
+        conn.exec_driver_sql(f"DELETE FROM audit_ref_index WHERE seq = {seq}")
+        conn.exec_driver_sql(
+            f"INSERT INTO audit_ref_index (part, ref_key, seq) VALUES (0, {ref_key('e' * 32)}, {seq})"
+        )
     return seq
+
+
+def hide_one_access(s: Store) -> int:
+    # the index row is deleted so that access_report would not list the event
+    seq = K + 1 if K % 2 else K
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(f"DELETE FROM audit_ref_index WHERE seq = {seq} AND ref_key = "
+                             f"(SELECT MIN(ref_key) FROM audit_ref_index WHERE seq = {seq})")  # fmt: skip
+    return seq
+
+
+def change_one_ref_key(s: Store) -> int:
+    seq = K + 1 if K % 2 else K
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(f"UPDATE audit_ref_index SET ref_key = ref_key + 1 WHERE seq = {seq} AND ref_key = "
+                             f"(SELECT MIN(ref_key) FROM audit_ref_index WHERE seq = {seq})")  # fmt: skip
+    return seq
+
+
+def move_ref_to_other_partition(s: Store) -> int:
+    seq = K + 1 if K % 2 else K
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(f"UPDATE audit_ref_index SET part = part + 5 WHERE seq = {seq}")
+    return seq
+
+
+def forge_ref_row_for_event_without_refs(s: Store) -> int:
+    seq = K if K % 2 else K + 1  # odd seqs carry no refs
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(f"INSERT INTO audit_ref_index (part, ref_key, seq) VALUES (0, 12345, {seq})")
+    return seq
+
+
+def forge_ref_row_past_the_end(s: Store) -> int:
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(
+            f"INSERT INTO audit_ref_index (part, ref_key, seq) VALUES (3, 12345, {EVENTS + 4})"
+        )
+    return EVENTS + 4
 
 
 ATTACKS = [
@@ -293,6 +336,11 @@ ATTACKS = [
     rebuild_whole_log_and_file,  # ... and the external file rewritten with that key
     forge_db_checkpoint,  # a checkpoint row edited: its signature fails
     modify_record_ref,  # the ref side table no longer matches the event
+    hide_one_access,  # one index row deleted: access_report would miss the event
+    change_one_ref_key,  # one index key changed
+    move_ref_to_other_partition,  # a row moved out of its partition
+    forge_ref_row_for_event_without_refs,  # an index row for an event that declares no refs
+    forge_ref_row_past_the_end,  # an index row for an event that does not exist
 ]
 
 
@@ -417,8 +465,8 @@ flips = st.one_of(
               st.integers(0, 400), st.integers(0, 7)),
     st.builds(Flip, st.just("audit_events"), st.integers(1, 12), st.sampled_from(["seq", "row_count"]),
               st.just(0), st.integers(0, 40)),
-    st.builds(Flip, st.just("audit_event_refs"), st.sampled_from([2, 4, 6, 8, 10, 12]),
-              st.sampled_from(["ref", "seq"]), st.integers(0, 31), st.integers(0, 40)),
+    st.builds(Flip, st.just("audit_ref_index"), st.sampled_from([2, 4, 6, 8, 10, 12]),
+              st.sampled_from(["ref_key", "seq", "part"]), st.just(0), st.integers(0, 40)),
 )  # fmt: skip
 
 
@@ -440,11 +488,11 @@ def _apply_flip(conn: Connection, f: Flip) -> int | None:
         where = "seq = :s"
         params: dict[str, Any] = {"s": f.seq}
     else:
-        old, ref = conn.execute(sa.text("SELECT seq, ref FROM audit_event_refs WHERE seq = :s LIMIT 1"),
-                                {"s": f.seq}).one()  # fmt: skip
-        old = old if f.column == "seq" else ref
-        where = "seq = :s AND ref = :r"
-        params = {"s": f.seq, "r": ref}
+        row = conn.execute(sa.text("SELECT seq, part, ref_key FROM audit_ref_index WHERE seq = :s LIMIT 1"),
+                           {"s": f.seq}).one()  # fmt: skip
+        old = {"seq": row[0], "part": row[1], "ref_key": row[2]}[f.column]
+        where = "seq = :s AND part = :p AND ref_key = :k"
+        params = {"s": row[0], "p": row[1], "k": row[2]}
     if isinstance(old, int):
         new: Any = old ^ (1 << f.bit)
         expected = min(f.seq, new) if f.column == "seq" else f.seq

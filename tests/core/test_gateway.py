@@ -178,3 +178,16 @@ def test_every_public_core_function_returning_customer_data_needs_an_access_cont
                         f"{module.__name__}.{fn.__qualname__} returns data without AccessContext"
                     )
     assert checked >= 4  # read_customer, find_customers, scan_customers, read_notes
+
+
+def test_scan_batches_are_audited_before_they_are_handed_out(hush: Hush) -> None:
+    ctx = hush.context("alice", "service")
+    rows = [(i, CustomerInput(external_id=f"S{i}", full_name=f"P {i}", owner="alice")) for i in range(25)]
+    hush.writes.import_customers(ctx, rows)
+    before = len(events(hush))
+    scan = hush.gateway.scan_customers(ctx, batch_size=10)
+    first = [next(scan) for _ in range(12)]  # two batches handed out, then the consumer stops
+    scan.close()
+    reads = [e for e in events(hush)[before:] if e.action == "read"]
+    assert len(first) == 12
+    assert [e.row_count for e in reads] == [10, 10]  # both handed-out batches are on record
