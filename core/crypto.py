@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -142,9 +143,45 @@ def normalise_email(value: str) -> str:
     return email
 
 
+_E164_LIKE = re.compile(r"\+?[1-9][0-9]{6,14}")
+_PHONE_PUNCTUATION = str.maketrans("", "", " -.()\u00a0")
+
+
+def _fast_e164(text: str) -> str | None:
+    """E.164 for input already in international form (``+44 7700 900123``), without a full parse.
+
+    Returns None when the input needs :func:`phonenumbers.parse` (national
+    formats, letters, extensions, or a country whose numbers keep a leading
+    zero).  The result is exactly what the full parse would give.
+    """
+    if not text.startswith("+"):
+        return None
+    digits = text.translate(_PHONE_PUNCTUATION)
+    if not _E164_LIKE.fullmatch(digits):
+        return None
+    digits = digits[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            if not national or national.startswith("0") or code in _LEADING_ZERO_CODES:
+                return None
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            if not phonenumbers.is_possible_number(number):
+                return None
+            return f"+{code}{national}"
+    return None
+
+
+_LEADING_ZERO_CODES = frozenset({39, 225, 241, 242})  # Italy, Ivory Coast, Gabon, Congo keep a leading zero
+
+
 def normalise_phone(value: str, region: str) -> str:
     """The phone number in E.164 form; numbers without a country code use ``region``."""
     text = unicodedata.normalize("NFKC", value).strip()
+    fast = _fast_e164(text)
+    if fast is not None:
+        return fast
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

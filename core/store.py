@@ -10,6 +10,7 @@ write the audit event in it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from core.db import transaction
 from core.errors import ConflictError, ErasedError, InputError, KeySourceError, NotFoundError, WrongKeyError
 from core.keys import KeyRing
 from core.models import (
+    UTCDateTime,
     consent_events_t,
     customer_keys_t,
     customers_t,
@@ -37,6 +39,8 @@ from core.models import (
 from core.records import PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
 
 MAX_FIELD_CHARS = 1000
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9\-_.:]{1,128}")
 
 
 class FieldScreen(Protocol):
@@ -70,7 +74,7 @@ def _check_text(name: str, value: str | None, *, required: bool = False) -> str 
         return None
     if len(value) > MAX_FIELD_CHARS:
         raise InputError(f"{name} is longer than {MAX_FIELD_CHARS} characters")
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+    if _CONTROL_CHARS.search(value):
         raise InputError(f"{name} contains control characters")
     return value.strip()
 
@@ -79,9 +83,44 @@ def _check_external_id(value: str) -> str:
     ext = (value or "").strip()
     if not ext:
         raise InputError("external_id is required")
-    if len(ext) > 128 or not all(c.isalnum() or c in "-_.:" for c in ext):
+    if not _EXTERNAL_ID.fullmatch(ext):
         raise InputError("external_id must be 1-128 letters, digits or -_.:")
     return ext
+
+
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTime on SQLite
+
+
+def bulk_insert(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT many rows through the driver's executemany, skipping per-value SQLAlchemy processing.
+
+    The statement is compiled by SQLAlchemy Core for the connection's dialect;
+    values are converted here once per column instead of once per value by
+    type processors (the bulk import spends half its time there otherwise).
+    Only :class:`~core.models.UTCDateTime` needs converting: to naive UTC, and
+    on SQLite to the same text SQLAlchemy writes.  Every other column type in
+    these tables (text, bytes, booleans, integers) passes through the driver as is.
+    """
+    if not rows:
+        return
+    keys = list(rows[0])
+    compiled = sa.insert(table).compile(dialect=conn.dialect, column_keys=keys)
+    sqlite = conn.dialect.name == "sqlite"
+
+    def utc(value: dt.datetime | None) -> Any:
+        if value is None:
+            return None
+        naive = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return naive.strftime(_SQLITE_DATETIME) if sqlite else naive
+
+    converters = {k: utc for k in keys if isinstance(table.c[k].type, UTCDateTime)}
+    params: list[Any]
+    if compiled.positional:
+        order = list(compiled.positiontup or ())
+        params = [tuple(converters[k](r[k]) if k in converters else r[k] for k in order) for r in rows]
+    else:
+        params = [{k: (converters[k](v) if k in converters else v) for k, v in r.items()} for r in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 class CustomerStore:
@@ -204,8 +243,8 @@ class CustomerStore:
             return
         now = prepared[0].row["created_at"]
         try:
-            conn.execute(sa.insert(customers_t), [p.row for p in prepared])
-            conn.execute(sa.insert(customer_keys_t), [p.key_row for p in prepared])
+            bulk_insert(conn, customers_t, [p.row for p in prepared])
+            bulk_insert(conn, customer_keys_t, [p.key_row for p in prepared])
             consent_rows = [
                 {
                     "customer_id": p.customer_id,
@@ -218,7 +257,7 @@ class CustomerStore:
                 for purpose, granted in p.consents
             ]
             if consent_rows:
-                conn.execute(sa.insert(consent_events_t), consent_rows)
+                bulk_insert(conn, consent_events_t, consent_rows)
         except IntegrityError as exc:
             raise ConflictError("a customer with this external_id already exists") from exc
 

@@ -21,7 +21,7 @@ from core.records import CUSTOMER_FIELDS, CustomerChanges, CustomerInput, Transa
 from core.store import KeyRotator, PreparedCustomer, RotationReport
 from policies.vocabulary import RESOURCES
 
-IMPORT_BATCH = 1000
+IMPORT_BATCH = 5000
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.crypto import FieldCipher, blind_index, new_key, normalise_email, normalise_phone
+from core.crypto import FieldCipher, _fast_e164, blind_index, new_key, normalise_email, normalise_phone
 from core.errors import CorruptCiphertextError, InputError
 
 KEY = new_key()
@@ -89,3 +90,24 @@ def test_blind_index_equal_for_equal_normalised_values() -> None:
     b = blind_index(k, "email:" + normalise_email("a@example.com "))
     assert a == b
     assert a != blind_index(new_key(), "email:a@example.com")
+
+
+@given(
+    st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+    st.integers(min_value=1000, max_value=10**12),
+    st.sampled_from(["", " ", "-", "."]),
+)
+@settings(max_examples=400)
+def test_fast_e164_path_agrees_with_full_parse(region: str, national: int, sep: str) -> None:
+    code = phonenumbers.country_code_for_region(region)
+    text = f"+{code}{sep}{national}"
+    fast = _fast_e164(text)
+    try:
+        full_number = phonenumbers.parse(text, "GB")
+        ok = phonenumbers.is_possible_number(full_number)
+    except phonenumbers.NumberParseException:
+        ok = False
+    if fast is None:
+        return  # the caller falls back to the full parse
+    assert ok
+    assert fast == phonenumbers.format_number(full_number, phonenumbers.PhoneNumberFormat.E164)

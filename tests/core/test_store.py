@@ -169,3 +169,36 @@ def test_ciphertext_copied_to_another_column_fails(hush: Hush) -> None:
         conn.execute(sa.update(customers_t).values(postal_address_ct=src))
     with pytest.raises(CorruptCiphertextError):
         hush.gateway.read_customer(ctx, "K1")
+
+
+@pytest.mark.parametrize("micro", [0, 123456])  # SQLite text form must match SQLAlchemy's, also at .000000
+def test_bulk_insert_round_trips_like_sqlalchemy(hush: Hush, micro: int) -> None:
+    import datetime as dt_
+
+    from core.models import consent_events_t
+    from core.store import bulk_insert
+
+    hush.writes.create(hush.context("alice", "service"), canary())
+    when = dt_.datetime(2025, 3, 4, 5, 6, 7, micro, tzinfo=dt_.timezone(dt_.timedelta(hours=2)))
+    with hush.engine.begin() as conn:
+        cid = conn.execute(sa.select(customers_t.c.id)).scalar_one()
+        bulk_insert(
+            conn,
+            consent_events_t,
+            [{"customer_id": cid, "purpose": "profiling", "granted": True, "at": when, "source": "t"}],
+        )
+        conn.execute(
+            sa.insert(consent_events_t).values(
+                customer_id=cid, purpose="profiling", granted=True, at=when, source="sa"
+            )
+        )
+    with hush.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(consent_events_t.c.at, consent_events_t.c.granted, consent_events_t.c.source).where(
+                consent_events_t.c.source.in_(["t", "sa"])
+            )
+        ).all()
+        raw = conn.exec_driver_sql("SELECT at FROM consent_events WHERE source IN ('t', 'sa')").all()
+    assert rows[0].at == rows[1].at == when
+    assert rows[0].granted is True
+    assert raw[0][0] == raw[1][0]  # byte-for-byte the same stored form
