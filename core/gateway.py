@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from audit.events import AuditEvent
 from audit.log import AuditLog
 from audit.refs import RecordRefs
-from core.crypto import FieldCipher
+from core.crypto import ColumnsDecryptor, FieldCipher
 from core.db import transaction
 from core.errors import (
     AccessDenied,
@@ -332,7 +332,7 @@ class Gateway:
             for f in PII_FIELDS
             if f in plan.allowed and plan.masks.get(f, "none") != "none"
         )
-        pii_names = tuple(name for name, _, _ in pii)
+        decrypt_row = ColumnsDecryptor("customers", [name for name, _, _ in pii])
         withheld = tuple(f for f in PII_FIELDS if f in plan.allowed and plan.masks.get(f, "none") == "none")
         plain = tuple(
             (f, position[f], masks[f]) for f in ("external_id", "pseudonym", "owner") if f in plan.allowed
@@ -353,10 +353,8 @@ class Gateway:
                 raise ErasedError(f"customer {external_id} was erased")
             values: dict[str, Any] = {}
             if pii:
-                cipher = FieldCipher(
-                    unwrap(cid, wrapped, kek_version), table="customers", row_id=cid, key_version=1
-                )
-                plain_values = cipher.decrypt_all(pii_names, [row[index] for _, index, _ in pii])
+                data_key = unwrap(cid, wrapped, kek_version)
+                plain_values = decrypt_row(data_key, cid, [row[index] for _, index, _ in pii])
                 for (name, _, mask), value in zip(pii, plain_values, strict=True):
                     values[name] = mask(value)
             for name in withheld:

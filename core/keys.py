@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.config import KeySource
-from core.crypto import associated_data, hkdf, new_key, open_sealed, seal
-from core.errors import CorruptCiphertextError, KeySourceError, KeyUnavailableError, WrongKeyError
+from core.crypto import NONCE_BYTES, associated_data, hkdf, new_key, seal
+from core.errors import KeySourceError, KeyUnavailableError, WrongKeyError
 
 KEY_FILE_FORMAT = "hushdb-keys/1"
 
@@ -316,12 +317,14 @@ class KeyRing:
 
     def unwrap(self, customer_id: str, wrapped: bytes, version: int) -> bytes:
         aad = associated_data("customer_keys", "wrapped_key", customer_id, version)
-        try:
-            return open_sealed(
-                self._aead(version), bytes(wrapped), aad, record=f"data key of customer {customer_id}"
-            )
-        except CorruptCiphertextError as exc:
-            raise WrongKeyError(
-                f"{self.provider.describe()} cannot unwrap the data key of customer {customer_id} "
-                f"(key version {version}): wrong key or corrupted key record"
-            ) from exc
+        aead = self._aeads.get(version) or self._aead(version)
+        blob = bytes(wrapped)
+        if len(blob) >= 1 + NONCE_BYTES + 16 and blob[0] == 1:
+            try:
+                return aead.decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
+            except InvalidTag:
+                pass
+        raise WrongKeyError(
+            f"{self.provider.describe()} cannot unwrap the data key of customer {customer_id} "
+            f"(key version {version}): wrong key or corrupted key record"
+        )

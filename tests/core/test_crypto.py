@@ -93,11 +93,11 @@ def test_blind_index_equal_for_equal_normalised_values() -> None:
 
 
 @given(
-    st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+    st.one_of(st.sampled_from(["GB", "US", "CN"]), st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS))),
     st.integers(min_value=1000, max_value=10**12),
     st.sampled_from(["", " ", "-", "."]),
 )
-@settings(max_examples=400)
+@settings(max_examples=2000)
 def test_fast_e164_path_agrees_with_full_parse(region: str, national: int, sep: str) -> None:
     code = phonenumbers.country_code_for_region(region)
     text = f"+{code}{sep}{national}"
