@@ -48,6 +48,7 @@ from core.models import customers_t
 from core.pii import PiiEngine
 from core.records import CUSTOMER_FIELDS
 from policies.plan import AccessPlan
+from policies.vocabulary import RESOURCES
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,15 @@ class MailmergeService:
         plan = self._gateway.authorize(
             ctx, resource="customer", action="read", fields=base, all_fields=CUSTOMER_FIELDS
         )
+        if {"segment", "recommended_product"} & set(fields):
+            # profiling labels are governed too: the plan must allow reading stored results
+            self._gateway.authorize(
+                ctx,
+                resource="profile",
+                action="read",
+                fields=["results"],
+                all_fields=RESOURCES["profile"].fields,
+            )
         if template is not None:
             self._check_template_names(ctx, template, fields)
         return _Plan(request=request, fields=fields, base=base, plan=plan, template=template)

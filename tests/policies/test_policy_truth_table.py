@@ -112,6 +112,8 @@ EXPECTED: dict[tuple[str, str], dict[tuple[str, str], Grant]] = {
                 "suppression": F,
             },
         ),
+        # the latest profiling labels, for the derived fields segment and recommended_product
+        ("profile", "read"): ("all", {"results": F}),
     },
     # compliance, purpose compliance: the whole audit log; customers with direct identifiers
     # partially masked; note bodies withheld (mask none) while their findings are readable.
