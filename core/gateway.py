@@ -109,6 +109,13 @@ class NoteRecord:
     values: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    query: sa.Select[Any]
+    hidden: sa.Select[Any]
+    read: Callable[[Sequence[Any]], CustomerRecord]
+
+
 class Gateway:
     """Policy, SQL row filter, decryption, masking and audit, in one place."""
 
@@ -129,6 +136,7 @@ class Gateway:
         self.keyring = keyring
         self.refs = RecordRefs(keyring.audit_key)
         self.note_text = note_text
+        self._lookups: dict[tuple[Any, ...], _Lookup] = {}
 
     # -- policy and audit plumbing ---------------------------------------------
 
@@ -382,19 +390,48 @@ class Gateway:
             .where(where, self.scope_filter(ctx, plan, customers_t.c.owner))
         )
 
-    def _exists_out_of_scope(self, conn: Connection, where: sa.ColumnElement[bool]) -> list[str]:
-        return list(conn.execute(sa.select(customers_t.c.id).where(where)).scalars())
+    def _lookup(self, plan: AccessPlan, what: str) -> _Lookup:
+        """The statements and row reader of one kind of look-up under one plan, built once.
+
+        Values travel as bound parameters (``lookup``, ``subject``), so repeated
+        reads reuse SQLAlchemy's compiled statement and the compiled plan.
+        """
+        key = (plan.allowed, tuple(sorted(plan.masks.items())), plan.scope, what)
+        found = self._lookups.get(key)
+        if found is None:
+            column = {
+                "external_id": customers_t.c.external_id,
+                "email": customers_t.c.email_bidx,
+                "phone": customers_t.c.phone_bidx,
+            }[what]
+            match = column == sa.bindparam("lookup")
+            scope = sa.true() if plan.scope == "all" else customers_t.c.owner == sa.bindparam("subject")
+            query = (
+                sa.select(*self._customer_columns(plan.allowed))
+                .select_from(
+                    customers_t.outerjoin(customer_keys_t, customer_keys_t.c.customer_id == customers_t.c.id)
+                )
+                .where(match, scope)
+            )
+            hidden = sa.select(customers_t.c.id).where(match)
+            found = _Lookup(query=query, hidden=hidden, read=self._row_reader(plan))
+            if len(self._lookups) > 512:
+                self._lookups.clear()
+            self._lookups[key] = found
+        return found
 
     def _read(
-        self, ctx: AccessContext, where: sa.ColumnElement[bool], fields: Sequence[str] | None, *, what: str
+        self, ctx: AccessContext, what: str, value: object, fields: Sequence[str] | None
     ) -> list[CustomerRecord]:
         plan = self.authorize(
             ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS
         )
+        lookup = self._lookup(plan, what)
+        params = {"lookup": value, "subject": ctx.subject}
         with transaction(self.engine) as conn:
-            rows = conn.execute(self._select_customers(plan, ctx, where)).all()
+            rows = conn.execute(lookup.query, params).all()
             if not rows and plan.scope == "own":
-                hidden = self._exists_out_of_scope(conn, where)
+                hidden: list[str] = list(conn.execute(lookup.hidden, {"lookup": value}).scalars())
                 if hidden:
                     # Same answer as "not found" (no existence oracle), but audited as a denial.
                     denial = self.event(
@@ -407,8 +444,7 @@ class Gateway:
                         detail={"reason": "outside owned accounts"},
                     )
                     self.record(conn, denial)
-            read = self._row_reader(plan)
-            records = [read(r) for r in rows]
+            records = [lookup.read(r) for r in rows]
             self.record_read(
                 conn,
                 ctx,
@@ -423,7 +459,7 @@ class Gateway:
     def read_customer(
         self, ctx: AccessContext, external_id: str, *, fields: Sequence[str] | None = None
     ) -> CustomerRecord:
-        records = self._read(ctx, customers_t.c.external_id == external_id, fields, what="external_id")
+        records = self._read(ctx, "external_id", external_id, fields)
         if not records:
             raise NotFoundError("customer not found")
         return records[0]
@@ -440,13 +476,9 @@ class Gateway:
         if (email is None) == (phone is None):
             raise ValueError("give exactly one of email or phone")
         if email is not None:
-            where = customers_t.c.email_bidx == self.store.email_index(email)
-            what = "email"
-        else:
-            assert phone is not None
-            where = customers_t.c.phone_bidx == self.store.phone_index(phone)
-            what = "phone"
-        return self._read(ctx, where, fields, what=what)
+            return self._read(ctx, "email", self.store.email_index(email), fields)
+        assert phone is not None
+        return self._read(ctx, "phone", self.store.phone_index(phone), fields)
 
     def scan_customers(
         self,
