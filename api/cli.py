@@ -109,6 +109,17 @@ def report_import(report: ImportReport, what: str) -> None:
         raise typer.Exit(3)
 
 
+def run_import(
+    file: Path, label: str, what: str, call: Callable[[Callable[[int], None]], ImportReport]
+) -> None:
+    """Run one CSV import with a progress bar sized by the file, then report rejected rows (exit 3)."""
+    total = count_lines(file)
+    with progress_bar(label) as bar:
+        task = bar.add_task("import", total=total)
+        report = call(lambda n: bar.advance(task, n))
+    report_import(report, what)
+
+
 def count_lines(path: Path) -> int:
     try:
         with path.open("rb") as fh:
@@ -136,13 +147,13 @@ def customers_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None
 
     with opened(data_dir) as hush:
         ctx = hush.context(as_subject, "service")
-        total = count_lines(file)
-        with progress_bar("importing customers") as bar:
-            task = bar.add_task("import", total=total)
-            report = hush.writes.import_customers(
-                ctx, customer_rows(file, default_owner=as_subject), progress=lambda n: bar.advance(task, n)
-            )
-        report_import(report, "customers")
+        rows = customer_rows(file, default_owner=as_subject)
+        run_import(
+            file,
+            "importing customers",
+            "customers",
+            lambda p: hush.writes.import_customers(ctx, rows, progress=p),
+        )
 
 
 @customers_app.command("show")
@@ -209,16 +220,14 @@ def transactions_import(
 
     with opened(data_dir) as hush:
         ctx = hush.context(as_subject, "service") if as_subject else hush.operator_context("service")
-        total = count_lines(file)
-        with progress_bar("importing transactions") as bar:
-            task = bar.add_task("import", total=total)
-            report = hush.writes.import_transactions(
-                ctx,
-                transaction_rows(file),
-                progress=lambda n: bar.advance(task, n),
-                authorize=as_subject is not None,
-            )
-        report_import(report, "transactions")
+        run_import(
+            file,
+            "importing transactions",
+            "transactions",
+            lambda p: hush.writes.import_transactions(
+                ctx, transaction_rows(file), progress=p, authorize=as_subject is not None
+            ),
+        )
 
 
 @keys_app.command("rotate")
@@ -276,11 +285,12 @@ def notes_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None) ->
 
     with opened(data_dir) as hush:
         ctx = hush.context(as_subject, "service")
-        total = count_lines(file)
-        with progress_bar("analysing notes") as bar:
-            task = bar.add_task("import", total=total)
-            report = hush.notes.import_notes(ctx, note_rows(file), progress=lambda n: bar.advance(task, n))
-        report_import(report, "notes")
+        run_import(
+            file,
+            "analysing notes",
+            "notes",
+            lambda p: hush.notes.import_notes(ctx, note_rows(file), progress=p),
+        )
 
 
 @notes_app.command("show")
