@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import shutil
 import tempfile
 import threading
 import time
@@ -115,6 +116,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1k and 5k recipients")
     parser.add_argument("--repeat", type=int, default=2, help="runs per setting (best of N, alternating)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary store and letters for inspection"
+    )
     args = parser.parse_args()
     sizes = (1_000, 5_000) if args.quick else (10_000, 100_000)
     root = Path(tempfile.mkdtemp(prefix="hushdb-bench-export-"))
@@ -152,13 +156,16 @@ def main() -> None:
             )
     finally:
         hush.close()
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
     (small, _, _, rss_small), (large, _, _, rss_large) = rows
     growth = (rss_large.peak - rss_large.base) - (rss_small.peak - rss_small.base)
     print(
         f"memory: peak RSS {rss_small.peak / 1e6:.1f} MB at {small}, {rss_large.peak / 1e6:.1f} MB at {large} "
         f"(target < 300 MB); run delta grows by {growth / 1e6:+.1f} MB for {large // small}x recipients"
     )
-    print(f"data left in {root}")
+    if args.keep:
+        print(f"data kept in {root}")
 
 
 if __name__ == "__main__":
