@@ -12,8 +12,8 @@ run (peak minus the RSS before the run, and the absolute peak).
 from __future__ import annotations
 
 import argparse
-import sys
 import shutil
+import sys
 import tempfile
 import threading
 import time
