@@ -56,8 +56,7 @@ def test_templates_that_could_exhaust_the_server_are_refused_before_the_run(
     source: str, message: str | None
 ) -> None:
     with pytest.raises(InputError) as info:
-        t = LetterTemplate(source)
-        t.render({"full_name": "Ann"})
+        LetterTemplate(source).render({"full_name": "Ann"})
     if message:
         assert message in str(info.value)
 
