@@ -29,6 +29,7 @@ from core.pii.analysis import ANALYSER_VERSION, Analysis
 from core.pii.known_records import KnownRecords
 from core.pii.operators import EXPORT_POLICY, mask
 from core.writes import ImportReport, RowError
+from policies.plan import AccessPlan
 
 if TYPE_CHECKING:
     from core.pii.engine import PiiEngine
@@ -185,8 +186,17 @@ class NoteService:
         if any("\ud800" <= ch <= "\udfff" for ch in text):
             raise InputError("note text is not valid UTF-8")
 
+    def _authorize(self, ctx: AccessContext) -> AccessPlan:
+        return self._gateway.authorize(
+            ctx, resource="note", action="write", fields=["body"], all_fields=NOTE_FIELDS
+        )
+
     def add(self, ctx: AccessContext, external_id: str, text: str) -> NoteReceipt:
         self._check(text)
+        # Policy and row scope first: nothing is decrypted or analysed for a caller who may not write here.
+        plan = self._authorize(ctx)
+        with transaction(self._gateway.engine) as conn:
+            self._gateway.customer_id(conn, ctx, plan, external_id)
         analysis = self._engine_factory().analyse(text, known=self._known.get())
         return self._store(ctx, [(0, NoteInput(external_id, ctx.subject, None, text), analysis)])[0]
 
@@ -198,6 +208,7 @@ class NoteService:
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
         """Bulk import; texts are analysed in batches (``nlp.pipe``) before they are stored."""
+        self._authorize(ctx)  # before any analysis
         report = ImportReport()
         for batch in _batches(rows, ANALYSE_BATCH):
             good: list[tuple[int, NoteInput]] = []

@@ -17,7 +17,7 @@ from core.db import transaction
 from core.errors import AccessDenied, ConflictError, HushError, InputError
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, utcnow
-from core.records import CUSTOMER_FIELDS, CustomerChanges, CustomerInput, TransactionInput
+from core.records import CUSTOMER_FIELDS, PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
 from core.store import KeyRotator, PreparedCustomer, RotationReport
 from policies.vocabulary import RESOURCES
 
@@ -198,8 +198,9 @@ class CustomerWrites:
         resource: str = "customer",
         action: str = "write",
     ) -> int:
+        # The plan covers exactly the fields this change writes: each must be allowed.
         plan = self.gateway.authorize(
-            ctx, resource=resource, action=action, fields=None, all_fields=RESOURCES[resource].fields
+            ctx, resource=resource, action=action, fields=fields, all_fields=RESOURCES[resource].fields
         )
         with transaction(self.gateway.engine) as conn:
             customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
@@ -221,17 +222,18 @@ class CustomerWrites:
         return seq
 
     def update(self, ctx: AccessContext, external_id: str, changes: CustomerChanges) -> None:
-        changed = [
-            n
-            for n in ("full_name", "email", "phone", "postal_address", "birth_date")
-            if getattr(changes, n) is not None
-        ] + list(changes.clear)
+        changed = [n for n in PII_FIELDS if getattr(changes, n) is not None]
+        changed += [n for n in changes.clear if n not in changed]
+        if changes.do_not_contact is not None or changes.deceased is not None:
+            changed.append("suppression")
+        if not changed:
+            raise InputError("the update changes nothing")
         self._audited_change(
             ctx,
             external_id,
             lambda conn, cid: self.store.update(conn, cid, changes, source=f"api:{ctx.subject}"),
             operation="update",
-            fields=changed or ["suppression"],
+            fields=changed,
         )
 
     def set_consents(

@@ -166,3 +166,22 @@ def test_notes_cli(tmp_path: Path, database_url: str) -> None:
     assert shown.exit_code == 0, shown.stderr
     docs = json.loads(shown.stdout)
     assert len(docs) == 2 and all(n["body"] is None for n in docs)
+
+
+def test_refused_writer_triggers_no_analysis(hush: Hush) -> None:
+    seed(hush)
+    calls: list[str] = []
+    real = hush.notes._engine_factory
+
+    def counting() -> object:
+        calls.append("engine")
+        return real()
+
+    hush.notes._engine_factory = counting  # type: ignore[assignment]
+    with pytest.raises(AccessDenied):
+        hush.notes.add(hush.context("ana", "profiling"), "N1", BEREAVEMENT)  # analysts may not write notes
+    from core.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        hush.notes.add(hush.context("bob", "service"), "N1", BEREAVEMENT)  # not bob's customer
+    assert calls == []  # nothing was decrypted or analysed for them

@@ -202,3 +202,21 @@ def test_bulk_insert_round_trips_like_sqlalchemy(hush: Hush, micro: int) -> None
     assert rows[0].at == rows[1].at == when
     assert rows[0].granted is True
     assert raw[0][0] == raw[1][0]  # byte-for-byte the same stored form
+
+
+def test_update_is_authorized_and_audited_field_by_field(hush: Hush) -> None:
+    from core.errors import InputError
+    from core.records import CustomerChanges
+
+    ctx = hush.context("alice", "service")
+    hush.writes.create(ctx, canary())
+    hush.writes.update(ctx, "K1", CustomerChanges(full_name="New Name", do_not_contact=True))
+    with hush.engine.connect() as conn:
+        fields = conn.exec_driver_sql(
+            "SELECT fields FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).scalar_one()
+    assert "full_name" in fields and "suppression" in fields  # both changes are on record
+    with pytest.raises(InputError):
+        hush.writes.update(ctx, "K1", CustomerChanges())
+    with pytest.raises(AccessDenied):
+        hush.writes.update(ctx, "K1", CustomerChanges(clear=("owner",)))  # sales may not write owner
