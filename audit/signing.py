@@ -9,8 +9,10 @@ attacker could replace.  A key id is the first 16 hex characters of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -102,24 +104,29 @@ def load_signer(path: Path) -> Ed25519Signer:
 
 
 def load_or_create_signer(path: Path) -> Ed25519Signer:
-    """Load the signing key, creating it (mode 0600, exclusively) when the file does not exist."""
+    """Load the signing key, creating it (mode 0600) when the file does not exist.
+
+    The key is written to a private temporary file and linked into place, so a
+    concurrent process never reads a half-written key and a failed write leaves
+    no empty key file behind.  If another process wins the race, its key is used.
+    """
     if not path.exists():
         private = Ed25519PrivateKey.generate()
         pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return load_signer(path)  # another process created it first
-        except OSError as exc:
-            raise KeySourceError(f"cannot create audit signing key file {path}") from exc
-        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(pem)
                 handle.flush()
                 os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process created the key first: use it
+                os.link(tmp, path)  # atomic create-if-absent
         except OSError as exc:
-            raise KeySourceError(f"cannot write audit signing key file {path}") from exc
+            raise KeySourceError(f"cannot create audit signing key file {path}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
     return load_signer(path)

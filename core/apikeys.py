@@ -230,8 +230,11 @@ class ApiKeys:
         computed = self._hash(key_id, secret)
         same = hmac.compare_digest(computed, stored)
         if not (match and row is not None and same and row.revoked_at is None):
-            with self._cache_lock:
-                self._cache.pop(key_id, None)
+            if row is None or row.revoked_at is not None:
+                # Forget a cached key only when the key itself is gone, never for a wrong secret:
+                # otherwise anyone who knows a key id could keep evicting its owner from the cache.
+                with self._cache_lock:
+                    self._cache.pop(key_id, None)
             raise AuthError("invalid or revoked API key")
         who = Principal(subject=str(row.subject), key_id=key_id)
         if self._cache_seconds > 0:

@@ -66,8 +66,8 @@ class KeyProvider(Protocol):
 class StaticKeyProvider:
     """In-memory keys for tests: rotatable, never touches disk."""
 
-    root: bytes = field(default_factory=new_key)
-    keks: dict[int, bytes] = field(default_factory=lambda: {1: new_key()})
+    root: bytes = field(default_factory=new_key, repr=False)
+    keks: dict[int, bytes] = field(default_factory=lambda: {1: new_key()}, repr=False)
 
     def describe(self) -> str:
         return "in-memory key provider"

@@ -62,3 +62,21 @@ def test_garbage_key_file_is_a_key_source_error(tmp_path: Path) -> None:
         load_signer(path)
     with pytest.raises(KeySourceError):
         load_public_key(b"not a key")
+
+
+def test_concurrent_creation_yields_one_complete_key(tmp_path: Path) -> None:
+    import threading
+
+    from audit.signing import load_or_create_signer
+
+    path = tmp_path / "audit-signing.key"
+    ids: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: ids.append(load_or_create_signer(path).key_id)) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(ids)) == 1  # everyone uses the one key that won
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind

@@ -80,3 +80,9 @@ def test_wrap_bound_to_customer_and_version() -> None:
     other = KeyRing(StaticKeyProvider())
     with pytest.raises(WrongKeyError, match="in-memory key provider"):
         other.unwrap("c1", wrapped, version)
+
+
+def test_static_provider_repr_hides_keys() -> None:
+    p = StaticKeyProvider()
+    assert p.root.hex() not in repr(p)
+    assert all(k.hex() not in repr(p) for k in p.keks.values())
