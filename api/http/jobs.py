@@ -156,7 +156,8 @@ class ExportJobs:
             manifest = manifest_dict(self._runner.run(ctx, request, out_dir))
         except HushError as exc:
             job.status = "failed"
-            detail = exc.message if exc.http_status < 500 else None
+            # never hand a server path to a client: the job's directory is "<job>" to them
+            detail = exc.message.replace(str(out_dir), "<job>") if exc.http_status < 500 else None
             job.error = {"status": exc.http_status, "title": exc.title, "detail": detail}
         except Exception as exc:
             log.error("mail-merge job failed", exc_info=(type(exc), exc, None))

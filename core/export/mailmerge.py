@@ -285,7 +285,7 @@ class MailmergeService:
             )
         )
         manifest = Manifest(
-            out_dir=str(writer.out_dir),
+            out_dir=writer.out_dir.name,  # the directory's name: a manifest carries no server path
             campaign=request.campaign,
             subject=ctx.subject,
             purpose=ctx.purpose,
