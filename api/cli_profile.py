@@ -14,15 +14,32 @@ from typing import Annotated, Any
 import typer
 
 from api.cli import DataDir, JsonFlag, opened, out, print_json
+from api.wiring import Hush
 from core.errors import InputError
+from core.gateway import AccessContext
 from core.profiling.governed import RunReceipt
 
 profile_app = typer.Typer(help="Profiling: segments, lifetime value, churn, cross-sell, data quality.")
 
-AsAnalyst = Annotated[str, typer.Option("--as", help="Subject acting (an analyst, e.g. ana).")]
+AsAnalyst = Annotated[
+    str | None,
+    typer.Option(
+        "--as", help="Subject acting (default: the one subject with the analyst role in roles.csv)."
+    ),
+]
 AsOf = Annotated[
     str | None, typer.Option("--as-of", help="ISO date or date-time (UTC); later transactions are ignored.")
 ]
+
+
+def analyst_context(hush: Hush, as_subject: str | None, purpose: str) -> AccessContext:
+    """The acting subject's context; without ``--as``, the single analyst named in the policy files."""
+    if as_subject is None:
+        analysts = sorted(s for s, roles in hush.policies.current.subjects().items() if "analyst" in roles)
+        if len(analysts) != 1:
+            raise InputError(f"give --as SUBJECT ({len(analysts)} subjects hold the analyst role)")
+        as_subject = analysts[0]
+    return hush.context(as_subject, purpose)
 
 
 def parse_as_of(value: str | None, name: str = "--as-of") -> dt.datetime | None:
@@ -52,7 +69,7 @@ def _receipt_line(receipt: RunReceipt) -> None:
 
 
 def rfm(
-    as_subject: AsAnalyst,
+    as_subject: AsAnalyst = None,
     as_of: AsOf = None,
     chart: Annotated[Path | None, typer.Option("--chart", help="Write a PNG of segment sizes.")] = None,
     data_dir: DataDir = None,
@@ -64,7 +81,9 @@ def rfm(
 
     with opened(data_dir) as hush:
         moment = parse_as_of(as_of)
-        run = ProfilingService(gateway=hush.gateway).rfm(hush.context(as_subject, "profiling"), as_of=moment)
+        run = ProfilingService(gateway=hush.gateway).rfm(
+            analyst_context(hush, as_subject, "profiling"), as_of=moment
+        )
         if chart is not None:
             render_chart(run.counts, chart)
         if json_out:
@@ -96,7 +115,7 @@ def rfm(
 
 
 def clv(
-    as_subject: AsAnalyst,
+    as_subject: AsAnalyst = None,
     as_of: AsOf = None,
     time_unit: Annotated[str, typer.Option("--time-unit", help="week or day")] = "week",
     horizon: Annotated[float, typer.Option("--horizon", help="Time units ahead.", min=0)] = 52.0,
@@ -113,7 +132,7 @@ def clv(
             raise InputError("--time-unit must be week or day")
         unit: Any = time_unit
         run = ProfilingService(gateway=hush.gateway).clv(
-            hush.context(as_subject, "profiling"),
+            analyst_context(hush, as_subject, "profiling"),
             as_of=parse_as_of(as_of),
             time_unit=unit,
             horizon=horizon,
@@ -155,7 +174,7 @@ def clv(
 
 
 def churn(
-    as_subject: AsAnalyst,
+    as_subject: AsAnalyst = None,
     threshold: Annotated[float, typer.Option("--threshold", help="P(alive) under this is churn.")] = 0.3,
     k: Annotated[float, typer.Option("--k", help="Overdue after k times the median gap.")] = 3.0,
     as_of: AsOf = None,
@@ -167,7 +186,7 @@ def churn(
 
     with opened(data_dir) as hush:
         run = ProfilingService(gateway=hush.gateway).churn(
-            hush.context(as_subject, "profiling"), threshold=threshold, k=k, as_of=parse_as_of(as_of)
+            analyst_context(hush, as_subject, "profiling"), threshold=threshold, k=k, as_of=parse_as_of(as_of)
         )
         if json_out:
             print_json(
@@ -194,7 +213,7 @@ def churn(
 
 
 def cross_sell(
-    as_subject: AsAnalyst,
+    as_subject: AsAnalyst = None,
     top: Annotated[int, typer.Option("--top", help="Products per customer.", min=1)] = 3,
     as_of: AsOf = None,
     data_dir: DataDir = None,
@@ -205,7 +224,7 @@ def cross_sell(
 
     with opened(data_dir) as hush:
         run = ProfilingService(gateway=hush.gateway).cross_sell(
-            hush.context(as_subject, "profiling"), top_n=top, as_of=parse_as_of(as_of)
+            analyst_context(hush, as_subject, "profiling"), top_n=top, as_of=parse_as_of(as_of)
         )
         rules = [
             {
@@ -234,7 +253,7 @@ def cross_sell(
 
 
 def quality(
-    as_subject: AsAnalyst,
+    as_subject: AsAnalyst = None,
     threshold: Annotated[float, typer.Option("--name-threshold", help="Name similarity, 0..1.")] = 0.9,
     data_dir: DataDir = None,
     json_out: JsonFlag = False,
@@ -244,7 +263,7 @@ def quality(
 
     with opened(data_dir) as hush:
         run = DataQualityService(gateway=hush.gateway).run(
-            hush.context(as_subject, "data_quality"), name_threshold=threshold
+            analyst_context(hush, as_subject, "data_quality"), name_threshold=threshold
         )
         doc = {
             **run.receipt.as_dict(),

@@ -141,3 +141,14 @@ def test_planted_anomalies_are_found_and_ordinary_users_are_not_flagged(home: Ho
     assert code == 0 and "not_owned" in out, err
     code, _, err = run(home, "audit", "anomalies", "--as", "ana")
     assert code != 0 and err.startswith("error:")
+
+
+def test_profile_without_as_runs_as_the_single_analyst(tmp_path: Path, database_url: str) -> None:
+    env = {"HUSHDB_DATABASE_URL": database_url}
+    d = str(tmp_path / "home")
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--data-dir", d], env=env).exit_code == 0
+    result = runner.invoke(app, ["profile", "rfm", "--json", "--data-dir", d], env=env)
+    assert result.exit_code == 0, result.stderr
+    events = json.loads(runner.invoke(app, ["audit", "events", "--json", "--data-dir", d], env=env).stdout)
+    assert any(e["subject"] == "ana" and e["action"] == "profile" for e in events)
