@@ -18,7 +18,8 @@ from core.errors import AccessDenied, ConflictError, HushError, InputError
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, utcnow
 from core.records import CUSTOMER_FIELDS, PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
-from core.store import KeyRotator, PreparedCustomer, RotationReport
+from core.rotation import KeyRotator, RotationReport
+from core.store import PreparedCustomer
 from policies.vocabulary import RESOURCES
 
 IMPORT_BATCH = 5000

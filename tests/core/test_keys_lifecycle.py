@@ -54,7 +54,7 @@ def test_rotation_rewraps_without_reencrypting(hush: Hush) -> None:
 
 def test_rotation_resumes_after_crash(hush: Hush) -> None:
     _populate(hush, 25)
-    from core.store import KeyRotator
+    from core.rotation import KeyRotator
 
     rotator = KeyRotator(engine=hush.engine, keyring=hush.keyring, batch_size=10)
     with pytest.raises(RuntimeError, match="simulated crash"):
