@@ -34,6 +34,7 @@ from core.pii.language import detect_language, has_cjk
 from core.pii.nlp import OfflineSpacyNlpEngine, load_chinese, load_english
 from core.pii.normaliser import NormalisedText, normalise
 from core.pii.recognizers.en_identifiers import offline_tld_extractor
+from core.pii.recognizers.in_context import propagate_people
 from core.pii.registry import build_registry
 
 DEFAULT_SCORE_THRESHOLD: Final = 0.35
@@ -53,8 +54,18 @@ _DATE_ANCHOR: Final = re.compile(
 )
 
 
+# Business and banking abbreviations that the small NER model takes for organisations.
+_COMMON_ACRONYMS: Final = frozenset(
+    "iban ssn atm tv asap pin ceo cfo cto coo vat gdpr faq pdf url usb sms api id ok nb ps rsvp eta hr qa "
+    "kyc aml sla kpi roi crm erp b2b b2c diy fyi aka tbd tba n/a iso swift bic ach eft pos otp cvv".split()
+)
+
+
 def is_identifying(entity_type: str, value: str) -> bool:
-    """Relative or seasonal dates ("last month", "winter") identify nobody and are kept."""
+    """Relative or seasonal dates ("last month", "winter") identify nobody and are kept, and so are
+    everyday abbreviations ("ATM", "IBAN") that NER labels as organisations."""
+    if entity_type == "ORGANIZATION":
+        return value.strip().lower() not in _COMMON_ACRONYMS
     return entity_type != "DATE_TIME" or _DATE_ANCHOR.search(value) is not None
 
 
@@ -152,6 +163,10 @@ class PiiEngine:
             found = self._run(loaded, norms[i].text, "en", art)
             if langs[i] == "mixed":
                 found = [r for r in found if not has_cjk(norms[i].text[r.start : r.end])]
+            people = [(r.start, r.end) for r in found if r.entity_type == "PERSON"]
+            found.extend(
+                RecognizerResult("PERSON", s, e, 0.5) for s, e in propagate_people(norms[i].text, people)
+            )
             raw[i].extend(found)
         for i in zh_idx:
             art = loaded.nlp.tokens_only(norms[i].text, "zh")

@@ -8,11 +8,13 @@ from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, Email
 
 from core.pii.nlp import OfflineSpacyNlpEngine
 from core.pii.recognizers.cn_personal import cn_personal_recognizers
+from core.pii.recognizers.contact_block import ContactBlockRecognizer
 from core.pii.recognizers.en_identifiers import (
     OfflineEmailRecognizer,
     en_identifier_recognizer,
     offline_tld_extractor,
 )
+from core.pii.recognizers.in_context import InContextRecognizer
 from core.pii.recognizers.obfuscated import obfuscated_recognizer
 from core.pii.recognizers.prefiltered import prefiltered
 from core.pii.recognizers.sensitive import SensitiveRecognizer
@@ -29,6 +31,8 @@ def hush_recognizers(*, extractor: tldextract.TLDExtract) -> list[EntityRecogniz
         found.append(obfuscated_recognizer(lang))
         found.append(prefiltered(OfflineEmailRecognizer(language=lang, extractor=extractor)))
     found.append(en_identifier_recognizer())
+    found.append(ContactBlockRecognizer(language="en"))
+    found.append(InContextRecognizer(language="en"))
     found.extend(cn_personal_recognizers())
     found.append(prefiltered(CreditCardRecognizer(supported_language="zh")))
     return found

@@ -21,7 +21,7 @@ _SUFFIX: Final = (
     r"Circle|Cir|Loop|Plaza|Alley|Broadway|Causeway|Esplanade|Parade|Rise|View|Green|Strasse|Straße)"
 )
 _UNIT: Final = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|#)\.?\s*[A-Za-z0-9\-]+)?"
-_STREET: Final = re.compile(
+STREET: Final = re.compile(
     rf"(?<![\w-])\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,5}})?,?\s+(?:[A-Z][A-Za-z'\-]*\.?\s+){{1,4}}{_SUFFIX}\.?{_UNIT}(?![\w])"
 )
 _NAMED_HOUSE: Final = re.compile(
@@ -55,7 +55,7 @@ def en_identifier_recognizer() -> RuleRecognizer:
         name="HushEnglishIdentifiers",
         language="en",
         rules=[
-            Rule("ADDRESS", _STREET, 0.75),
+            Rule("ADDRESS", STREET, 0.75),
             Rule("ADDRESS", _NAMED_HOUSE, 0.7),
             Rule("ADDRESS", _PO_BOX, 0.7),
             Rule("ADDRESS", _STREET_FIRST, 0.6),

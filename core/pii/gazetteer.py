@@ -1,0 +1,86 @@
+"""Place names from public reference data (GeoNames, ISO 3166), folded for matching.
+
+The list is built offline by ``scripts/build_gazetteers.py`` into
+``core/pii/data/places.txt.gz`` and shipped with the package: nothing downloads,
+and loading it (once per process, about 0.2 s) needs no third-party package.
+Keys are folded (:func:`fold`): compatibility-decomposed, accents dropped,
+case-folded, whitespace collapsed, so "MÖNSTERÅS", "Mönsterås" and "monsteras"
+meet.  Whether a match in a text is a place is the recognizer's decision
+(capitalisation and context, :mod:`core.pii.recognizers.places`): a gazetteer
+alone would mask every "Bath" and "Mobile".
+"""
+
+from __future__ import annotations
+
+import gzip
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Final
+
+from core.errors import ConfigError
+
+DATA_FILE: Final = "places.txt.gz"
+MAX_WORDS: Final = 4
+
+
+def fold(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().replace("’", "'").split())
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    countries: frozenset[str]
+    places: frozenset[str]
+
+    def kind(self, name: str) -> str | None:
+        key = fold(name)
+        if key in self.countries:
+            return "country"
+        if key in self.places:
+            return "place"
+        return None
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    """The shipped gazetteer; a missing or unreadable file is a configuration error."""
+    try:
+        raw = resources.files("core.pii.data").joinpath(DATA_FILE).read_bytes()
+        text = gzip.decompress(raw).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"the place gazetteer core/pii/data/{DATA_FILE} is missing or damaged") from exc
+    countries: set[str] = set()
+    places: set[str] = set()
+    for line in text.splitlines():
+        kind, _, key = line.partition("\t")
+        if kind == "country":
+            countries.add(key)
+        elif kind == "place":
+            places.add(key)
+    if not countries or not places:
+        raise ConfigError(f"the place gazetteer core/pii/data/{DATA_FILE} is empty")
+    return Gazetteer(countries=frozenset(countries), places=frozenset(places - countries))
+
+
+@lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    """Given names of many countries (folded), from the ``gender-guesser`` package's dictionary.
+
+    Only the names are read, never the genders: hushdb infers nothing about a person.
+    The dictionary (Jörg Michael's ``nam_dict.txt``, GNU FDL) is read unmodified from
+    the installed package.  Names that are also English function words are dropped.
+    """
+    try:
+        from gender_guesser.detector import Detector  # type: ignore[import-untyped]
+
+        names = Detector(case_sensitive=False).names
+    except (ImportError, OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("the given-name dictionary (package gender-guesser) is missing or damaged") from exc
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    folded = {fold(str(n)) for n in names}
+    return frozenset(n for n in folded if len(n) >= 2 and n not in STOP_WORDS)
