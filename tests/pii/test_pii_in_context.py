@@ -26,7 +26,9 @@ def _context(text: str) -> list[tuple[str, str]]:
 
 
 def test_postal_label_is_masked_line_by_line() -> None:
-    text = "> Mirela Kovač\n> Brightwater Tiles\n> 4410 Quayside Row 12\n> Apt. 7\n> Varaždin\n> Croatia 42000"
+    text = (
+        "> Mirela Kovač\n> Brightwater Tiles\n> 4410 Quayside Row 12\n> Apt. 7\n> Varaždin\n> Croatia 42000"
+    )
     found = _block(text)
     assert ("PERSON", "Mirela Kovač") in found
     assert ("ORGANIZATION", "Brightwater Tiles") in found
@@ -121,7 +123,9 @@ def test_inline_address_takes_the_town() -> None:
 
 
 def test_numbers_are_not_addresses() -> None:
-    assert [f for f in _context("ordered 3 boxes of 12 and 5 Musicians Of The 70s") if f[0] == "ADDRESS"] == []
+    assert [
+        f for f in _context("ordered 3 boxes of 12 and 5 Musicians Of The 70s") if f[0] == "ADDRESS"
+    ] == []
 
 
 @pytest.mark.parametrize(
