@@ -41,6 +41,7 @@ from core.errors import AuditWriteError
 DECISIONS = frozenset({"allow", "deny", "partial", "error"})
 GENESIS_HASH = "0" * 64
 REF_PATTERN = re.compile(r"[0-9a-f]{32}")
+_REF_CHARS = 32
 MAX_DETAIL_BYTES = 2048
 MAX_TEXT_CHARS = 512
 
@@ -54,6 +55,12 @@ RECORD_TEMPLATE = (
     '"record_refs":%s,"request_id":%s,"resource":%s,"roles":%s,"row_count":%d,"seq":%d,'
     '"subject":%s,"ts":%s}'
 )
+# RECORD_TEMPLATE cut around prev_hash, seq and ts, which the log knows only when it appends.
+_RECORD_HEAD = '{"action":%s,"decision":%s,"detail":%s,"fields":%s,"prev_hash":'
+_RECORD_MIDDLE = (
+    ',"purpose":%s,"record_refs":%s,"request_id":%s,"resource":%s,"roles":%s,"row_count":%d,"seq":'
+)
+_RECORD_TAIL = ',"subject":%s,"ts":'
 
 
 def canonical_json(value: object) -> str:
@@ -187,7 +194,10 @@ class AuditEvent:
     request_id: str = ""
     record_refs: tuple[str, ...] = ()
     detail: Mapping[str, DetailValue] = field(default_factory=lambda: MappingProxyType({}))
-    _detail_json: str = field(default="", init=False, repr=False, compare=False)
+    _columns: tuple[str, str, str, str] = field(
+        default=("", "", "", ""), init=False, repr=False, compare=False
+    )
+    _record_parts: tuple[str, str, str] = field(default=("", "", ""), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("subject", "purpose", "action", "resource", "request_id"):
@@ -197,16 +207,15 @@ class AuditEvent:
             if isinstance(raw, str):
                 raise AuditWriteError(f"invalid audit event: {name} must be a sequence of strings")
             items = tuple(raw)
-            for item in items:
-                _check_text(name, item)
+            if name != "record_refs":
+                for item in items:
+                    _check_text(name, item)
             object.__setattr__(self, name, items)
         if self.decision not in DECISIONS:
             raise AuditWriteError("invalid audit event: decision must be one of allow, deny, partial, error")
         if isinstance(self.row_count, bool) or not isinstance(self.row_count, int) or self.row_count < 0:
             raise AuditWriteError("invalid audit event: row_count must be a non-negative integer")
-        for ref in self.record_refs:
-            if not REF_PATTERN.fullmatch(ref):
-                raise AuditWriteError("invalid audit event: record_refs must be 32-hex HMAC references")
+        refs_json = _refs_json(self.record_refs)
         detail = dict(self.detail)
         for key, value in detail.items():
             _check_text("detail key", key)
@@ -218,13 +227,58 @@ class AuditEvent:
         if len(detail_json.encode("utf-8")) > MAX_DETAIL_BYTES:
             raise AuditWriteError(f"invalid audit event: detail larger than {MAX_DETAIL_BYTES} bytes")
         object.__setattr__(self, "detail", MappingProxyType(detail))
-        object.__setattr__(self, "_detail_json", detail_json)  # validated once, stored as is
+        # Validated once and serialised once, here, outside the log's write lock.
+        roles_json, fields_json = short_str_list(self.roles), short_str_list(self.fields)
+        object.__setattr__(self, "_columns", (roles_json, fields_json, refs_json, detail_json))
+        e = _encode_str
+        object.__setattr__(
+            self,
+            "_record_parts",
+            (
+                _RECORD_HEAD % (e(self.action), e(self.decision), detail_json, fields_json),
+                _RECORD_MIDDLE
+                % (
+                    e(self.purpose),
+                    refs_json,
+                    e(self.request_id),
+                    e(self.resource),
+                    roles_json,
+                    self.row_count,
+                ),
+                _RECORD_TAIL % e(self.subject),
+            ),
+        )
 
     def column_json(self) -> tuple[str, str, str, str]:
         """Canonical JSON text of (roles, fields, record_refs, detail) as stored."""
-        return (
-            short_str_list(self.roles),
-            short_str_list(self.fields),
-            json_str_list(self.record_refs),
-            self._detail_json,
-        )
+        return self._columns
+
+    def record_parts(self) -> tuple[str, str, str]:
+        """The canonical record around its chain-dependent values, as (head, middle, tail).
+
+        ``head + encode_str(prev_hash) + middle + str(seq) + tail + encode_str(ts) + "}"`` is
+        exactly :func:`canonical_record_bytes` (decoded) of this event at ``seq`` (a test proves it).
+        """
+        return self._record_parts
+
+
+def _refs_json(refs: tuple[str, ...]) -> str:
+    """The stored JSON of record references, each checked to be 32 lowercase hex characters.
+
+    A scan's event carries thousands, so they are checked together, not one by
+    one: every item has length 32, the concatenation parses as hex into exactly
+    16 bytes per item (``bytes.fromhex`` rejects anything but hex digits and
+    whitespace, and whitespace would shorten the result), and nothing is upper
+    case.  Hex needs no JSON escaping, so the text equals :func:`json_str_list`.
+    """
+    if not refs:
+        return "[]"
+    try:
+        ok = set(map(len, refs)) == {_REF_CHARS}
+        joined = "".join(refs) if ok else ""
+        ok = ok and len(bytes.fromhex(joined)) == len(refs) * _REF_CHARS // 2 and joined.lower() == joined
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise AuditWriteError("invalid audit event: record_refs must be 32-hex HMAC references")
+    return '["' + '","'.join(refs) + '"]'

@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from audit.checkpoints import Checkpoint, checkpoint_message
-from audit.events import RECORD_TEMPLATE, AuditEvent, encode_str, format_ts, parse_ts
+from audit.events import AuditEvent, encode_str, format_ts, parse_ts
 from audit.interfaces import CheckpointSigner, CheckpointSink
 from audit.refindex import KEY_HEX_CHARS, RefPartitioner, event_keys
 from audit.tables import HEAD_ID, audit_checkpoints, audit_head
@@ -62,6 +62,22 @@ EVENT_COLUMNS = (
 def _insert_sql(conn: Connection, table: str, columns: tuple[str, ...]) -> str:
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+
+
+# The index rows of an event with many references (a scan's batch) go in as ONE statement that
+# expands an array of keys in the database: per row, that costs about a third less than executemany
+# of (part, key, seq) tuples, and no Python tuple per row.  Other dialects use executemany.
+BULK_REF_KEYS = 64
+_BULK_REF_SQL = {
+    "sqlite": "INSERT INTO audit_ref_index (part, ref_key, seq) SELECT ?, value, ? FROM json_each(?)",
+    "postgresql": "INSERT INTO audit_ref_index (part, ref_key, seq) SELECT %s, unnest(%s::bigint[]), %s",
+}
+
+
+def _bulk_ref_params(conn: Connection, part: int, keys: list[int], seq: int) -> tuple[object, ...]:
+    if conn.dialect.name == "sqlite":
+        return (part, seq, "[" + ",".join(map(str, keys)) + "]")  # JSON array of integers
+    return (part, keys, seq)
 
 
 # Statements built once: building them per call costs more than executing them on SQLite.
@@ -181,23 +197,19 @@ class AuditLog:
         ts = format_ts(moment)
         event_rows: list[tuple[object, ...]] = []
         ref_rows: list[tuple[int, int, int]] = []
+        bulk_refs: list[tuple[int, list[int], int]] = []
+        bulk_sql = _BULK_REF_SQL.get(conn.dialect.name)
         places = RefPartitioner(int(head.ref_part), int(head.ref_fill))
-        e, template, sha256, ts_json = encode_str, RECORD_TEMPLATE, hashlib.sha256, encode_str(ts)
+        sha256, ts_json = hashlib.sha256, encode_str(ts)
+        prev_json = encode_str(prev)
         for seq, event in enumerate(events, start=first):
             roles_json, fields_json, refs_json, detail_json = event.column_json()
-            subject, purpose, action, resource = event.subject, event.purpose, event.action, event.resource
-            decision, row_count, request_id = event.decision, event.row_count, event.request_id
-            # canonical_record_bytes(), inlined: keyword calls cost more than the formatting
-            digest = sha256(
-                (
-                    template
-                    % (e(action), e(decision), detail_json, fields_json, e(prev), e(purpose), refs_json,
-                       e(request_id), e(resource), roles_json, row_count, seq, e(subject), ts_json)
-                ).encode("utf-8")
-            ).hexdigest()  # fmt: skip
+            # canonical_record_bytes(): the event serialised itself when it was built (record_parts)
+            opening, middle, closing = event.record_parts()
+            digest = sha256(f"{opening}{prev_json}{middle}{seq}{closing}{ts_json}}}".encode()).hexdigest()
             event_rows.append(
-                (seq, ts, subject, roles_json, purpose, action, resource, fields_json, decision, row_count,
-                 request_id, refs_json, detail_json, prev, digest)
+                (seq, ts, event.subject, roles_json, event.purpose, event.action, event.resource, fields_json,
+                 event.decision, event.row_count, event.request_id, refs_json, detail_json, prev, digest)
             )  # fmt: skip
             record_refs = event.record_refs
             if len(record_refs) == 1:  # the common case, without building a key list
@@ -205,13 +217,19 @@ class AuditLog:
             elif record_refs:
                 keys = event_keys(record_refs)
                 part = places.place(len(keys))
-                ref_rows.extend([(part, key, seq) for key in keys])
-            prev = digest
+                if len(keys) >= BULK_REF_KEYS and bulk_sql is not None:
+                    bulk_refs.append((part, keys, seq))
+                else:
+                    ref_rows.extend([(part, key, seq) for key in keys])
+            prev, prev_json = digest, f'"{digest}"'  # a hex digest needs no JSON escaping
         # Core insert() costs ~5 µs per row in parameter processing; plain executemany of tuples
         # in the column order of EVENT_COLUMNS keeps batched appends fast on both engines.
         conn.exec_driver_sql(_insert_sql(conn, "audit_events", EVENT_COLUMNS), event_rows)
         if ref_rows:
             conn.exec_driver_sql(_insert_sql(conn, "audit_ref_index", ("part", "ref_key", "seq")), ref_rows)
+        if bulk_sql is not None:
+            for part, keys, seq in bulk_refs:
+                conn.exec_driver_sql(bulk_sql, _bulk_ref_params(conn, part, keys, seq))
         values: dict[str, object] = {"hash": prev, "ref_part": places.part, "ref_fill": places.fill}
         if self._checkpoint_due(last, int(head.checkpoint_seq), str(head.checkpoint_ts), moment):
             self._write_checkpoint(conn, last, prev, ts)

@@ -166,3 +166,93 @@ def test_record_refs_are_keyed_truncated_hmacs() -> None:
     assert "cust" not in ref and "42" not in repr(refs)
     with pytest.raises(KeySourceError):
         RecordRefs(b"short")
+
+
+@pytest.mark.parametrize("key", [b"a" * 32, bytes(range(48)), b"k" * 64, b"z" * 65, bytes(range(200))])
+def test_record_refs_are_exactly_hmac_sha256_of_the_id(key: bytes) -> None:
+    # The precomputed inner/outer states must give the library's HMAC, for keys shorter than,
+    # equal to and longer than the SHA-256 block (64 bytes, hashed first).
+    import hashlib
+    import hmac
+
+    refs = RecordRefs(key)
+    ids = ["", "cust-42", "0b9c7c1e-4c1f-4f39-9b2f-7b0f6b1f0c11", "é漢字", "x" * 300]
+    expected = [hmac.new(key, i.encode("utf-8"), hashlib.sha256).hexdigest()[:32] for i in ids]
+    assert [refs.ref(i) for i in ids] == expected
+    assert refs.refs(ids) == tuple(expected)
+    assert refs.refs(iter(ids)) == tuple(expected) and refs.refs([]) == ()
+
+
+GOOD_REF = "0123456789abcdef" * 2
+
+
+@pytest.mark.parametrize(
+    "record_refs",
+    [
+        (GOOD_REF, "ABCDEF" * 5 + "ab"),  # upper case
+        (GOOD_REF, GOOD_REF[:31]),  # too short
+        (GOOD_REF, GOOD_REF + "0"),  # too long
+        (GOOD_REF[:31], GOOD_REF + "0"),  # lengths that add up to two references
+        (f'{GOOD_REF}","{GOOD_REF}',),  # one item that joins like two
+        (GOOD_REF + '"', GOOD_REF[1:]),  # a quote inside an item
+        (GOOD_REF, 42),  # not a string
+        (GOOD_REF, None),
+        ("",),
+        (GOOD_REF[:16] + "\x00" + GOOD_REF[17:],),
+    ],
+)
+def test_record_refs_validation_refuses_anything_but_32_hex(record_refs: tuple[Any, ...]) -> None:
+    with pytest.raises(AuditWriteError):
+        AuditEvent(
+            subject="alice", roles=("sales",), purpose="service", action="read", resource="customer",
+            fields=("email",), decision="allow", record_refs=record_refs,
+        )  # fmt: skip
+
+
+@given(refs=st.lists(st.from_regex(r"[0-9a-f]{32}", fullmatch=True), max_size=50))
+def test_stored_record_refs_json_is_canonical(refs: list[str]) -> None:
+    event = AuditEvent(
+        subject="alice", roles=("sales",), purpose="service", action="read", resource="customer",
+        fields=("email",), decision="allow", record_refs=refs,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert event.record_refs == tuple(refs)
+    assert event.column_json()[2] == canonical_json(refs) == json_str_list(tuple(refs))
+
+
+@given(
+    subject=text,
+    request_id=text,
+    roles=st.lists(text, max_size=3),
+    refs=st.lists(st.from_regex(r"[0-9a-f]{32}", fullmatch=True), max_size=3),
+    detail=st.dictionaries(text, scalars, max_size=3),
+    row_count=st.integers(min_value=0, max_value=2**62),
+    seq=st.integers(min_value=1, max_value=2**62),
+    prev_hash=st.one_of(st.just("ab" * 32), text),
+)
+def test_record_parts_splice_to_the_canonical_record(
+    subject: str,
+    request_id: str,
+    roles: list[str],
+    refs: list[str],
+    detail: dict[str, Any],
+    row_count: int,
+    seq: int,
+    prev_hash: str,
+) -> None:
+    # The log hashes head + prev + middle + seq + tail + ts; verification hashes canonical_record_bytes.
+    from audit.events import encode_str
+
+    event = AuditEvent(
+        subject=subject, roles=tuple(roles), purpose="service", action="read", resource="customer",
+        fields=("email", "é"), decision="allow", row_count=row_count, request_id=request_id,
+        record_refs=tuple(refs), detail=detail,
+    )  # fmt: skip
+    ts = "2025-01-02T03:04:05.678901Z"
+    head, middle, tail = event.record_parts()
+    roles_json, fields_json, refs_json, detail_json = event.column_json()
+    spliced = f"{head}{encode_str(prev_hash)}{middle}{seq}{tail}{encode_str(ts)}}}".encode()
+    assert spliced == canonical_record_bytes(
+        seq=seq, ts=ts, subject=subject, roles_json=roles_json, purpose="service", action="read",
+        resource="customer", fields_json=fields_json, decision="allow", row_count=row_count,
+        request_id=request_id, record_refs_json=refs_json, detail_json=detail_json, prev_hash=prev_hash,
+    )  # fmt: skip

@@ -251,3 +251,58 @@ def test_verify_asks_for_a_read_only_connection(
     finally:
         sa_event.remove(engine, "begin", on_begin)
     assert seen == [True]
+
+
+def test_large_events_written_in_bulk_follow_the_same_rule(
+    engine: Engine, make_log: Callable[..., AuditLog], refs: RecordRefs, small_parts: None,
+    checkpoints_path: Path, signer: Ed25519Signer, tools: Any,
+) -> None:  # fmt: skip
+    """Events with many refs take one INSERT ... SELECT over an array of keys; rows are the same."""
+    from audit.log import BULK_REF_KEYS
+
+    log = make_log(every=4)
+    collide = ("c" * 15 + "0" * 17, "c" * 15 + "1" * 17)  # one key, two references
+    big = tuple(refs.ref(f"b{i}") for i in range(BULK_REF_KEYS + 5)) + collide
+    bigger = (*(refs.ref(f"g{i}") for i in range(3 * BULK_REF_KEYS)), refs.ref("b3"))
+    shapes = [big, (refs.ref("b3"),), (), bigger, tuple(refs.ref(f"b{i}") for i in range(5)), big]
+
+    def ev(i: int, record_refs: tuple[str, ...]) -> AuditEvent:
+        return AuditEvent(
+            subject="s", roles=("sales",), purpose="service", action="read", resource="customer",
+            fields=("email",), decision="allow", row_count=len(record_refs), request_id=f"r{i}",
+            record_refs=record_refs,
+        )  # fmt: skip
+
+    with engine.begin() as conn:
+        first, _ = log.append_many(conn, [ev(i, s) for i, s in enumerate(shapes[:4])])
+    with engine.begin() as conn:
+        log.append(conn, ev(4, shapes[4]))
+        log.append(conn, ev(5, shapes[5]))
+    log.publish_checkpoints(engine)
+    places = RefPartitioner()
+    expected: list[tuple[int, int, int]] = []
+    for seq, shape in enumerate(shapes, start=first):
+        if shape:
+            keys = event_keys(shape)
+            part = places.place(len(keys))
+            expected.extend((part, key, seq) for key in keys)
+    assert _index_rows(engine) == expected
+    assert len(event_keys(big)) == len(big) - 1  # the colliding pair shares one row
+    with engine.connect() as conn:
+        assert [r["seq"] for r in access_report(conn, refs.ref("b3"))] == [first + i for i in (0, 1, 3, 4, 5)]
+        assert [r["seq"] for r in access_report(conn, collide[1])] == [first, first + 5]
+        conn.rollback()
+    assert _verify(engine, checkpoints_path, signer).ok
+    with tools.rogue_admin(engine) as conn:  # a forged extra row inside a bulk-written event
+        conn.exec_driver_sql(f"INSERT INTO audit_ref_index (part, ref_key, seq) VALUES (1, 7, {first + 3})")
+    report = _verify(engine, checkpoints_path, signer)
+    assert not report.ok and report.first_bad_seq == first + 3, report.reason
+
+
+def test_event_keys_bulk_parse_equals_the_prefix_rule() -> None:
+    import os
+
+    refs = tuple(os.urandom(16).hex() for _ in range(300))
+    near = tuple("d" * 15 + c + "e" * 16 for c in "0123456789abcdef")  # differ only after the key
+    for shape in (refs, refs + near, near + refs[:20], tuple(r.upper() for r in refs[:40])):
+        assert event_keys(shape) == sorted({int(r[:15], 16) for r in shape})
