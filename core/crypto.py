@@ -20,6 +20,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 import phonenumbers
 from cryptography.exceptions import InvalidTag
@@ -91,6 +92,26 @@ class FieldCipher:
             return None
         return seal(self._aead, value.encode("utf-8"), self._aad(column))
 
+    def encrypt_columns(self, values: Sequence[tuple[str, str | None]]) -> list[bytes | None]:
+        """:meth:`encrypt` for several columns of this row: the same ciphertexts, cheaper.
+
+        Every ciphertext still has its own random 96-bit nonce; the nonces are
+        drawn from the operating system's CSPRNG in one call instead of one per column.
+        """
+        present = sum(1 for _, value in values if value is not None)
+        nonces = os.urandom(NONCE_BYTES * present)
+        encrypt = self._aead.encrypt
+        out: list[bytes | None] = []
+        at = 0
+        for column, value in values:
+            if value is None:
+                out.append(None)
+                continue
+            nonce = nonces[at : at + NONCE_BYTES]
+            at += NONCE_BYTES
+            out.append(FORMAT_V1 + nonce + encrypt(nonce, value.encode("utf-8"), self._aad(column)))
+        return out
+
     def decrypt(self, column: str, blob: bytes | None) -> str | None:
         if blob is None:
             return None
@@ -153,6 +174,43 @@ def blind_index(key: bytes, normalised: str) -> bytes:
     return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).digest()
 
 
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+_SHA256_BLOCK = 64
+
+
+class HmacSha256:
+    """HMAC-SHA256 (RFC 2104) under one fixed key, for many messages.
+
+    The key's inner and outer padded blocks are hashed once; each message then
+    costs two hash-state copies and two short updates, about a third of
+    :func:`hmac.new`.  The output is exactly :func:`hmac.digest` (tested).
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(block.translate(_IPAD))
+        self._outer = hashlib.sha256(block.translate(_OPAD))
+
+    def __repr__(self) -> str:
+        return "HmacSha256(<key hidden>)"
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def blind_index(self, normalised: str) -> bytes:
+        """:func:`blind_index` under this key."""
+        return self.digest(normalised.encode("utf-8"))
+
+
 def normalise_email(value: str) -> str:
     email = unicodedata.normalize("NFKC", value).strip().lower()
     local, sep, domain = email.partition("@")
@@ -185,11 +243,23 @@ def _fast_e164(text: str) -> str | None:
         national = digits[len(head) :]
         if not national or prefix_for_parsing.match(national):
             return None  # a national prefix the full parse would strip or transform
-        number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-        if not phonenumbers.is_possible_number(number):
+        if not _possible_length(code, len(national)):
             return None
         return f"+{code}{national}"
     return None
+
+
+@lru_cache(maxsize=256)
+def _possible_length(code: int, length: int) -> bool:
+    """:func:`phonenumbers.is_possible_number` for a national number of ``length`` digits.
+
+    That check looks only at the country code and the length of the national
+    significant number, so one answer per (code, length) is exact.  ``national``
+    never starts with 0 here (the prefix pattern above includes ``0``), so its
+    length is the length of ``str(int(national))`` that the library measures.
+    """
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=10 ** (length - 1))
+    return bool(phonenumbers.is_possible_number(number))
 
 
 def _prefix_for_parsing(region: str) -> re.Pattern[str]:

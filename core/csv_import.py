@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -78,8 +79,11 @@ def parse_datetime(value: str, name: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, as ``surrogateescape`` decodes it
+
+
 def _has_bad_bytes(values: Sequence[str]) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for v in values for ch in v)
+    return any(_BAD_BYTE.search(v) for v in values)
 
 
 def read_rows(
@@ -96,6 +100,7 @@ def read_rows(
     text = raw.decode("utf-8", errors="surrogateescape")
     if text.startswith("\ufeff"):
         text = text[1:]
+    check_bytes = _BAD_BYTE.search(text) is not None  # most files are valid UTF-8 throughout
     csv.field_size_limit(MAX_CELL_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -119,7 +124,7 @@ def read_rows(
             continue
         if not any(c.strip() for c in cells):
             continue
-        if _has_bad_bytes(cells):
+        if check_bytes and _has_bad_bytes(cells):
             yield start, RowError(start, "row is not valid UTF-8")
             continue
         if len(cells) != len(header):

@@ -8,21 +8,39 @@ the audit event in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sqlalchemy as sa
 
-from core.db import transaction
+from core.db import bulk_load, transaction
 from core.errors import AccessDenied, ConflictError, HushError, InputError
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, utcnow
+from core.prepare_pool import Outcome, PreparePool, Ticket
 from core.records import CUSTOMER_FIELDS, PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
 from core.rotation import KeyRotator, RotationReport
 from core.store import PreparedCustomer
 from policies.vocabulary import RESOURCES
 
+T = TypeVar("T")
+
 IMPORT_BATCH = 5000
+PREPARE_AHEAD = 2
+"""Batches submitted for preparation ahead of the one being inserted (the worker never waits for work)."""
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,31 +105,54 @@ class CustomerWrites:
         *,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Bulk import; bad rows are reported by line and reason, good rows imported."""
+        """Bulk import; bad rows are reported by line and reason, good rows imported.
+
+        The next batches are prepared (validated, screened, encrypted; in a worker
+        process when there is a spare core, see :mod:`core.prepare_pool`) while
+        batch k is inserted and audited in its own transaction; on SQLite the
+        log is checkpointed in the background meanwhile (:func:`core.db.bulk_load`).
+        """
         report = ImportReport()
-        batch: list[tuple[int, CustomerInput | RowError]] = []
-        for item in rows:
-            batch.append(item)
-            if len(batch) >= IMPORT_BATCH:
-                self._import_batch(ctx, batch, report)
-                if progress:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            self._import_batch(ctx, batch, report)
-            if progress:
-                progress(len(batch))
+        scope = self._write_plan(ctx)  # authorised before any row is screened or encrypted
+        with bulk_load(self.gateway.engine), PreparePool(self.store) as pool:
+            pending: deque[tuple[list[tuple[int, CustomerInput | RowError]], Ticket]] = deque()
+            for batch in _batches(rows, IMPORT_BATCH):
+                wanted = [
+                    item
+                    if isinstance(item, CustomerInput) and (scope != "own" or item.owner == ctx.subject)
+                    else None
+                    for _, item in batch
+                ]
+                pending.append((batch, pool.submit(wanted, now=utcnow())))
+                if len(pending) > PREPARE_AHEAD:
+                    done, ticket = pending.popleft()
+                    self._import_batch(ctx, done, report, pool.collect(ticket), progress)
+            while pending:
+                done, ticket = pending.popleft()
+                self._import_batch(ctx, done, report, pool.collect(ticket), progress)
         return report
 
     def _import_batch(
-        self, ctx: AccessContext, batch: Sequence[tuple[int, CustomerInput | RowError]], report: ImportReport
+        self,
+        ctx: AccessContext,
+        batch: Sequence[tuple[int, CustomerInput | RowError]],
+        report: ImportReport,
+        outcomes: Sequence[Outcome],
+        progress: Callable[[int], None] | None,
     ) -> None:
-        part, _ = self._import(ctx, batch, source=f"import:{ctx.subject}")
+        part, _ = self._import(ctx, batch, source=f"import:{ctx.subject}", outcomes=outcomes)
         report.imported += part.imported
         report.rejected.extend(part.rejected)
+        if progress:
+            progress(len(batch))
 
     def _import(
-        self, ctx: AccessContext, batch: Sequence[tuple[int, CustomerInput | RowError]], *, source: str
+        self,
+        ctx: AccessContext,
+        batch: Sequence[tuple[int, CustomerInput | RowError]],
+        *,
+        source: str,
+        outcomes: Sequence[Outcome] | None = None,
     ) -> tuple[ImportReport, list[CreatedCustomer]]:
         scope = self._write_plan(ctx)
         report = ImportReport()
@@ -119,7 +160,7 @@ class CustomerWrites:
         line_of: dict[str, int] = {}
         seen: set[str] = set()
         now = utcnow()
-        for line, item in batch:
+        for i, (line, item) in enumerate(batch):
             if isinstance(item, RowError):
                 report.rejected.append(item)
                 continue
@@ -129,7 +170,10 @@ class CustomerWrites:
                 )
                 continue
             try:
-                p = self.store.prepare(item, now=now)
+                outcome = outcomes[i] if outcomes is not None else None  # prepared ahead (PreparePool)
+                if isinstance(outcome, HushError):
+                    raise outcome
+                p = outcome if outcome is not None else self.store.prepare(item, now=now)
             except HushError as exc:
                 report.rejected.append(RowError(line, exc.message))
                 continue

@@ -111,3 +111,52 @@ def test_fast_e164_path_agrees_with_full_parse(region: str, national: int, sep: 
         return  # the caller falls back to the full parse
     assert ok
     assert fast == phonenumbers.format_number(full_number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(st.binary(min_size=0, max_size=200), st.binary(max_size=300))
+@settings(max_examples=300)
+def test_hmac_sha256_with_precomputed_pads_is_hmac(key: bytes, message: bytes) -> None:
+    import hashlib
+    import hmac
+
+    from core.crypto import HmacSha256
+
+    assert HmacSha256(key).digest(message) == hmac.digest(key, message, hashlib.sha256)
+
+
+def test_precomputed_blind_index_matches_blind_index_and_hides_key() -> None:
+    from core.crypto import HmacSha256
+
+    k = new_key()
+    h = HmacSha256(k)
+    assert h.blind_index("email:a@example.com") == blind_index(k, "email:a@example.com")
+    assert h.blind_index("phone:+447700900123") != blind_index(new_key(), "phone:+447700900123")
+    assert k.hex() not in repr(h)
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=50)), min_size=1, max_size=7))
+@settings(max_examples=200)
+def test_encrypt_columns_is_encrypt_per_column(values: list[str | None]) -> None:
+    columns = [f"c{i}" for i in range(len(values))]
+    cipher = FieldCipher(KEY, table="customers", row_id="r9", key_version=1)
+    blobs = cipher.encrypt_columns(list(zip(columns, values, strict=True)))
+    assert [b is None for b in blobs] == [v is None for v in values]
+    for column, value, blob in zip(columns, values, blobs, strict=True):
+        assert cipher.decrypt(column, blob) == value  # bound to its own column and row
+    present = [b for b in blobs if b is not None]
+    assert len({b[1:13] for b in present}) == len(present)  # a fresh nonce per ciphertext
+    if len(present) > 1:
+        first = next(i for i, b in enumerate(blobs) if b is not None)
+        other = next(i for i, b in enumerate(blobs) if b is not None and i != first)
+        with pytest.raises(CorruptCiphertextError):  # not valid under another column's associated data
+            cipher.decrypt(columns[other], blobs[first])
+
+
+@pytest.mark.parametrize("code", [1, 44, 86])
+def test_possible_length_cache_agrees_with_phonenumbers(code: int) -> None:
+    from core.crypto import _possible_length
+
+    for length in range(1, 18):
+        national = int("7" + "1" * (length - 1))
+        number = phonenumbers.PhoneNumber(country_code=code, national_number=national)
+        assert _possible_length(code, length) == phonenumbers.is_possible_number(number)

@@ -23,3 +23,61 @@ def test_sqlite_reader_does_not_block_writer(tmp_path: Path) -> None:
             writer.execute(sa.text("INSERT INTO meta (key, value) VALUES ('k', 'v')"))
         assert reader.execute(sa.text("SELECT count(*) FROM meta WHERE key = 'k'")).scalar() == 0  # snapshot
     engine.dispose()
+
+
+LOAD = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+    "INSERT INTO big SELECT randomblob(3000) FROM n"
+)  # about 6 MB: far past the 1000-page automatic checkpoint
+
+
+def test_bulk_load_moves_checkpoints_off_the_commit_and_restores_them(tmp_path: Path) -> None:
+    from core.db import WAL_AUTOCHECKPOINT_PAGES, bulk_load, transaction
+
+    db = tmp_path / "x.sqlite3"
+    engine = create_db_engine(f"sqlite:///{db}")
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_AUTOCHECKPOINT_PAGES
+    before = db.stat().st_size
+    with bulk_load(engine, interval=3600):  # the background round never comes in this test
+        with transaction(engine) as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+            conn.exec_driver_sql("CREATE TABLE big (v BLOB)")
+            conn.exec_driver_sql(LOAD)
+        assert db.stat().st_size < before + 1_000_000  # committed to the log only: no checkpoint yet
+    assert db.stat().st_size > before + 5_000_000  # checkpointed into the database file on the way out
+    with engine.connect() as conn:  # the same pooled connection, its automatic checkpoint back
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_AUTOCHECKPOINT_PAGES
+        assert conn.exec_driver_sql("SELECT count(*) FROM big").scalar() == 2000
+    engine.dispose()
+
+
+def test_bulk_load_checkpoints_in_the_background(tmp_path: Path) -> None:
+    import time
+
+    from core.db import bulk_load, transaction
+
+    db = tmp_path / "x.sqlite3"
+    engine = create_db_engine(f"sqlite:///{db}")
+    migrate(engine)
+    before = db.stat().st_size
+    with bulk_load(engine, interval=0.01):
+        with transaction(engine) as conn:
+            conn.exec_driver_sql("CREATE TABLE big (v BLOB)")
+            conn.exec_driver_sql(LOAD)
+        for _ in range(1000):  # at most 10 s: the thread copies the log while the load goes on
+            if db.stat().st_size > before + 5_000_000:
+                break
+            time.sleep(0.01)
+        assert db.stat().st_size > before + 5_000_000
+    engine.dispose()
+
+
+def test_bulk_load_changes_nothing_elsewhere() -> None:
+    from core.db import bulk_load
+
+    engine = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
+    with bulk_load(engine):
+        pass
+    engine.dispose()

@@ -1,0 +1,298 @@
+"""Bulk import: prepare customers (validate, screen, encrypt) in a worker process, ahead of the inserts.
+
+A customer import is CPU work (validation, the sensitive-content screen,
+AES-GCM under a fresh data key, blind indexes) followed by database work
+(inserts, commit).  On a machine with more than one core the two overlap:
+the caller submits batch k+1 here before it inserts batch k, and a forked
+worker prepares k+1 while the caller's transaction runs.  Worker and caller
+take chunks from one queue: when the caller needs a batch it prepares every
+chunk the worker has not taken yet, so both cores stay busy and a busy
+machine degrades to the plain in-process path.
+
+The worker is a ``fork`` of the importing process: it inherits the
+:class:`~core.store.CustomerStore` (key ring, screen) in memory, so no key
+material is serialised or sent anywhere; it never touches the database and
+exits when the import ends.  What crosses the pipe are the customers' input
+values and their prepared rows (ciphertexts, blind indexes, the wrapped data
+key): the same bytes the caller would have computed itself.  Where ``fork`` is
+unavailable, on one core, or for a single chunk, everything runs in-process
+with the same code.  A rejected row comes back as its :class:`HushError`
+(never echoing the value); any other failure in the worker is re-raised here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gc
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from operator import attrgetter
+from types import TracebackType
+from typing import Any
+
+from core.errors import HushError
+from core.records import CustomerInput
+from core.store import CustomerStore, PreparedCustomer
+
+CHUNK = 2000
+"""Rows per unit of work taken by the worker or by the caller."""
+
+WAIT_SECONDS = 0.05
+"""How long the caller waits for a result before it looks for work again (and checks the worker)."""
+
+Outcome = PreparedCustomer | HushError | None
+"""Per input row: the prepared customer, the error that rejects it, or None (not asked for)."""
+
+_INPUT_FIELDS = tuple(f.name for f in dataclasses.fields(CustomerInput))
+_input_values = attrgetter(*_INPUT_FIELDS)
+
+_Values = tuple[Any, ...] | None
+_Task = tuple[int, list[_Values], dt.datetime]
+
+
+def default_workers() -> int:
+    """One worker per core beyond the caller's own, at most two (the caller's inserts are the limit)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(cores - 1, 2))
+
+
+def _fork_context() -> Any:
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not POSIX
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _prepare_values(store: CustomerStore, items: Sequence[_Values], now: dt.datetime) -> list[Outcome]:
+    out: list[Outcome] = []
+    for values in items:
+        if values is None:
+            out.append(None)
+            continue
+        try:
+            out.append(store.prepare(CustomerInput(*values), now=now))
+        except HushError as exc:
+            out.append(exc)
+    return out
+
+
+_Wire = list[Any]
+
+
+def _to_wire(outcomes: list[Outcome]) -> _Wire:
+    """Prepared rows as plain tuples: a frozen dataclass pickles and unpickles several times slower."""
+    return [
+        (p.customer_id, p.external_id, p.owner, p.row, p.key_row, p.consents, p.text_sensitivity)
+        if isinstance(p, PreparedCustomer)
+        else p
+        for p in outcomes
+    ]
+
+
+def _from_wire(wire: _Wire) -> list[Outcome]:
+    return [item if item is None or isinstance(item, HushError) else PreparedCustomer(*item) for item in wire]
+
+
+def _worker_main(store: CustomerStore, tasks: Any, results: Connection) -> None:
+    """The forked worker: the store arrives by inheritance, not by pickling; it never uses the database.
+
+    Results go out through a thread so that the worker goes on with the next
+    chunk while the caller is busy inserting and not yet reading.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle
+    outbox: queue.SimpleQueue[tuple[int, _Wire | None, Exception | None] | None] = queue.SimpleQueue()
+
+    def send() -> None:
+        while (item := outbox.get()) is not None:
+            results.send(item)
+
+    sender = threading.Thread(target=send, name="hushdb-import-results", daemon=True)
+    sender.start()
+    parent = os.getppid()
+    while True:
+        try:
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:
+                return  # the importing process is gone (killed): so is this one
+            continue
+        if task is None:
+            break
+        key, items, now = task
+        try:
+            outbox.put((key, _to_wire(_prepare_values(store, items, now)), None))
+        except Exception as exc:  # a bug: hand it to the caller, which re-raises it
+            try:
+                pickle.dumps(exc)
+                error: Exception = exc
+            except Exception:  # not picklable: its type name is all that travels
+                error = RuntimeError(f"{type(exc).__name__} in the import worker")
+            outbox.put((key, None, error))
+    outbox.put(None)
+    sender.join()
+
+
+@dataclass
+class Ticket:
+    """One submitted batch: the timestamp of its rows and its chunks (key, input values)."""
+
+    now: dt.datetime
+    chunks: list[tuple[int, list[_Values]]] = field(default_factory=list)
+
+
+class PreparePool:
+    """Prepares submitted batches in a forked worker while the caller inserts earlier ones.
+
+    Use as a context manager; :meth:`submit` a batch (a list aligned with the
+    caller's rows: a :class:`CustomerInput` to prepare, or None to skip), then
+    :meth:`collect` it, in submission order, to get one :data:`Outcome` per row.
+    """
+
+    def __init__(self, store: CustomerStore, *, workers: int | None = None, chunk: int | None = None) -> None:
+        self.store = store
+        self.chunk = max(1, CHUNK if chunk is None else chunk)
+        self.workers = default_workers() if workers is None else max(0, workers)
+        self._context = _fork_context() if self.workers else None
+        self._processes: list[BaseProcess] = []
+        self._tasks: Any = None
+        self._results: list[Connection] = []
+        self._done: dict[int, list[Outcome] | BaseException] = {}
+        self._next_key = 0
+        self._outstanding = 0
+        self._broken = False
+
+    def __enter__(self) -> PreparePool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(graceful=exc_type is None)
+
+    @property
+    def started(self) -> bool:
+        """Whether worker processes were started (for tests and figures)."""
+        return bool(self._processes)
+
+    def close(self, *, graceful: bool = True) -> None:
+        """Stop the workers: after their queue is drained when ``graceful``, at once otherwise."""
+        self._stop(graceful=graceful)
+        self._done.clear()
+
+    def _stop(self, *, graceful: bool) -> None:
+        if not self._processes:
+            return
+        if graceful and not self._broken:
+            for _ in self._processes:
+                self._tasks.put(None)
+            for process in self._processes:
+                process.join(timeout=10)
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        self._tasks.cancel_join_thread()
+        self._tasks.close()
+        for conn in self._results:
+            conn.close()
+        self._processes = []
+        self._results = []
+
+    def _start(self) -> bool:
+        if self._processes:
+            return True
+        if self._context is None or self._broken:
+            return False
+        self._tasks = self._context.Queue()
+        # Objects that exist at the fork are never collected in the worker: it cannot finalise
+        # (close, roll back) a database connection it inherited, and copies fewer pages.
+        gc.freeze()
+        try:
+            for _ in range(self.workers):
+                reader, writer = self._context.Pipe(duplex=False)
+                process = self._context.Process(
+                    target=_worker_main,
+                    args=(self.store, self._tasks, writer),
+                    name="hushdb-import-worker",
+                    daemon=True,
+                )
+                process.start()
+                writer.close()  # only the worker writes: if it dies, the caller reads end-of-file
+                self._processes.append(process)
+                self._results.append(reader)
+        except OSError:  # no more processes: prepare in-process
+            self._broken = True
+            self._stop(graceful=False)
+            return False
+        finally:
+            gc.unfreeze()
+        return True
+
+    def submit(self, items: Sequence[CustomerInput | None], *, now: dt.datetime) -> Ticket:
+        """Queue a batch for preparation; a worker starts on it at once (when there is one)."""
+        values: list[_Values] = [None if item is None else _input_values(item) for item in items]
+        ticket = Ticket(now=now)
+        self._outstanding += 1
+        # A worker pays off only when there is more than one chunk of work in flight.
+        use_workers = (self._outstanding > 1 or len(values) > self.chunk) and self._start()
+        for start in range(0, len(values), self.chunk):
+            key = self._next_key
+            self._next_key += 1
+            part = values[start : start + self.chunk]
+            ticket.chunks.append((key, part))
+            if use_workers:
+                self._tasks.put((key, part, now))
+        return ticket
+
+    def collect(self, ticket: Ticket) -> list[Outcome]:
+        """The outcomes of ``ticket``'s rows, in order, once every chunk is prepared here or by a worker."""
+        self._outstanding -= 1
+        while any(key not in self._done for key, _ in ticket.chunks):
+            if not self._processes:
+                for key, part in ticket.chunks:
+                    if key not in self._done:
+                        self._done[key] = _prepare_values(self.store, part, ticket.now)
+                break
+            try:
+                task: _Task = self._tasks.get_nowait()  # a chunk no worker has taken: do it here
+            except queue.Empty:
+                self._receive()
+                continue
+            key, part, now = task
+            self._done[key] = _prepare_values(self.store, part, now)
+        out: list[Outcome] = []
+        for key, _ in ticket.chunks:
+            done = self._done.pop(key)
+            if isinstance(done, BaseException):
+                raise done
+            out.extend(done)
+        return out
+
+    def _receive(self) -> None:
+        try:
+            for conn in wait(self._results, timeout=WAIT_SECONDS):
+                assert isinstance(conn, Connection)
+                key, wire, error = conn.recv()
+                self._done[key] = error if error is not None else _from_wire(wire)
+            if all(process.is_alive() for process in self._processes):
+                return
+        except (EOFError, OSError):
+            pass
+        # A worker died (killed, out of memory), perhaps holding a chunk: nothing of its work
+        # was used, so whatever has not arrived is prepared here instead.
+        self._broken = True
+        self._stop(graceful=False)

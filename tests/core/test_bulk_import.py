@@ -1,0 +1,324 @@
+"""The bulk import path: time-ordered ids, the driver-level INSERT, and preparation in a worker process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import core.prepare_pool as prepare_pool
+import core.writes as writes
+from api.wiring import Hush
+from core.errors import InputError
+from core.models import consent_events_t, customer_keys_t, customers_t, utcnow
+from core.prepare_pool import PreparePool
+from core.records import CustomerInput
+from core.store import PreparedCustomer, new_customer_id
+from core.writes import RowError
+
+
+def customer(i: int, *, owner: str = "alice", **changes: Any) -> CustomerInput:
+    values: dict[str, Any] = {
+        "external_id": f"E{i:04d}",
+        "full_name": f"Person Number {i}",
+        "owner": owner,
+        "email": f"person{i}@example.com",
+        "phone": f"+44 7700 {900000 + i:06d}",
+        "postal_address": f"{i} Long Road, Leeds LS1 1AA",
+        "birth_date": dt.date(1980, 1, 1) + dt.timedelta(days=i),
+        "consent_marketing_email": i % 2 == 0,
+        "consent_marketing_post": True,
+        "consent_profiling": None if i % 3 else False,
+    }
+    values.update(changes)
+    return CustomerInput(**values)
+
+
+# -- ids -----------------------------------------------------------------------
+
+
+def test_customer_ids_are_uuid7_unique_and_time_ordered() -> None:
+    first = [new_customer_id() for _ in range(2000)]
+    time.sleep(0.002)
+    later = new_customer_id()
+    assert len(set(first)) == len(first)
+    for cid in (*first[:50], later):
+        parsed = uuid.UUID(cid)
+        assert str(parsed) == cid
+        assert parsed.version == 7
+        assert parsed.variant == uuid.RFC_4122
+    assert max(first) < later  # a later millisecond sorts after every earlier id
+    now_ms = time.time_ns() // 1_000_000
+    assert abs(int(later.replace("-", "")[:12], 16) - now_ms) < 60_000
+
+
+# -- the driver-level INSERT ------------------------------------------------------
+
+
+def _stored(conn: sa.Connection, table: sa.Table, key: str, value: str) -> dict[str, Any]:
+    cols = [c.name for c in table.columns]
+    if conn.dialect.name == "sqlite":
+        select = ", ".join(f"{c}, typeof({c})" for c in cols)
+        row = conn.exec_driver_sql(f"SELECT {select} FROM {table.name} WHERE {key} = ?", (value,)).one()
+        return {c: (row[2 * i], row[2 * i + 1]) for i, c in enumerate(cols)}
+    row = conn.exec_driver_sql(
+        f"SELECT {', '.join(cols)} FROM {table.name} WHERE {key} = %(v)s", {"v": value}
+    ).one()
+    return dict(zip(cols, row, strict=True))
+
+
+@pytest.mark.parametrize("sensitive", [False, True])
+def test_bulk_insert_stores_exactly_what_sqlalchemy_stores(hush: Hush, sensitive: bool) -> None:
+    """Every column of customers and customer_keys: same values, same SQLite storage classes."""
+    store = hush.writes.store
+    name = "Daughter Killed in Car Crash" if sensitive else "Plain Name"
+    p = store.prepare(customer(1, full_name=name, birth_date=None), now=utcnow())
+    twin_id = new_customer_id()
+    twin_row = {**p.row, "id": twin_id, "external_id": "TWIN", "pseudonym": "p_twin"}
+    twin_key = {**p.key_row, "customer_id": twin_id}
+    with hush.engine.begin() as conn:
+        store.insert(conn, [p], source="test")
+        conn.execute(sa.insert(customers_t).values(**twin_row))
+        conn.execute(sa.insert(customer_keys_t).values(**twin_key))
+    with hush.engine.connect() as conn:
+        ours = _stored(conn, customers_t, "id", p.customer_id)
+        theirs = _stored(conn, customers_t, "id", twin_id)
+        ours_key = _stored(conn, customer_keys_t, "customer_id", p.customer_id)
+        theirs_key = _stored(conn, customer_keys_t, "customer_id", twin_id)
+    for column in ("id", "external_id", "pseudonym"):
+        ours.pop(column), theirs.pop(column)
+    ours_key.pop("customer_id"), theirs_key.pop("customer_id")
+    assert ours == theirs
+    assert ours_key == theirs_key
+    assert (ours["birth_date_ct"] in (None, (None, "null"))) is True  # left out of the INSERT: NULL
+    assert (ours["review_reason"] in (None, (None, "null"))) is (not sensitive)
+
+
+def test_columns_the_bulk_insert_may_leave_out_have_no_database_default(hush: Hush) -> None:
+    """bulk_insert leaves out a column that is NULL in every row only when that stores NULL."""
+    from core.store import _null_by_default
+
+    with hush.engine.connect() as conn:
+        for table in (customers_t, customer_keys_t, consent_events_t):
+            omittable = [c.name for c in table.columns if _null_by_default(c)]
+            if conn.dialect.name == "sqlite":
+                defaults = {
+                    r[1]: r[4] for r in conn.exec_driver_sql(f"PRAGMA table_info({table.name})").all()
+                }
+            else:
+                defaults = dict(
+                    conn.exec_driver_sql(
+                        "SELECT column_name, column_default FROM information_schema.columns "
+                        "WHERE table_name = %(t)s",
+                        {"t": table.name},
+                    ).all()
+                )
+            assert {c: defaults[c] for c in omittable} == {c: None for c in omittable}
+    assert "text_analysis_ct" in [c.name for c in customers_t.columns if _null_by_default(c)]
+    assert "dek_version" not in [c.name for c in customers_t.columns if _null_by_default(c)]
+
+
+def test_bulk_insert_with_mixed_null_columns(hush: Hush) -> None:
+    """A column NULL in some rows only is bound as NULL row by row."""
+    store = hush.writes.store
+    now = utcnow()
+    rows = [
+        store.prepare(customer(i, birth_date=None if i % 2 else dt.date(1990, 1, i)), now=now) for i in (1, 2)
+    ]
+    with hush.engine.begin() as conn:
+        store.insert(conn, rows, source="test")
+    with hush.engine.connect() as conn:
+        stored = dict(conn.execute(sa.select(customers_t.c.external_id, customers_t.c.birth_date_ct)).all())
+    assert stored["E0001"] is None and stored["E0002"] is not None
+
+
+# -- preparation in a worker process ------------------------------------------------
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Tiny transactions and chunks, one worker, and a count of chunks that came back from it."""
+    monkeypatch.setattr(writes, "IMPORT_BATCH", 7)
+    monkeypatch.setattr(prepare_pool, "CHUNK", 3)
+    monkeypatch.setattr(prepare_pool, "default_workers", lambda: 1)
+    from_worker: list[int] = []
+    real = prepare_pool._from_wire
+
+    def counting(wire: Any) -> Any:
+        out = real(wire)
+        from_worker.append(len(out))
+        return out
+
+    monkeypatch.setattr(prepare_pool, "_from_wire", counting)
+    parent = os.getpid()
+    real_prepare = prepare_pool._prepare_values
+
+    def slower_here(*args: Any) -> Any:
+        if os.getpid() == parent:
+            time.sleep(0.02)  # leave the worker time to take chunks (it starts with a fork)
+        return real_prepare(*args)
+
+    monkeypatch.setattr(prepare_pool, "_prepare_values", slower_here)
+    return from_worker
+
+
+def _rows() -> list[tuple[int, CustomerInput | RowError]]:
+    rows: list[tuple[int, CustomerInput | RowError]] = []
+    for i in range(40):
+        line = i + 2
+        if i == 5:
+            rows.append((line, RowError(line, "row is not valid UTF-8")))
+        elif i == 9:
+            rows.append((line, customer(i, email="not-an-email")))
+        elif i == 13:
+            rows.append((line, customer(i, birth_date=dt.date.today() + dt.timedelta(days=30))))
+        elif i == 17:
+            rows.append((line, customer(3)))  # duplicate of line 5's external_id, another batch
+        elif i == 20:
+            rows.append((line, customer(19)))  # duplicate within the same batch
+        elif i == 25:
+            rows.append((line, customer(i, owner="bob")))
+        elif i == 30:
+            rows.append((line, customer(i, full_name="Their Son Died in an Accident")))
+        else:
+            rows.append((line, customer(i)))
+    return rows
+
+
+EXPECTED_REJECTED = [
+    (7, "row is not valid UTF-8"),
+    (11, "email is not a valid address"),
+    (15, "birth_date is in the future"),
+    (19, "duplicate external_id (already stored)"),
+    (22, "duplicate external_id in this file"),
+    (27, "owner must be the importing subject for this role"),
+]
+
+
+def test_import_through_the_worker_matches_the_contract(hush: Hush, small_batches: list[int]) -> None:
+    ctx = hush.context("alice", "service")
+    report = hush.writes.import_customers(ctx, _rows())
+    assert sum(small_batches) > 0  # chunks really came back from the worker process
+    assert [(e.line, e.reason) for e in report.rejected] == EXPECTED_REJECTED
+    assert report.imported == 40 - len(EXPECTED_REJECTED)
+    assert hush.gateway.read_customer(ctx, "E0000").values["email"] == "person0@example.com"
+    record = hush.gateway.read_customer(ctx, "E0039")
+    assert record.values["full_name"] == "Person Number 39"
+    assert record.values["phone"] == "+447700900039"
+    assert record.values["birth_date"] == (dt.date(1980, 1, 1) + dt.timedelta(days=39)).isoformat()
+    with hush.engine.connect() as conn:
+        flagged = conn.execute(
+            sa.select(customers_t.c.external_id).where(customers_t.c.under_review.is_(True))
+        ).scalars()
+        assert list(flagged) == ["E0030"]
+        consents = conn.execute(sa.select(sa.func.count()).select_from(consent_events_t)).scalar_one()
+        keys = conn.execute(sa.select(sa.func.count()).select_from(customer_keys_t)).scalar_one()
+        events = conn.exec_driver_sql(
+            "SELECT row_count FROM audit_events WHERE action = 'write' AND resource = 'customer' ORDER BY seq"
+        ).all()
+    assert keys == report.imported
+    kept = [i for i in range(40) if i not in (5, 9, 13, 17, 20, 25)]
+    assert consents == sum(
+        2 + (i % 3 == 0) for i in kept
+    )  # email and post always given, profiling on i % 3 == 0
+    assert [r[0] for r in events] == [6, 5, 5, 6, 7, 5]  # one audited transaction per batch of 7 rows
+    assert sum(r[0] for r in events) == report.imported
+
+
+def test_worker_and_in_process_imports_agree(
+    hush: Hush, monkeypatch: pytest.MonkeyPatch, small_batches: list[int]
+) -> None:
+    ctx = hush.context("alice", "service")
+    rows = _rows()
+    with_worker = hush.writes.import_customers(ctx, rows)
+    assert small_batches
+    monkeypatch.setattr(prepare_pool, "default_workers", lambda: 0)
+    small_batches.clear()
+    renamed = [
+        (line, item if isinstance(item, RowError) else replace(item, external_id="X" + item.external_id))
+        for line, item in rows
+    ]
+    in_process = hush.writes.import_customers(ctx, renamed)
+    assert not small_batches
+    assert in_process.imported == with_worker.imported
+    assert [(e.line, e.reason) for e in in_process.rejected] == [
+        (e.line, e.reason) for e in with_worker.rejected
+    ]
+
+
+def test_a_bug_in_the_worker_is_not_swallowed(
+    hush: Hush, monkeypatch: pytest.MonkeyPatch, small_batches: list[int]
+) -> None:
+    real = hush.writes.store.prepare
+
+    def broken(inp: CustomerInput, *, now: dt.datetime | None = None) -> PreparedCustomer:
+        if inp.external_id == "E0002":
+            raise ZeroDivisionError("bug")
+        return real(inp, now=now)
+
+    monkeypatch.setattr(hush.writes.store, "prepare", broken)  # inherited by the forked worker
+    with pytest.raises(ZeroDivisionError):
+        hush.writes.import_customers(
+            hush.context("alice", "service"), [(i + 2, customer(i)) for i in range(20)]
+        )
+
+
+def test_a_dead_worker_falls_back_to_preparing_in_process(
+    hush: Hush, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = hush.writes.store
+    parent = os.getpid()
+    real = store.prepare
+
+    def dies_in_the_worker(inp: CustomerInput, *, now: dt.datetime | None = None) -> PreparedCustomer:
+        if inp.external_id == "E0000" and os.getpid() != parent:
+            os._exit(9)  # killed while holding the first chunk (out of memory, kill -9)
+        return real(inp, now=now)
+
+    monkeypatch.setattr(store, "prepare", dies_in_the_worker)
+    items: list[CustomerInput | None] = [customer(i) for i in range(12)]
+    items[4] = None
+    items[7] = customer(7, email="nope")
+    with PreparePool(store, workers=1, chunk=2) as pool:
+        ticket = pool.submit(items, now=utcnow())
+        assert pool.started
+        pool._processes[0].join(timeout=30)  # the worker took the first chunk and died
+        outcomes = pool.collect(ticket)
+        assert not pool.started  # noticed, and no longer used
+        again = pool.collect(pool.submit(items[:3], now=utcnow()))
+    assert outcomes[4] is None
+    assert isinstance(outcomes[7], InputError)
+    assert outcomes[7].message == "email is not a valid address"
+    good = [o for o in outcomes if isinstance(o, PreparedCustomer)]
+    assert [p.external_id for p in good] == [f"E{i:04d}" for i in range(12) if i not in (4, 7)]
+    assert len({p.customer_id for p in good}) == len(good)
+    assert [p.external_id for p in again if isinstance(p, PreparedCustomer)] == ["E0000", "E0001", "E0002"]
+
+
+def test_small_imports_do_not_start_a_worker(hush: Hush) -> None:
+    with PreparePool(hush.writes.store, workers=1, chunk=10) as pool:
+        outcomes = pool.collect(pool.submit([customer(i) for i in range(10)], now=utcnow()))
+        assert not pool.started
+    assert all(isinstance(o, PreparedCustomer) for o in outcomes)
+
+
+def test_a_duplicate_key_in_the_bulk_insert_is_a_conflict_and_rolls_back(hush: Hush) -> None:
+    from core.errors import ConflictError
+
+    store = hush.writes.store
+    now = utcnow()
+    first = store.prepare(customer(1), now=now)
+    again = store.prepare(customer(1), now=now)  # same external_id, raced past the pre-check
+    with hush.engine.begin() as conn:
+        store.insert(conn, [first], source="test")
+    with pytest.raises(ConflictError), hush.engine.begin() as conn:
+        store.insert(conn, [store.prepare(customer(2), now=now), again], source="test")
+    with hush.engine.connect() as conn:
+        assert conn.execute(sa.select(customers_t.c.external_id)).scalars().all() == ["E0001"]
+        assert conn.execute(sa.select(sa.func.count()).select_from(customer_keys_t)).scalar_one() == 1
