@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from core.crypto import FieldCipher, HmacSha256, blind_index, new_key, normalise_email, normalise_phone
+from core.crypto import FieldCipher, HmacSha256, new_key, normalise_email, normalise_phone
 from core.errors import ConflictError, ErasedError, InputError, NotFoundError, WrongKeyError
 from core.keys import KeyRing
 from core.models import (
@@ -410,11 +410,11 @@ class CustomerStore:
         if changes.email is not None:
             email = normalise_email(changes.email)
             values["email_ct"] = cipher.encrypt("email", email)
-            values["email_bidx"] = blind_index(self.keyring.index_key, "email:" + email)
+            values["email_bidx"] = self._index_hmac().blind_index("email:" + email)
         if changes.phone is not None:
             phone = normalise_phone(changes.phone, self.phone_region)
             values["phone_ct"] = cipher.encrypt("phone", phone)
-            values["phone_bidx"] = blind_index(self.keyring.index_key, "phone:" + phone)
+            values["phone_bidx"] = self._index_hmac().blind_index("phone:" + phone)
         if changes.birth_date is not None:
             if changes.birth_date > now.date():
                 raise InputError("birth_date is in the future")

@@ -32,6 +32,11 @@ PREPARE_AHEAD = 2
 """Batches submitted for preparation ahead of the one being inserted (the worker never waits for work)."""
 
 
+def _in_scope(item: CustomerInput, scope: str, ctx: AccessContext) -> bool:
+    """A role whose write scope is "own" may only create customers it owns."""
+    return scope != "own" or item.owner == ctx.subject
+
+
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
     batch: list[T] = []
     for item in items:
@@ -93,7 +98,9 @@ class CustomerWrites:
         return plan.scope
 
     def create(self, ctx: AccessContext, inp: CustomerInput) -> CreatedCustomer:
-        report, created = self._import(ctx, [(0, inp)], source=f"api:{ctx.subject}")
+        report, created = self._import(
+            ctx, [(0, inp)], scope=self._write_plan(ctx), source=f"api:{ctx.subject}"
+        )
         if report.rejected:
             report.rejected[0].raise_()
         return created[0]
@@ -117,30 +124,30 @@ class CustomerWrites:
         with bulk_load(self.gateway.engine), PreparePool(self.store) as pool:
             pending: deque[tuple[list[tuple[int, CustomerInput | RowError]], Ticket]] = deque()
             for batch in _batches(rows, IMPORT_BATCH):
+                # only rows that _import will not reject on sight are prepared
                 wanted = [
-                    item
-                    if isinstance(item, CustomerInput) and (scope != "own" or item.owner == ctx.subject)
-                    else None
+                    item if isinstance(item, CustomerInput) and _in_scope(item, scope, ctx) else None
                     for _, item in batch
                 ]
                 pending.append((batch, pool.submit(wanted, now=utcnow())))
                 if len(pending) > PREPARE_AHEAD:
                     done, ticket = pending.popleft()
-                    self._import_batch(ctx, done, report, pool.collect(ticket), progress)
+                    self._import_batch(ctx, scope, done, report, pool.collect(ticket), progress)
             while pending:
                 done, ticket = pending.popleft()
-                self._import_batch(ctx, done, report, pool.collect(ticket), progress)
+                self._import_batch(ctx, scope, done, report, pool.collect(ticket), progress)
         return report
 
     def _import_batch(
         self,
         ctx: AccessContext,
+        scope: str,
         batch: Sequence[tuple[int, CustomerInput | RowError]],
         report: ImportReport,
         outcomes: Sequence[Outcome],
         progress: Callable[[int], None] | None,
     ) -> None:
-        part, _ = self._import(ctx, batch, source=f"import:{ctx.subject}", outcomes=outcomes)
+        part, _ = self._import(ctx, batch, scope=scope, source=f"import:{ctx.subject}", outcomes=outcomes)
         report.imported += part.imported
         report.rejected.extend(part.rejected)
         if progress:
@@ -151,10 +158,11 @@ class CustomerWrites:
         ctx: AccessContext,
         batch: Sequence[tuple[int, CustomerInput | RowError]],
         *,
+        scope: str,
         source: str,
         outcomes: Sequence[Outcome] | None = None,
     ) -> tuple[ImportReport, list[CreatedCustomer]]:
-        scope = self._write_plan(ctx)
+        """Insert one batch under ``scope`` (the write plan's row scope, authorised by the caller)."""
         report = ImportReport()
         prepared: list[PreparedCustomer] = []
         line_of: dict[str, int] = {}
@@ -164,7 +172,7 @@ class CustomerWrites:
             if isinstance(item, RowError):
                 report.rejected.append(item)
                 continue
-            if scope == "own" and item.owner != ctx.subject:
+            if not _in_scope(item, scope, ctx):
                 report.rejected.append(
                     RowError(line, "owner must be the importing subject for this role", AccessDenied)
                 )

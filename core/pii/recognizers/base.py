@@ -32,6 +32,17 @@ def has_digit(text: str) -> bool:
     return any(c.isdigit() for c in text)
 
 
+def is_caseless(text: str) -> bool:
+    """Written without capitals: then case says nothing about names, and context alone decides."""
+    return not any(c.isupper() for c in text)
+
+
+#: Lower-case words inside personal and place names ("Willemine ten Pas", "Rue de la Paix").
+NAME_PARTICLES: frozenset[str] = frozenset(
+    "de da di del della van der den von la le du des ten ter bin al el y".split()
+)
+
+
 class RuleRecognizer(LocalRecognizer):
     def __init__(
         self,

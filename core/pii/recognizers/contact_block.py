@@ -32,6 +32,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from core.pii.gazetteer import gazetteer
+from core.pii.recognizers.base import NAME_PARTICLES, is_caseless
 from core.pii.recognizers.en_identifiers import STREET as SUFFIXED_STREET
 
 MAX_WORDS: Final = 8
@@ -77,11 +78,9 @@ _PROSE_ANCHORS: Final = (
     re.compile(r"^(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d{4,5})(?=\s)"),
     re.compile(r"(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*\s+){1,3}\d{4,5}\b"),
 )
-_NAME_PARTICLES: Final = frozenset("and of the de da di del van von der den la le du".split())
-_PARTICLES: Final = frozenset(
-    "de da di del della dello dos das do du des van der den von zu la le el al bin ibn ten ter te "
-    "y e i and und et og och of the & u. s.".split()
-)
+# Connecting words that do not make a line prose ("Marshall, Hernandez and Simpson").
+_NAME_PARTICLES: Final = NAME_PARTICLES | {"and", "of", "the"}
+_PARTICLES: Final = _NAME_PARTICLES | set("dello dos das do zu ibn te i e und et og och & u. s.".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +140,16 @@ def _street_start(value: str) -> bool:
     return bool(first) and first[0].lower() not in STOP_WORDS
 
 
-def _anchor(line: _Line) -> str | None:
+def _prose(value: str) -> bool:
+    return _stop_words(value) >= 2
+
+
+def _anchor(line: _Line, prose: bool) -> str | None:
     """The entity type when the line anchors a block, else None."""
     v = line.value
     if not v:
         return None
-    if _stop_words(v) >= 2:
+    if prose:
         return "ADDRESS" if any(p.search(v) for p in _PROSE_ANCHORS) else None
     if line.label and _PHONE_LABEL.fullmatch(line.label) and sum(c.isdigit() for c in v) >= 6:
         return "PHONE_NUMBER"
@@ -161,8 +164,6 @@ def _anchor(line: _Line) -> str | None:
     if _PHONE_LINE.fullmatch(v) and sum(c.isdigit() for c in v) >= 7:
         return "PHONE_NUMBER"
     if _CITY_POSTCODE.fullmatch(v):
-        return "LOCATION"
-    if _country(v):
         return "LOCATION"
     return None
 
@@ -196,15 +197,16 @@ class ContactBlockRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         if "\n" not in text.strip():
             return []
-        caseless = not any(c.isupper() for c in text)
+        caseless = is_caseless(text)
         results: list[RecognizerResult] = []
         run: list[_Line] = []
-        for line in [*_lines(text), _Line(0, 0, "\x00" * (MAX_CHARS + 1), "")]:
+        for line in _lines(text):
             if _short(line):
                 run.append(line)
-                continue
-            results.extend(self._block(run, caseless))
-            run = []
+            else:
+                results.extend(self._block(run, caseless))
+                run = []
+        results.extend(self._block(run, caseless))
         wanted = set(entities) if entities else None
         return [r for r in results if wanted is None or r.entity_type in wanted]
 
@@ -213,19 +215,20 @@ class ContactBlockRecognizer(LocalRecognizer):
         lines = [ln for ln in run if not ln.blank]
         if len(lines) < 2:
             return []
-        anchors = [_anchor(ln) for ln in lines]
+        prose = [_prose(ln.value) for ln in lines]
+        anchors = [_anchor(ln, p) for ln, p in zip(lines, prose, strict=True)]
         if not any(anchors):
             return []
         first = next(i for i, a in enumerate(anchors) if a)
         out: list[RecognizerResult] = []
-        for i, (ln, anchor) in enumerate(zip(lines, anchors, strict=True)):
-            if anchor is not None and _stop_words(ln.value) >= 2:
+        for i, (ln, anchor, is_prose) in enumerate(zip(lines, anchors, prose, strict=True)):
+            if anchor is not None and is_prose:
                 for pattern in _PROSE_ANCHORS:
                     for m in pattern.finditer(ln.value):
                         out.append(RecognizerResult(anchor, ln.start + m.start(), ln.start + m.end(), SCORE))
             elif anchor is not None:
                 out.append(RecognizerResult(anchor, ln.start, ln.end, SCORE))
-            elif ln.value.endswith(":") or _stop_words(ln.value) >= 2:
+            elif ln.value.endswith(":") or is_prose:
                 continue
             elif _name_like(ln.value, caseless):
                 kind = "LOCATION" if i > first else ("PERSON" if i == 0 else "ORGANIZATION")

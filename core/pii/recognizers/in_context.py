@@ -38,6 +38,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from core.pii.gazetteer import MAX_WORDS, first_names, fold, gazetteer
+from core.pii.recognizers.base import NAME_PARTICLES, is_caseless
 
 _W: Final = r"[^\W\d_][\w'’\-]*"  # a word (any script)
 _NAME_WORDS: Final = rf"{_W}(?:\.?[ \t]+{_W}){{0,2}}"
@@ -52,7 +53,6 @@ _NOT_NAMES: Final = frozenset(
     "not yes ok okay please thanks thank sorry hello hi dear mr mrs ms miss dr sir madam team customer "
     "client manager sales support everyone someone anyone nobody back home again later soon now".split()
 )
-_PARTICLES: Final = frozenset("de da di del della van der den von la le du des ten ter bin al el y".split())
 
 _PLACE_WORD: Final = re.compile(
     r"(?:\b(?:in|to|from|at|near|around|outside|via|into|towards?|visit(?:ed|ing)?|leave|left|"
@@ -110,12 +110,8 @@ _ORG_FORM: Final = re.compile(
     rf"Solutions|Markets|Ventures|Labs|Consulting|Associates)\b\.?)"
 )
 _LIST: Final = re.compile(rf"{_W}(?:,\s+{_W})+,?\s+(?:and|or|&)\s+{_W}")
-_LIST_ITEM: Final = re.compile(_W)
+_WORD: Final = re.compile(_W)
 _Add = Callable[[str, int, int, float], None]
-
-
-def _caseless(text: str) -> bool:
-    return not any(c.isupper() for c in text)
 
 
 def _capitalised(words: Sequence[str], caseless: bool) -> bool:
@@ -124,7 +120,7 @@ def _capitalised(words: Sequence[str], caseless: bool) -> bool:
     return (
         bool(words)
         and words[0][0].isupper()
-        and all(w[0].isupper() or w.lower() in _PARTICLES for w in words)
+        and all(w[0].isupper() or w.lower() in NAME_PARTICLES for w in words)
     )
 
 
@@ -136,7 +132,7 @@ def _trim_name(text: str, start: int, end: int, caseless: bool) -> tuple[int, in
         low = word.lower()
         if low in _NOT_NAMES or low in _MONTHS_DAYS:
             break
-        if not caseless and not word[0].isupper() and low not in _PARTICLES:
+        if not caseless and not word[0].isupper() and low not in NAME_PARTICLES:
             break
         kept_end = start + m.start() + len(word)
     return (start, kept_end) if kept_end > start else None
@@ -149,7 +145,7 @@ def _place_spans(text: str, caseless: bool) -> Iterator[tuple[int, int, str]]:
         m = _PLACE_CANDIDATE.search(text, pos)
         if m is None:
             return
-        words = list(re.finditer(_W, m.group(0)))
+        words = list(_WORD.finditer(m.group(0)))
         hit: tuple[int, int, str] | None = None
         for n in range(len(words), 0, -1):
             name = m.group(0)[words[0].start() : words[n - 1].end()]
@@ -175,7 +171,6 @@ def _place_spans(text: str, caseless: bool) -> Iterator[tuple[int, int, str]]:
             after is not None and gaz.kind(after.group(1)) is not None
         ):
             yield start, end, "LOCATION"
-    return
 
 
 _CAPS_PLACE: Final = re.compile(
@@ -252,9 +247,9 @@ def _people_by_name(text: str, caseless: bool) -> Iterator[tuple[int, int]]:
             if w == "." and _INITIAL.match(tokens[j - 1].group(0)):
                 j += 1
                 continue
-            if not w[0].isalpha() or (w.lower() in STOP_WORDS and w.lower() not in _PARTICLES):
+            if not w[0].isalpha() or (w.lower() in STOP_WORDS and w.lower() not in NAME_PARTICLES):
                 break
-            if not caseless and not (w[0].isupper() or w.lower() in _PARTICLES):
+            if not caseless and not (w[0].isupper() or w.lower() in NAME_PARTICLES):
                 break
             j += 1
         end = tokens[j - 1].end()
@@ -325,7 +320,7 @@ class InContextRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        caseless = _caseless(text)
+        caseless = is_caseless(text)
         out: list[RecognizerResult] = []
 
         def add(entity: str, start: int, end: int, score: float) -> None:
@@ -335,7 +330,7 @@ class InContextRecognizer(LocalRecognizer):
         for start, end, entity in _place_spans(text, caseless):
             add(entity, start, end, 0.6)
         for m in _CAPS_PLACE.finditer(text):
-            if not _caseless(m.group("v")) and m.group("v").lower() not in _MONTHS_DAYS:
+            if m.group("v").lower() not in _MONTHS_DAYS:
                 add("LOCATION", *m.span("v"), 0.5)
         for m in _STREET_INLINE.finditer(text):
             self._address(text, m.start(), m.end(), caseless, add)
@@ -363,7 +358,7 @@ class InContextRecognizer(LocalRecognizer):
             if span is not None:
                 add("ORGANIZATION", *span, 0.5)
         for m in _ORG_FORM.finditer(text):
-            words = re.findall(_W, m.group("v"))
+            words = _WORD.findall(m.group("v"))
             if _capitalised(words, caseless) and words[0].lower() not in _NOT_NAMES:
                 add("ORGANIZATION", *m.span("v"), 0.55)
         wanted = set(entities) if entities else None
@@ -371,7 +366,7 @@ class InContextRecognizer(LocalRecognizer):
 
     @staticmethod
     def _address(text: str, start: int, end: int, caseless: bool, add: _Add) -> None:
-        words = re.findall(_W, text[start:end])
+        words = _WORD.findall(text[start:end])
         if not words or any(w.lower() in _MONTHS_DAYS or w.lower() in STOP_WORDS for w in words):
             return
         tail = _TOWN_TAIL.match(text, end)
@@ -387,12 +382,12 @@ def propagate_people(text: str, people: Sequence[tuple[int, int]]) -> list[tuple
     (three letters or more, capitalised as found) and the other items of a list that holds a found name."""
     if not people:
         return []
-    caseless = _caseless(text)
+    caseless = is_caseless(text)
     found: set[tuple[int, int]] = set(people)
     words: set[str] = set()
     for start, end in people:
-        for w in re.findall(_W, text[start:end]):
-            if len(w) >= 3 and w.lower() not in _NOT_NAMES and w.lower() not in _PARTICLES:
+        for w in _WORD.findall(text[start:end]):
+            if len(w) >= 3 and w.lower() not in _NOT_NAMES and w.lower() not in NAME_PARTICLES:
                 words.add(w if not caseless else w.lower())
     extra: list[tuple[int, int]] = []
     if words:
@@ -401,7 +396,7 @@ def propagate_people(text: str, people: Sequence[tuple[int, int]]) -> list[tuple
             if not any(s <= m.start() and m.end() <= e for s, e in found):
                 extra.append(m.span())
     for m in _LIST.finditer(text):
-        items = [(m.start() + i.start(), m.start() + i.end()) for i in _LIST_ITEM.finditer(m.group(0))]
+        items = [(m.start() + i.start(), m.start() + i.end()) for i in _WORD.finditer(m.group(0))]
         items = [(s, e) for s, e in items if text[s:e].lower() not in {"and", "or"}]
         if not all(caseless or text[s].isupper() for s, e in items):
             continue
