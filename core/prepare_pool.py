@@ -7,7 +7,11 @@ the caller submits batch k+1 here before it inserts batch k, and a forked
 worker prepares k+1 while the caller's transaction runs.  Worker and caller
 take chunks from one queue: when the caller needs a batch it prepares every
 chunk the worker has not taken yet, so both cores stay busy and a busy
-machine degrades to the plain in-process path.
+machine degrades to the plain in-process path.  Every chunk is claimed once,
+by whichever process gets to it first (a flag in shared memory): a worker
+claims chunks in submission order as it reads them, the caller claims only
+chunks of the batch it is collecting -- never a later one, which would leave
+the worker idle while the caller inserts.
 
 The worker is a ``fork`` of the importing process: it inherits the
 :class:`~core.store.CustomerStore` (key ring, screen) in memory, so no key
@@ -46,6 +50,9 @@ from core.store import CustomerStore, PreparedCustomer
 CHUNK = 2000
 """Rows per unit of work taken by the worker or by the caller."""
 
+SLOTS = 1024
+"""Claim flags in shared memory, one per chunk in flight (a chunk's slot is its key modulo this)."""
+
 WAIT_SECONDS = 0.05
 """How long the caller waits for a result before it looks for work again (and checks the worker)."""
 
@@ -56,7 +63,6 @@ _INPUT_FIELDS = tuple(f.name for f in dataclasses.fields(CustomerInput))
 _input_values = attrgetter(*_INPUT_FIELDS)
 
 _Values = tuple[Any, ...] | None
-_Task = tuple[int, list[_Values], dt.datetime]
 
 
 def default_workers() -> int:
@@ -104,7 +110,17 @@ def _from_wire(wire: _Wire) -> list[Outcome]:
     return [item if item is None or isinstance(item, HushError) else PreparedCustomer(*item) for item in wire]
 
 
-def _worker_main(store: CustomerStore, tasks: Any, results: Connection) -> None:
+def _claim(claims: Any, key: int) -> bool:
+    """Take chunk ``key`` for this process: true exactly once, for the first process to ask."""
+    with claims.get_lock():
+        slot = key % SLOTS
+        if claims[slot]:
+            return False
+        claims[slot] = 1
+        return True
+
+
+def _worker_main(store: CustomerStore, tasks: Any, claims: Any, results: Connection) -> None:
     """The forked worker: the store arrives by inheritance, not by pickling; it never uses the database.
 
     Results go out through a thread so that the worker goes on with the next
@@ -130,6 +146,8 @@ def _worker_main(store: CustomerStore, tasks: Any, results: Connection) -> None:
         if task is None:
             break
         key, items, now = task
+        if not _claim(claims, key):
+            continue  # the caller prepared it while collecting its batch
         try:
             outbox.put((key, _to_wire(_prepare_values(store, items, now)), None))
         except Exception as exc:  # a bug: hand it to the caller, which re-raises it
@@ -166,9 +184,11 @@ class PreparePool:
         self._context = _fork_context() if self.workers else None
         self._processes: list[BaseProcess] = []
         self._tasks: Any = None
+        self._claims: Any = None
         self._results: list[Connection] = []
         self._done: dict[int, list[Outcome] | BaseException] = {}
         self._next_key = 0
+        self._first_outstanding = 0  # the first chunk key of the oldest batch not yet collected
         self._outstanding = 0
         self._broken = False
 
@@ -218,6 +238,7 @@ class PreparePool:
         if self._context is None or self._broken:
             return False
         self._tasks = self._context.Queue()
+        self._claims = self._context.Array("b", SLOTS)
         # Objects that exist at the fork are never collected in the worker: it cannot finalise
         # (close, roll back) a database connection it inherited, and copies fewer pages.
         gc.freeze()
@@ -226,7 +247,7 @@ class PreparePool:
                 reader, writer = self._context.Pipe(duplex=False)
                 process = self._context.Process(
                     target=_worker_main,
-                    args=(self.store, self._tasks, writer),
+                    args=(self.store, self._tasks, self._claims, writer),
                     name="hushdb-import-worker",
                     daemon=True,
                 )
@@ -255,25 +276,29 @@ class PreparePool:
             part = values[start : start + self.chunk]
             ticket.chunks.append((key, part))
             if use_workers:
+                if self._next_key - self._first_outstanding > SLOTS:
+                    raise RuntimeError("too many chunks in flight: collect earlier batches first")
+                self._claims[key % SLOTS] = 0
                 self._tasks.put((key, part, now))
         return ticket
 
     def collect(self, ticket: Ticket) -> list[Outcome]:
         """The outcomes of ``ticket``'s rows, in order, once every chunk is prepared here or by a worker."""
         self._outstanding -= 1
+        if ticket.chunks:
+            self._first_outstanding = ticket.chunks[-1][0] + 1
         while any(key not in self._done for key, _ in ticket.chunks):
             if not self._processes:
                 for key, part in ticket.chunks:
                     if key not in self._done:
                         self._done[key] = _prepare_values(self.store, part, ticket.now)
                 break
-            try:
-                task: _Task = self._tasks.get_nowait()  # a chunk no worker has taken: do it here
-            except queue.Empty:
+            for key, part in ticket.chunks:  # a chunk of this batch no worker has taken: do it here
+                if key not in self._done and _claim(self._claims, key):
+                    self._done[key] = _prepare_values(self.store, part, ticket.now)
+                    break
+            else:
                 self._receive()
-                continue
-            key, part, now = task
-            self._done[key] = _prepare_values(self.store, part, now)
         out: list[Outcome] = []
         for key, _ in ticket.chunks:
             done = self._done.pop(key)

@@ -51,6 +51,11 @@ class NormalisedText:
         return self.starts[start], self.ends[end - 1]
 
 
+def is_normal(text: str) -> bool:
+    """Whether :func:`normalise` leaves ``text`` as it is (plain ASCII with no look-alike digit runs)."""
+    return _NEEDS_WORK.search(text) is None
+
+
 def normalise(text: str) -> NormalisedText:
     if not _NEEDS_WORK.search(text):
         return NormalisedText(original=text, text=text, starts=None, ends=None)

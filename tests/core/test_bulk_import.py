@@ -322,3 +322,42 @@ def test_a_duplicate_key_in_the_bulk_insert_is_a_conflict_and_rolls_back(hush: H
     with hush.engine.connect() as conn:
         assert conn.execute(sa.select(customers_t.c.external_id)).scalars().all() == ["E0001"]
         assert conn.execute(sa.select(sa.func.count()).select_from(customer_keys_t)).scalar_one() == 1
+
+
+def test_the_caller_prepares_only_chunks_of_the_batch_it_collects(
+    hush: Hush, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of later batches are left to the worker, which goes on with them while the caller inserts.
+
+    The worker is made slow, so that the caller finds chunks of its own batch
+    untaken and prepares them; it must never take one of a later batch (the
+    worker would then sit idle while the caller inserts).
+    """
+    parent = os.getpid()
+    real = prepare_pool._prepare_values
+    here: list[str] = []
+
+    def slow_worker(store: Any, items: Any, now: Any) -> Any:
+        if os.getpid() == parent:
+            here.append(items[0][0])  # external_id of the chunk's first row
+        else:
+            time.sleep(0.3)
+        return real(store, items, now)
+
+    monkeypatch.setattr(prepare_pool, "_prepare_values", slow_worker)
+    store = hush.writes.store
+    batches = [
+        [customer(b * 10 + i) for i in range(4)] for b in range(3)
+    ]  # chunks of 2: E..0, E..2 per batch
+    with PreparePool(store, workers=1, chunk=2) as pool:
+        tickets = [pool.submit(list(items), now=utcnow()) for items in batches]
+        assert pool.started
+        first = pool.collect(tickets[0])
+        assert here and set(here) <= {"E0000", "E0002"}  # some of batch 0, nothing of batches 1 and 2
+        rest = [pool.collect(t) for t in tickets[1:]]
+    outcomes = [first, *rest]
+    for b, got in enumerate(outcomes):
+        assert [p.external_id for p in got if isinstance(p, PreparedCustomer)] == [
+            f"E{b * 10 + i:04d}" for i in range(4)
+        ]
+    assert len({p.customer_id for got in outcomes for p in got if isinstance(p, PreparedCustomer)}) == 12

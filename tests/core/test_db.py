@@ -81,3 +81,37 @@ def test_bulk_load_changes_nothing_elsewhere() -> None:
     with bulk_load(engine):
         pass
     engine.dispose()
+
+
+def test_migrated_customer_indexes_match_the_models(engine: sa.Engine) -> None:
+    """Migrations and models agree on the customers table's indexes (SQLite and PostgreSQL).
+
+    Every index costs each insert, so the set is deliberate: no index that
+    another one covers, and erased rows only in the partial erased_at index.
+    """
+    from core.models import customers_t
+
+    inspector = sa.inspect(engine)
+    migrated = {
+        ix["name"]: tuple(ix["column_names"])
+        for ix in inspector.get_indexes("customers")
+        if not ix.get("duplicates_constraint")  # PostgreSQL: the unique constraints' own indexes
+    }
+    declared = {ix.name: tuple(c.name for c in ix.columns) for ix in customers_t.indexes}
+    assert {k: v for k, v in migrated.items() if not k.startswith("sqlite_autoindex")} == declared
+    assert declared == {
+        "ix_customers_owner_id": ("owner", "id"),
+        "ix_customers_email_bidx": ("email_bidx",),
+        "ix_customers_phone_bidx": ("phone_bidx",),
+        "ix_customers_erased": ("erased_at",),
+    }
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            sql = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_customers_erased'"
+            ).scalar()
+        else:
+            sql = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_customers_erased'"
+            ).scalar()
+    assert "erased_at IS NOT NULL" in str(sql)

@@ -69,3 +69,30 @@ def test_customer_field_screen_levels() -> None:
     stored = json.loads(doc)
     assert set(stored) == {"full_name"}
     assert "Daughter" not in doc.decode()  # offsets and labels, never the text
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                [*_WORDS, "the", "Mr", "Smith", "12", "1O", "road", "王芳", "已故", "ｊｏｈｎ", "\u200b"]
+            ),
+            max_size=6,
+        ).map(" ".join),
+        min_size=1,
+        max_size=3,
+    )
+)
+@settings(max_examples=300)
+def test_surely_clean_never_hides_a_finding(texts: list[str]) -> None:
+    """The one-pass check over a customer's fields: when it says clean, no field has a finding."""
+    screen = SensitiveScreen.shared()
+    if screen.surely_clean(texts):
+        assert all(screen.findings(t) == () for t in texts)
+
+
+def test_surely_clean_on_ordinary_and_sensitive_fields() -> None:
+    screen = SensitiveScreen.shared()
+    assert screen.surely_clean(["Oliver Smith", "14 High Street, London SW1A 1AA"])
+    assert not screen.surely_clean(["Daughter Killed in Car Crash", "1 Elm Rd"])
+    assert not screen.surely_clean(["王芳 (已故)"])  # not plain ASCII: looked at in full
