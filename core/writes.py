@@ -228,9 +228,7 @@ class CustomerWrites:
         self.gateway.publish()
         report.imported = len(prepared)
         report.rejected.sort(key=lambda e: e.line)
-        created = [
-            CreatedCustomer(p.external_id, p.row["pseudonym"], bool(p.row["under_review"])) for p in prepared
-        ]
+        created = [CreatedCustomer(p.external_id, p.pseudonym, p.under_review) for p in prepared]
         return report, created
 
     def _resolve(self, ctx: AccessContext, external_id: str, resource: str, action: str) -> tuple[str, str]:

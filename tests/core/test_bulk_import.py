@@ -19,7 +19,7 @@ from core.errors import InputError
 from core.models import consent_events_t, customer_keys_t, customers_t, utcnow
 from core.prepare_pool import PreparePool
 from core.records import CustomerInput
-from core.store import PreparedCustomer, new_customer_id
+from core.store import CUSTOMER_ROW, KEY_ROW, PreparedCustomer, new_customer_id
 from core.writes import RowError
 
 
@@ -80,8 +80,9 @@ def test_bulk_insert_stores_exactly_what_sqlalchemy_stores(hush: Hush, sensitive
     name = "Daughter Killed in Car Crash" if sensitive else "Plain Name"
     p = store.prepare(customer(1, full_name=name, birth_date=None), now=utcnow())
     twin_id = new_customer_id()
-    twin_row = {**p.row, "id": twin_id, "external_id": "TWIN", "pseudonym": "p_twin"}
-    twin_key = {**p.key_row, "customer_id": twin_id}
+    twin_row = {**dict(zip(CUSTOMER_ROW, p.row, strict=True)), "id": twin_id, "external_id": "TWIN"}
+    twin_row["pseudonym"] = "p_twin"
+    twin_key = {**dict(zip(KEY_ROW, p.key_row, strict=True)), "customer_id": twin_id}
     with hush.engine.begin() as conn:
         store.insert(conn, [p], source="test")
         conn.execute(sa.insert(customers_t).values(**twin_row))
@@ -122,6 +123,11 @@ def test_columns_the_bulk_insert_may_leave_out_have_no_database_default(hush: Hu
             assert {c: defaults[c] for c in omittable} == {c: None for c in omittable}
     assert "text_analysis_ct" in [c.name for c in customers_t.columns if _null_by_default(c)]
     assert "dek_version" not in [c.name for c in customers_t.columns if _null_by_default(c)]
+
+
+def test_prepared_rows_name_every_column_in_order() -> None:
+    assert tuple(c.name for c in customers_t.columns) == CUSTOMER_ROW
+    assert tuple(c.name for c in customer_keys_t.columns) == KEY_ROW
 
 
 def test_bulk_insert_with_mixed_null_columns(hush: Hush) -> None:
