@@ -464,13 +464,27 @@ class Gateway:
         return read
 
     def _select_customers(
-        self, plan: AccessPlan, ctx: AccessContext, where: sa.ColumnElement[bool]
+        self,
+        plan: AccessPlan,
+        ctx: AccessContext,
+        where: sa.ColumnElement[bool],
+        *,
+        after: sa.BindParameter[str] | None = None,
     ) -> sa.Select[Any]:
+        """Customers (and their wrapped keys) in the plan's scope; with ``after``, only ids above it.
+
+        The lower bound is stated for both sides of the join: a planner that
+        merges the two primary-key orders (PostgreSQL does) then starts both
+        at the bound, instead of reading the keys table from its first row on
+        every page of a scan.
+        """
+        on = customer_keys_t.c.customer_id == customers_t.c.id
+        if after is not None:
+            on = sa.and_(on, customer_keys_t.c.customer_id > after)
+            where = sa.and_(where, customers_t.c.id > after)
         return (
             sa.select(*self._customer_columns(plan.allowed))
-            .select_from(
-                customers_t.outerjoin(customer_keys_t, customer_keys_t.c.customer_id == customers_t.c.id)
-            )
+            .select_from(customers_t.outerjoin(customer_keys_t, on))
             .where(where, self.scope_filter(ctx, plan, customers_t.c.owner))
         )
 
@@ -570,9 +584,10 @@ class Gateway:
         *,
         fields: Sequence[str] | None = None,
         where: sa.ColumnElement[bool] | None = None,
+        after: str = "",
         batch_size: int = 1000,
     ) -> Iterator[CustomerRecord]:
-        """Stream every customer the plan allows, one audit event per batch.
+        """Stream every customer the plan allows (with an id above ``after``), one audit event per batch.
 
         Keyset pagination: each batch is read and its audit event committed in
         a transaction of its own *before* the batch is handed out.  So a
@@ -584,11 +599,12 @@ class Gateway:
             ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS
         )
         cond = sa.and_(customers_t.c.erased_at.is_(None), where if where is not None else sa.true())
-        first_page = self._select_customers(plan, ctx, cond).order_by(customers_t.c.id).limit(batch_size)
-        next_page = first_page.where(customers_t.c.id > sa.bindparam("scan_after", type_=sa.String()))
+        bound = sa.bindparam("scan_after", type_=sa.String())
+        page = (
+            self._select_customers(plan, ctx, cond, after=bound).order_by(customers_t.c.id).limit(batch_size)
+        )
         read = self._batch_reader(plan)
-        page: sa.Select[Any] = first_page
-        params: dict[str, str] = {}
+        params = {"scan_after": after}  # "" sorts before every id
         while True:
             with transaction(self.engine) as conn:
                 batch = read(conn.execute(page, params).all())
@@ -607,7 +623,7 @@ class Gateway:
             yield from batch.records()
             if len(batch.ids) < batch_size:
                 break
-            page, params = next_page, {"scan_after": batch.ids[-1]}
+            params = {"scan_after": batch.ids[-1]}
 
     def customer_id(self, conn: Connection, ctx: AccessContext, plan: AccessPlan, external_id: str) -> str:
         """Resolve an external id to the internal id within the plan's scope (404 outside it)."""

@@ -121,7 +121,8 @@ class CustomerWrites:
         """
         report = ImportReport()
         scope = self._write_plan(ctx)  # authorised before any row is screened or encrypted
-        with bulk_load(self.gateway.engine), PreparePool(self.store) as pool:
+        loaded = ("customers", "customer_keys", "consent_events")
+        with bulk_load(self.gateway.engine, tables=loaded), PreparePool(self.store) as pool:
             pending: deque[tuple[list[tuple[int, CustomerInput | RowError]], Ticket]] = deque()
             for batch in _batches(rows, IMPORT_BATCH):
                 # only rows that _import will not reject on sight are prepared
@@ -371,13 +372,14 @@ class CustomerWrites:
             if progress:
                 progress(len(items))
 
-        for item in rows:
-            batch.append(item)
-            if len(batch) >= IMPORT_BATCH * 5:
+        with bulk_load(self.gateway.engine, tables=("transactions",)):
+            for item in rows:
+                batch.append(item)
+                if len(batch) >= IMPORT_BATCH * 5:
+                    flush(batch)
+                    batch = []
+            if batch:
                 flush(batch)
-                batch = []
-        if batch:
-            flush(batch)
         report.rejected.sort(key=lambda e: e.line)
         return report
 

@@ -334,7 +334,8 @@ class MailmergeService:
                 self._gateway.scan_customers(
                     ctx,
                     fields=prepared.base,
-                    where=sa.and_(condition, customers_t.c.id > last, customers_t.c.id <= upper),
+                    where=sa.and_(condition, customers_t.c.id <= upper),
+                    after=last,
                     batch_size=self._batch,
                 )
             )

@@ -142,3 +142,43 @@ def test_records_built_on_the_hot_path_are_ordinary_frozen_records() -> None:
     assert built == plain and repr(built) == repr(plain) and hash(built.external_id) == hash("E1")
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.external_id = "E2"  # type: ignore[misc]
+
+
+def test_scan_after_an_id_returns_only_later_ids_and_audits_them(hush: Hush) -> None:
+    """``after`` is the keyset bound of a scan (mail-merge pages use it): ids above it, in id order."""
+    _seed(hush)
+    ctx = hush.context("dana", "erasure")
+    with hush.engine.connect() as conn:
+        ids = conn.execute(sa.select(customers_t.c.id).order_by(customers_t.c.id)).scalars().all()
+    everything = [r.external_id for r in hush.gateway.scan_customers(ctx, batch_size=3)]
+    later = [r.external_id for r in hush.gateway.scan_customers(ctx, after=ids[4], batch_size=3)]
+    assert later == everything[5:]
+    assert [r.external_id for r in hush.gateway.scan_customers(ctx, after=ids[-1])] == []
+
+
+def test_an_import_refreshes_planner_statistics_on_postgresql(hush: Hush) -> None:
+    people = [
+        CustomerInput(external_id=f"S{i:03d}", full_name=f"Sam Number{i}", owner="alice") for i in range(30)
+    ]
+    report = hush.writes.import_customers(hush.context("alice", "service"), enumerate(people, start=2))
+    assert report.imported == 30
+    with hush.engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            return  # SQLite plans without statistics
+        analysed = dict(
+            conn.exec_driver_sql(
+                "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname IN ('customers', 'customer_keys', 'consent_events')"
+            ).all()
+        )
+    assert analysed == {"customers": True, "customer_keys": True, "consent_events": True}
+
+
+def test_statistics_refresh_failure_is_logged_not_raised(
+    hush: Hush, caplog: pytest.LogCaptureFixture
+) -> None:
+    from core.db import refresh_statistics
+
+    refresh_statistics(hush.engine, ["no_such_table"])  # an optimisation only: never fails the load
+    if hush.engine.dialect.name == "postgresql":
+        assert "ANALYZE after the bulk load failed (ProgrammingError)" in caplog.text
