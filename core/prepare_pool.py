@@ -285,8 +285,6 @@ class PreparePool:
     def collect(self, ticket: Ticket) -> list[Outcome]:
         """The outcomes of ``ticket``'s rows, in order, once every chunk is prepared here or by a worker."""
         self._outstanding -= 1
-        if ticket.chunks:
-            self._first_outstanding = ticket.chunks[-1][0] + 1
         while any(key not in self._done for key, _ in ticket.chunks):
             if not self._processes:
                 for key, part in ticket.chunks:
@@ -305,6 +303,8 @@ class PreparePool:
             if isinstance(done, BaseException):
                 raise done
             out.extend(done)
+        if ticket.chunks:  # their claim slots may be reused from now on
+            self._first_outstanding = ticket.chunks[-1][0] + 1
         return out
 
     def _receive(self) -> None:
