@@ -8,10 +8,14 @@ worker prepares k+1 while the caller's transaction runs.  Worker and caller
 take chunks from one queue: when the caller needs a batch it prepares every
 chunk the worker has not taken yet, so both cores stay busy and a busy
 machine degrades to the plain in-process path.  Every chunk is claimed once,
-by whichever process gets to it first (a flag in shared memory): a worker
-claims chunks in submission order as it reads them, the caller claims only
-chunks of the batch it is collecting -- never a later one, which would leave
-the worker idle while the caller inserts.
+by whichever process gets to it first, through a slot in shared memory that
+holds the chunk's key until it is claimed (so a stale task can never claim a
+later chunk that reuses its slot): a worker claims chunks in submission order
+as it reads them, the caller claims only chunks of the batch it is
+collecting -- never a later one, which would leave the worker idle while the
+caller inserts.  The caller never waits for the slots' lock for long: a
+worker killed while holding it is taken for dead, and the caller goes on
+in-process.
 
 The worker is a ``fork`` of the importing process: it inherits the
 :class:`~core.store.CustomerStore` (key ring, screen) in memory, so no key
@@ -51,7 +55,10 @@ CHUNK = 2000
 """Rows per unit of work taken by the worker or by the caller."""
 
 SLOTS = 1024
-"""Claim flags in shared memory, one per chunk in flight (a chunk's slot is its key modulo this)."""
+"""Claim slots in shared memory, one per chunk in flight (a chunk's slot is its key modulo this)."""
+
+_CLAIMED = -1
+"""What a slot holds once its chunk is claimed; until then it holds the chunk's key."""
 
 WAIT_SECONDS = 0.05
 """How long the caller waits for a result before it looks for work again (and checks the worker)."""
@@ -110,14 +117,26 @@ def _from_wire(wire: _Wire) -> list[Outcome]:
     return [item if item is None or isinstance(item, HushError) else PreparedCustomer(*item) for item in wire]
 
 
-def _claim(claims: Any, key: int) -> bool:
-    """Take chunk ``key`` for this process: true exactly once, for the first process to ask."""
-    with claims.get_lock():
+def _claim(claims: Any, key: int, *, timeout: float) -> bool | None:
+    """Take chunk ``key`` for this process.
+
+    True for the first process to ask while the chunk is in its slot; False
+    when it was claimed already, or its slot has moved on to a later chunk (a
+    stale task); None when the slots' lock could not be had within
+    ``timeout`` seconds (its holder may have been killed while holding it).
+    """
+    lock = claims.get_lock()
+    if not lock.acquire(timeout=timeout):
+        return None
+    try:
+        slots = claims.get_obj()
         slot = key % SLOTS
-        if claims[slot]:
+        if slots[slot] != key:
             return False
-        claims[slot] = 1
+        slots[slot] = _CLAIMED
         return True
+    finally:
+        lock.release()
 
 
 def _worker_main(store: CustomerStore, tasks: Any, claims: Any, results: Connection) -> None:
@@ -146,7 +165,10 @@ def _worker_main(store: CustomerStore, tasks: Any, claims: Any, results: Connect
         if task is None:
             break
         key, items, now = task
-        if not _claim(claims, key):
+        while (claimed := _claim(claims, key, timeout=1.0)) is None:
+            if os.getppid() != parent:
+                return  # the importing process died holding the lock
+        if not claimed:
             continue  # the caller prepared it while collecting its batch
         try:
             outbox.put((key, _to_wire(_prepare_values(store, items, now)), None))
@@ -163,10 +185,12 @@ def _worker_main(store: CustomerStore, tasks: Any, claims: Any, results: Connect
 
 @dataclass
 class Ticket:
-    """One submitted batch: the timestamp of its rows and its chunks (key, input values)."""
+    """One submitted batch: the timestamp of its rows, its chunks (key, input values), and which stay here."""
 
     now: dt.datetime
     chunks: list[tuple[int, list[_Values]]] = field(default_factory=list)
+    local: set[int] = field(default_factory=set)
+    """Keys of chunks never queued for a worker (submitted before one started, or after they died)."""
 
 
 class PreparePool:
@@ -238,7 +262,7 @@ class PreparePool:
         if self._context is None or self._broken:
             return False
         self._tasks = self._context.Queue()
-        self._claims = self._context.Array("b", SLOTS)
+        self._claims = self._context.Array("q", [_CLAIMED] * SLOTS)
         # Objects that exist at the fork are never collected in the worker: it cannot finalise
         # (close, roll back) a database connection it inherited, and copies fewer pages.
         gc.freeze()
@@ -264,23 +288,48 @@ class PreparePool:
         return True
 
     def submit(self, items: Sequence[CustomerInput | None], *, now: dt.datetime) -> Ticket:
-        """Queue a batch for preparation; a worker starts on it at once (when there is one)."""
+        """Queue a batch for preparation; a worker starts on it at once (when there is one).
+
+        Batches are collected in submission order; at most :data:`SLOTS`
+        chunks may be submitted and not yet collected.
+        """
         values: list[_Values] = [None if item is None else _input_values(item) for item in items]
+        parts = [values[start : start + self.chunk] for start in range(0, len(values), self.chunk)]
+        if self._next_key + len(parts) - self._first_outstanding > SLOTS:
+            raise RuntimeError("too many chunks in flight: collect earlier batches first")
         ticket = Ticket(now=now)
         self._outstanding += 1
-        # A worker pays off only when there is more than one chunk of work in flight.
-        use_workers = (self._outstanding > 1 or len(values) > self.chunk) and self._start()
-        for start in range(0, len(values), self.chunk):
+        # A worker pays off only when there is more than one chunk of work in flight; once
+        # started, it gets every chunk (the caller claims the ones it reaches first).
+        use_workers = bool(self._processes) or ((self._outstanding > 1 or len(parts) > 1) and self._start())
+        for part in parts:
             key = self._next_key
             self._next_key += 1
-            part = values[start : start + self.chunk]
             ticket.chunks.append((key, part))
+            if use_workers and not self._open_slot(key):
+                use_workers = False  # the workers were found dead: this chunk is prepared here
             if use_workers:
-                if self._next_key - self._first_outstanding > SLOTS:
-                    raise RuntimeError("too many chunks in flight: collect earlier batches first")
-                self._claims[key % SLOTS] = 0
                 self._tasks.put((key, part, now))
+            else:
+                ticket.local.add(key)  # never queued: only the caller can prepare it
         return ticket
+
+    def _open_slot(self, key: int) -> bool:
+        """Put chunk ``key`` in its claim slot; False (and the workers stopped) when the lock is lost."""
+        lock = self._claims.get_lock()
+        if not lock.acquire(timeout=WAIT_SECONDS * 20):
+            self._lost_lock()
+            return False
+        try:
+            self._claims.get_obj()[key % SLOTS] = key
+        finally:
+            lock.release()
+        return True
+
+    def _lost_lock(self) -> None:
+        """The slots' lock is held and not released: a worker died holding it (or hangs). Go on without."""
+        self._broken = True
+        self._stop(graceful=False)
 
     def collect(self, ticket: Ticket) -> list[Outcome]:
         """The outcomes of ``ticket``'s rows, in order, once every chunk is prepared here or by a worker."""
@@ -292,7 +341,16 @@ class PreparePool:
                         self._done[key] = _prepare_values(self.store, part, ticket.now)
                 break
             for key, part in ticket.chunks:  # a chunk of this batch no worker has taken: do it here
-                if key not in self._done and _claim(self._claims, key):
+                if key in self._done:
+                    continue
+                if key in ticket.local:
+                    self._done[key] = _prepare_values(self.store, part, ticket.now)
+                    break
+                claimed = _claim(self._claims, key, timeout=WAIT_SECONDS * 20)
+                if claimed is None:
+                    self._lost_lock()
+                    break
+                if claimed:
                     self._done[key] = _prepare_values(self.store, part, ticket.now)
                     break
             else:

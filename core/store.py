@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import cast, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -119,9 +119,7 @@ class PreparedCustomer:
 
     @property
     def created_at(self) -> dt.datetime:
-        value = self.row[_CREATED_AT]
-        assert isinstance(value, dt.datetime)
-        return value
+        return cast(dt.datetime, self.row[_CREATED_AT])
 
 
 def _check_text(name: str, value: str | None, *, required: bool = False) -> str | None:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
-from core.db import bulk_load, transaction
+from core.db import bulk_load, refresh_statistics, transaction
 from core.errors import AccessDenied, ConflictError, HushError, InputError
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, utcnow
@@ -121,8 +121,7 @@ class CustomerWrites:
         """
         report = ImportReport()
         scope = self._write_plan(ctx)  # authorised before any row is screened or encrypted
-        loaded = ("customers", "customer_keys", "consent_events")
-        with bulk_load(self.gateway.engine, tables=loaded), PreparePool(self.store) as pool:
+        with bulk_load(self.gateway.engine), PreparePool(self.store) as pool:
             pending: deque[tuple[list[tuple[int, CustomerInput | RowError]], Ticket]] = deque()
             for batch in _batches(rows, IMPORT_BATCH):
                 # only rows that _import will not reject on sight are prepared
@@ -137,6 +136,9 @@ class CustomerWrites:
             while pending:
                 done, ticket = pending.popleft()
                 self._import_batch(ctx, scope, done, report, pool.collect(ticket), progress)
+        refresh_statistics(
+            self.gateway.engine, ("customers", "customer_keys", "consent_events"), rows_added=report.imported
+        )
         return report
 
     def _import_batch(
@@ -372,7 +374,7 @@ class CustomerWrites:
             if progress:
                 progress(len(items))
 
-        with bulk_load(self.gateway.engine, tables=("transactions",)):
+        with bulk_load(self.gateway.engine):
             for item in rows:
                 batch.append(item)
                 if len(batch) >= IMPORT_BATCH * 5:
@@ -380,6 +382,7 @@ class CustomerWrites:
                     batch = []
             if batch:
                 flush(batch)
+        refresh_statistics(self.gateway.engine, ("transactions",), rows_added=report.imported)
         report.rejected.sort(key=lambda e: e.line)
         return report
 

@@ -367,3 +367,112 @@ def test_the_caller_prepares_only_chunks_of_the_batch_it_collects(
             f"E{b * 10 + i:04d}" for i in range(4)
         ]
     assert len({p.customer_id for got in outcomes for p in got if isinstance(p, PreparedCustomer)}) == 12
+
+
+@pytest.fixture
+def prepared_log(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every row prepared, by either process, appended to a file: (pid, external_id) per line."""
+    path = tmp_path / "prepared.log"
+    real = prepare_pool._prepare_values
+
+    def logging_prepare(store: Any, items: Any, now: Any) -> Any:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.writelines(f"{os.getpid()} {values[0]}\n" for values in items if values is not None)
+        return real(store, items, now)
+
+    monkeypatch.setattr(prepare_pool, "_prepare_values", logging_prepare)
+    return path
+
+
+def _no_hang(seconds: int) -> Any:
+    import signal
+
+    def fail(*_: Any) -> None:
+        raise TimeoutError("the pool hung")
+
+    signal.signal(signal.SIGALRM, fail)
+    signal.alarm(seconds)
+    return signal
+
+
+def test_a_stale_task_never_claims_a_later_chunk_in_its_slot(
+    hush: Hush, monkeypatch: pytest.MonkeyPatch, prepared_log: Any
+) -> None:
+    """Four claim slots, one-row chunks, a worker far behind: slots are reused while old tasks wait.
+
+    The caller prepares the chunks the worker has not reached; when the worker
+    reads those stale tasks, their slots hold later chunks, which it must not
+    claim.  Every row is prepared exactly once, and nothing hangs.
+    """
+    monkeypatch.setattr(prepare_pool, "SLOTS", 4)
+    parent = os.getpid()
+    logged = prepare_pool._prepare_values
+
+    def lagging(store: Any, items: Any, now: Any) -> Any:
+        if os.getpid() != parent:
+            time.sleep(0.05)
+        return logged(store, items, now)
+
+    monkeypatch.setattr(prepare_pool, "_prepare_values", lagging)
+    batches = [[customer(b * 10 + i) for i in range(2)] for b in range(12)]
+    signal = _no_hang(60)
+    try:
+        outcomes = []
+        with PreparePool(hush.writes.store, workers=1, chunk=1) as pool:
+            tickets = [pool.submit(list(batches[0]), now=utcnow())]
+            for items in batches[1:]:
+                tickets.append(pool.submit(list(items), now=utcnow()))
+                outcomes.append(pool.collect(tickets.pop(0)))
+            outcomes.append(pool.collect(tickets.pop(0)))
+    finally:
+        signal.alarm(0)
+    got = [p.external_id for batch in outcomes for p in batch if isinstance(p, PreparedCustomer)]
+    assert got == [c.external_id for batch in batches for c in batch]
+    lines = prepared_log.read_text().split()
+    ids = lines[1::2]
+    assert sorted(ids) == sorted(got)  # each row prepared once: none twice, by either process
+    assert {pid for pid in lines[0::2]} >= {str(parent)}
+
+
+def test_a_batch_submitted_before_the_worker_started_is_prepared_here(hush: Hush) -> None:
+    """One chunk alone starts no worker; when the next batch starts one, the first is still collected."""
+    signal = _no_hang(30)
+    try:
+        with PreparePool(hush.writes.store, workers=1, chunk=10) as pool:
+            first = pool.submit([customer(i) for i in range(5)], now=utcnow())
+            assert not pool.started
+            second = pool.submit([customer(i) for i in range(5, 30)], now=utcnow())
+            assert pool.started
+            a, b = pool.collect(first), pool.collect(second)
+    finally:
+        signal.alarm(0)
+    assert [p.external_id for p in [*a, *b] if isinstance(p, PreparedCustomer)] == [
+        f"E{i:04d}" for i in range(30)
+    ]
+
+
+def test_a_worker_killed_holding_the_claim_lock_does_not_hang_the_import(
+    hush: Hush, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller waits for the slots' lock a bounded time, then goes on without workers."""
+    monkeypatch.setattr(prepare_pool, "WAIT_SECONDS", 0.01)
+    signal = _no_hang(60)
+    try:
+        with PreparePool(hush.writes.store, workers=1, chunk=2) as pool:
+            ticket = pool.submit([customer(i) for i in range(8)], now=utcnow())
+            assert pool.started
+            pool._processes[0].kill()  # the worker is gone ...
+            pool._processes[0].join()
+            holder = os.fork()
+            if holder == 0:  # ... and another process dies holding the lock
+                pool._claims.get_lock().acquire()
+                os._exit(0)
+            os.waitpid(holder, 0)
+            outcomes = pool.collect(ticket)
+            assert not pool.started
+            again = pool.collect(pool.submit([customer(i) for i in range(8, 12)], now=utcnow()))
+    finally:
+        signal.alarm(0)
+    assert [p.external_id for p in [*outcomes, *again] if isinstance(p, PreparedCustomer)] == [
+        f"E{i:04d}" for i in range(12)
+    ]

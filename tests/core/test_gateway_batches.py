@@ -158,10 +158,10 @@ def test_scan_after_an_id_returns_only_later_ids_and_audits_them(hush: Hush) -> 
 
 def test_an_import_refreshes_planner_statistics_on_postgresql(hush: Hush) -> None:
     people = [
-        CustomerInput(external_id=f"S{i:03d}", full_name=f"Sam Number{i}", owner="alice") for i in range(30)
+        CustomerInput(external_id=f"S{i:03d}", full_name=f"Sam Number{i}", owner="alice") for i in range(60)
     ]
     report = hush.writes.import_customers(hush.context("alice", "service"), enumerate(people, start=2))
-    assert report.imported == 30
+    assert report.imported == 60  # more than 50 + 10% of the rows the planner knew of (none)
     with hush.engine.connect() as conn:
         if conn.dialect.name != "postgresql":
             return  # SQLite plans without statistics
@@ -179,6 +179,12 @@ def test_statistics_refresh_failure_is_logged_not_raised(
 ) -> None:
     from core.db import refresh_statistics
 
-    refresh_statistics(hush.engine, ["no_such_table"])  # an optimisation only: never fails the load
+    assert not refresh_statistics(hush.engine, ["customers"], rows_added=0)  # nothing added: nothing to do
+    # an optimisation only: a failure never fails the load
+    assert not refresh_statistics(hush.engine, ["no_such_table"], rows_added=1000)
     if hush.engine.dialect.name == "postgresql":
         assert "ANALYZE after the bulk load failed (ProgrammingError)" in caplog.text
+        assert refresh_statistics(
+            hush.engine, ["customers"], rows_added=1000
+        )  # never analysed: -1 rows known
+        assert not refresh_statistics(hush.engine, ["customers"], rows_added=10)  # below 50 + 10%

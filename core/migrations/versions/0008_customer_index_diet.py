@@ -11,6 +11,10 @@ for itself:
   partial (``WHERE erased_at IS NOT NULL``; SQLite and PostgreSQL both have
   partial indexes) and an insert of a live customer no longer touches it.
 
+Building the partial index reads the table once and holds back writes to it
+meanwhile (a plain ``CREATE INDEX``); it stores only the erased rows, so on a
+large table that is one sequential scan.
+
 Revision ID: 0008_customer_index_diet
 Revises: 0007_customer_owner_order
 """
