@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from core.models import customer_keys_t, customers_t
 from core.pii.analysis import ANALYSER_VERSION, Analysis
 from core.pii.known_records import KnownRecords
 from core.pii.operators import EXPORT_POLICY, mask
-from core.writes import ImportReport, RowError
+from core.writes import ImportReport, RowError, batches
 from policies.plan import AccessPlan
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class NoteService:
         """Bulk import; texts are analysed in batches (``nlp.pipe``) before they are stored."""
         self._authorize(ctx)  # before any analysis
         report = ImportReport()
-        for batch in _batches(rows, ANALYSE_BATCH):
+        for batch in batches(rows, ANALYSE_BATCH):
             good: list[tuple[int, NoteInput]] = []
             for line, item in batch:
                 if isinstance(item, RowError):
@@ -298,16 +298,3 @@ class NoteService:
                 )
         gateway.publish()
         return receipts
-
-
-def _batches(
-    rows: Iterable[tuple[int, NoteInput | RowError]], size: int
-) -> Iterator[list[tuple[int, NoteInput | RowError]]]:
-    batch: list[tuple[int, NoteInput | RowError]] = []
-    for item in rows:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

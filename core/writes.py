@@ -37,7 +37,8 @@ def _in_scope(item: CustomerInput, scope: str, ctx: AccessContext) -> bool:
     return scope != "own" or item.owner == ctx.subject
 
 
-def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last one shorter), read lazily from ``items``."""
     batch: list[T] = []
     for item in items:
         batch.append(item)
@@ -123,7 +124,7 @@ class CustomerWrites:
         scope = self._write_plan(ctx)  # authorised before any row is screened or encrypted
         with bulk_load(self.gateway.engine), PreparePool(self.store) as pool:
             pending: deque[tuple[list[tuple[int, CustomerInput | RowError]], Ticket]] = deque()
-            for batch in _batches(rows, IMPORT_BATCH):
+            for batch in batches(rows, IMPORT_BATCH):
                 # only rows that _import will not reject on sight are prepared
                 wanted = [
                     item if isinstance(item, CustomerInput) and _in_scope(item, scope, ctx) else None
@@ -329,7 +330,6 @@ class CustomerWrites:
                 all_fields=RESOURCES["transaction"].fields,
             )
         report = ImportReport()
-        batch: list[tuple[int, TransactionInput | RowError]] = []
 
         def flush(items: list[tuple[int, TransactionInput | RowError]]) -> None:
             good = [(line, t) for line, t in items if isinstance(t, TransactionInput)]
@@ -375,12 +375,7 @@ class CustomerWrites:
                 progress(len(items))
 
         with bulk_load(self.gateway.engine):
-            for item in rows:
-                batch.append(item)
-                if len(batch) >= IMPORT_BATCH * 5:
-                    flush(batch)
-                    batch = []
-            if batch:
+            for batch in batches(rows, IMPORT_BATCH * 5):
                 flush(batch)
         refresh_statistics(self.gateway.engine, ("transactions",), rows_added=report.imported)
         report.rejected.sort(key=lambda e: e.line)
