@@ -343,10 +343,7 @@ class PreparePool:
             for key, part in ticket.chunks:  # a chunk of this batch no worker has taken: do it here
                 if key in self._done:
                     continue
-                if key in ticket.local:
-                    self._done[key] = _prepare_values(self.store, part, ticket.now)
-                    break
-                claimed = _claim(self._claims, key, timeout=WAIT_SECONDS * 20)
+                claimed = key in ticket.local or _claim(self._claims, key, timeout=WAIT_SECONDS * 20)
                 if claimed is None:
                     self._lost_lock()
                     break

@@ -86,6 +86,8 @@ CUSTOMER_ROW = (
 KEY_ROW = ("customer_id", "wrapped_key", "kek_version", "created_at")
 """The columns of :attr:`PreparedCustomer.key_row`, in order (every column of ``customer_keys``)."""
 
+_CONSENT_ROW = ("customer_id", "purpose", "granted", "at", "source")  # a consent_events row at import
+
 _PSEUDONYM, _UNDER_REVIEW, _CREATED_AT = (
     CUSTOMER_ROW.index(c) for c in ("pseudonym", "under_review", "created_at")
 )
@@ -235,7 +237,7 @@ def bulk_insert_columns(
 
 
 def _column_values(column: sa.Column[Any], values: list[Any], *, sqlite: bool) -> list[Any]:
-    """One column of a batch, converted for the driver (see :func:`bulk_insert`).
+    """One column of a batch, converted for the driver (see :func:`bulk_insert_columns`).
 
     Column-wise list comprehensions: no Python function call per value.
     """
@@ -449,7 +451,7 @@ class CustomerStore:
         return self.screen.screen_fields(present)
 
     def insert(self, conn: Connection, prepared: Sequence[PreparedCustomer], *, source: str) -> None:
-        """Insert prepared customers in one round trip per table (Core executemany)."""
+        """Insert prepared customers in one statement per table (see :func:`bulk_insert_columns`)."""
         if not prepared:
             return
         now = prepared[0].created_at
@@ -457,18 +459,11 @@ class CustomerStore:
             bulk_insert_rows(conn, customers_t, CUSTOMER_ROW, [p.row for p in prepared])
             bulk_insert_rows(conn, customer_keys_t, KEY_ROW, [p.key_row for p in prepared])
             consent_rows = [
-                {
-                    "customer_id": p.customer_id,
-                    "purpose": purpose,
-                    "granted": granted,
-                    "at": now,
-                    "source": source,
-                }
+                (p.customer_id, purpose, granted, now, source)
                 for p in prepared
                 for purpose, granted in p.consents
             ]
-            if consent_rows:
-                bulk_insert(conn, consent_events_t, consent_rows)
+            bulk_insert_rows(conn, consent_events_t, _CONSENT_ROW, consent_rows)
         except IntegrityError as exc:
             raise ConflictError("a customer with this external_id already exists") from exc
 

@@ -128,6 +128,9 @@ def test_columns_the_bulk_insert_may_leave_out_have_no_database_default(hush: Hu
 def test_prepared_rows_name_every_column_in_order() -> None:
     assert tuple(c.name for c in customers_t.columns) == CUSTOMER_ROW
     assert tuple(c.name for c in customer_keys_t.columns) == KEY_ROW
+    from core.store import _CONSENT_ROW
+
+    assert set(_CONSENT_ROW) == {c.name for c in consent_events_t.columns} - {"id"}  # id: autoincrement
 
 
 def test_every_column_the_import_copies_has_a_binary_copy_type() -> None:
