@@ -33,7 +33,7 @@ serve: $(STAMP)
 	$(BIN)/hushdb serve --host 127.0.0.1 --port 8000
 
 bench: $(STAMP)
-	@set -e; for b in bench/store.py bench/governed.py bench/audit.py bench/pii.py bench/export.py bench/profiling.py bench/api.py; do \
+	@set -e; for b in bench/store.py bench/governed.py bench/audit.py bench/pii.py bench/export.py bench/profiling.py bench/api.py bench/console.py bench/keys.py; do \
 		if [ -f $$b ]; then echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS); fi; \
 	done
 

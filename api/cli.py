@@ -8,7 +8,9 @@ policy allowed the caller to see it.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,11 +28,23 @@ from core.writes import ImportReport
 
 T = TypeVar("T")
 
-app = typer.Typer(help="hushdb: a privacy-first, governed customer data store.", no_args_is_help=True)
-customers_app = typer.Typer(help="Customers: import, show, find.", no_args_is_help=True)
-transactions_app = typer.Typer(help="Transactions (behavioural data).", no_args_is_help=True)
-keys_app = typer.Typer(help="Key management.", no_args_is_help=True)
-notes_app = typer.Typer(help="Notes: analysed once on write, masked on the way out.", no_args_is_help=True)
+app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="hushdb: a privacy-first, governed customer data store.",
+    no_args_is_help=True,
+)
+customers_app = typer.Typer(
+    pretty_exceptions_show_locals=False, help="Customers: import, show, find.", no_args_is_help=True
+)
+transactions_app = typer.Typer(
+    pretty_exceptions_show_locals=False, help="Transactions (behavioural data).", no_args_is_help=True
+)
+keys_app = typer.Typer(pretty_exceptions_show_locals=False, help="Key management.", no_args_is_help=True)
+notes_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Notes: analysed once on write, masked on the way out.",
+    no_args_is_help=True,
+)
 app.add_typer(customers_app, name="customers")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(keys_app, name="keys")
@@ -69,12 +83,31 @@ def opened(data_dir: Path | None) -> Iterator[Hush]:
     hush: Hush | None = None
     try:
         hush = open_store(load_settings(data_dir))
+        hush.channel, hush.os_user = "cli", os_user()
         yield hush
     except HushError as exc:
+        if hush is not None:
+            settle_denial(hush, exc)
         fail(exc)
     finally:
         if hush is not None:
             hush.close()
+
+
+def os_user() -> str:
+    """The operating-system user running this command (recorded in every audit event it causes)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def settle_denial(hush: Hush, exc: HushError) -> None:
+    """Record the pending denial of a customer outside the caller's scope (see core.governance)."""
+    try:
+        hush.gateway.governance.settle(exc)
+    except HushError as audit_error:
+        fail(audit_error)
 
 
 def guarded(fn: Callable[[], T]) -> T:
@@ -184,13 +217,17 @@ def customers_find(
     data_dir: DataDir = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Find customers by email or phone through the blind index."""
+    """Find customers by email or phone through the blind index.
+
+    Needs read permission on that field for PURPOSE (mask full or partial); prints only the
+    plan's fields.  Purpose marketing has no single-customer look-up (exit 7).
+    """
     if (email is None) == (phone is None):
         say_err("error: give exactly one of --email or --phone")
         raise typer.Exit(2)
     with opened(data_dir) as hush:
         records = hush.gateway.find_customers(hush.context(as_subject, purpose), email=email, phone=phone)
-        docs = [{"external_id": r.external_id, **r.values} for r in records]
+        docs = [dict(r.values) for r in records]  # only the plan's fields
         if json_out:
             print_json(docs)
         else:
@@ -224,18 +261,21 @@ def transactions_import(
             file,
             "importing transactions",
             "transactions",
-            lambda p: hush.writes.import_transactions(
-                ctx, transaction_rows(file), progress=p, authorize=as_subject is not None
-            ),
+            lambda p: hush.writes.import_transactions(ctx, transaction_rows(file), progress=p),
         )
 
 
 @keys_app.command("rotate")
 def keys_rotate(
     data_dir: DataDir = None,
-    retire: Annotated[bool, typer.Option("--retire", help="Delete old key versions afterwards.")] = False,
+    retire: Annotated[
+        bool,
+        typer.Option(
+            "--retire", help="Then retire old key versions that no data key uses (deleted from the key file)."
+        ),
+    ] = False,
 ) -> None:
-    """Re-wrap every data key under a new key version (resumable; data is not re-encrypted)."""
+    """Re-wrap every data key under a new key version (resumable; data is not re-encrypted; safe beside `serve`)."""
     with opened(data_dir) as hush:
         ctx = hush.operator_context("compliance")
         with progress_bar("re-wrapping data keys") as bar:
@@ -322,23 +362,18 @@ def notes_show(
 def erase(
     external_id: str, as_subject: AsSubject, data_dir: DataDir = None, json_out: JsonFlag = False
 ) -> None:
-    """Erase a customer by crypto-shredding (dpo); prints the erasure receipt."""
+    """Erase a customer by crypto-shredding (dpo); prints the erasure receipt. Rerun to finish an interrupted one."""
     with opened(data_dir) as hush:
         receipt = hush.writes.erase(hush.context(as_subject, "erasure"), external_id)
-        doc = {
-            "external_id": receipt.external_id,
-            "pseudonym": receipt.pseudonym,
-            "erased_at": receipt.erased_at,
-            "audit_seq": receipt.audit_seq,
-            "key_versions_retired": list(receipt.key_versions_retired),
-            "backups_protected": receipt.backups_protected,
-        }
         if json_out:
-            print_json(doc)
+            print_json(receipt.to_dict())
         else:
+            resumed = " (finished an interrupted erasure)" if receipt.resumed else ""
             out.print(
-                f"erased {receipt.external_id} (audit event {receipt.audit_seq}); "
-                f"backups before now can no longer be decrypted: {receipt.backups_protected}",
+                f"erased {receipt.external_id} (audit event {receipt.audit_seq}){resumed}; "
+                "unreadable in the live data and in every data backup; key-store backups "
+                f"hold the key until they expire ({receipt.keystore_backup_retention_days} days, "
+                f"at {receipt.keystore_backups_clear_at})",
                 highlight=False,
             )
 
@@ -365,7 +400,7 @@ def demo_data(
 
 def _mount_sub_apps() -> None:
     """Sub-apps that live in their own modules (imported late: they import this module)."""
-    from api import cli_export, cli_http, cli_profile
+    from api import cli_backup, cli_console, cli_export, cli_http, cli_profile
     from api.cli_audit import audit_app
     from api.cli_pii import pii_app
     from api.cli_policy import policy_app
@@ -373,7 +408,7 @@ def _mount_sub_apps() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(policy_app, name="policy")
     app.add_typer(pii_app, name="pii")
-    for module in (cli_http, cli_export, cli_profile):
+    for module in (cli_http, cli_export, cli_profile, cli_backup, cli_console):
         module.register(app)
 
 

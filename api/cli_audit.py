@@ -1,17 +1,23 @@
-"""``hushdb audit``: verify the log, list events, report who saw a person's data."""
+"""``hushdb audit``: verify the log, export its public key, list events, report who saw a person's data."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from api.cli import AsSubjectOpt, DataDir, JsonFlag, err, opened, out, print_json
-from core.compliance import ComplianceQueries
+from api.cli import AsSubjectOpt, DataDir, JsonFlag, opened, out, print_json, say_err
+from audit.verify import VerifyReport
+from core.compliance import ComplianceQueries, VerifyOptions
 from core.errors import InputError
 
-audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+audit_app = typer.Typer(
+    pretty_exceptions_show_locals=False, help="The append-only audit log.", no_args_is_help=True
+)
 
 
 def _when(value: str | None, name: str) -> dt.datetime | None:
@@ -24,33 +30,128 @@ def _when(value: str | None, name: str) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-@audit_app.command("verify")
-def verify(data_dir: DataDir = None, json_out: JsonFlag = False) -> None:
-    """Verify the hash chain and signed checkpoints: exit 0 intact, 1 tampered, 2 cannot run."""
-    report = None
-    try:
-        with opened(data_dir) as hush:
-            report = ComplianceQueries(hush=hush).verify(hush.operator_context("compliance"))
-    except typer.Exit as exc:
-        raise typer.Exit(2 if exc.exit_code not in (0, 1) else exc.exit_code) from exc
-    assert report is not None
-    doc = {
+def _line(text: str) -> None:
+    """One unwrapped line on stdout (hashes and paths are never re-flowed to the terminal width)."""
+    sys.stdout.write(text + "\n")
+
+
+def _verify_doc(report: VerifyReport, key: str, witness: str) -> dict[str, Any]:
+    return {
         "ok": report.ok,
         "events_checked": report.events_checked,
         "first_bad_seq": report.first_bad_seq,
         "reason": report.reason,
+        "head_seq": report.head_seq,
+        "head_hash": report.head_hash,
+        "head_signed": report.head_signed,
+        "checkpoints_checked": report.checkpoints_checked,
+        "last_checkpoint_seq": report.last_checkpoint_seq,
+        "last_signed_seq": report.last_signed_seq,
+        "unsigned_tail": report.unsigned_tail,
+        "since_seq": report.since_seq,
+        "witness": witness,
+        "witness_checkpoints": report.witness_checkpoints,
+        "witness_seq": report.witness_seq,
+        "key": key,
+        "key_id": report.key_id,
     }
+
+
+@audit_app.command("verify")
+def verify(
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="Pinned public key (PEM from `hushdb audit export-key`, kept outside the data directory); "
+            "default: $HUSHDB_AUDIT_PUBLIC_KEY, else the key in the data directory.",
+        ),
+    ] = None,
+    witness: Annotated[
+        Path | None,
+        typer.Option(
+            "--witness",
+            help="Witness DIR or FILE to check against (only read); default: $HUSHDB_AUDIT_WITNESS, "
+            "else checkpoints.jsonl in the data directory.",
+        ),
+    ] = None,
+    since_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--since-checkpoint",
+            help="Incremental: only what was appended since the last successful verification.",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Verify the hash chain, the signed head and checkpoints: exit 0 intact, 1 tampered, 2 cannot run."""
+    report = None
+    key = witness_path = ""
+    try:
+        with opened(data_dir) as hush:
+            options = VerifyOptions(public_key=public_key, witness=witness, incremental=since_checkpoint)
+            report = ComplianceQueries(hush=hush).verify(hush.operator_context("compliance"), options)
+            pinned = public_key or hush.settings.audit_public_key
+            key = f"pinned {pinned}" if pinned else "data directory (not pinned)"
+            witness_path = str(witness or hush.settings.checkpoints_path)
+    except typer.Exit as exc:
+        raise typer.Exit(2 if exc.exit_code not in (0, 1) else exc.exit_code) from exc
+    assert report is not None
     if json_out:
-        print_json(doc)
+        print_json(_verify_doc(report, key, witness_path))
     elif report.ok:
-        out.print(f"audit log intact: {report.events_checked} events verified", highlight=False)
-    else:
-        err.print(
-            f"audit log TAMPERED: first bad event seq={report.first_bad_seq}: {report.reason}",
-            markup=False,
-            highlight=False,
+        scope = (
+            f"events {report.since_seq + 1}..{report.head_seq}"
+            if report.since_seq
+            else f"{report.events_checked} events"
         )
+        head = "signed" if report.head_signed else "NOT signed (written before head signing)"
+        _line(f"audit log intact: {scope} verified")
+        _line(f"head: seq {report.head_seq} hash {report.head_hash}")
+        _line(
+            f"signatures: head {head}, {report.checkpoints_checked} checkpoints, key {report.key_id} ({key})"
+        )
+        _line(
+            f"witness: {witness_path} ({report.witness_checkpoints} checkpoints, newest seq {report.witness_seq})"
+        )
+    else:
+        say_err(f"audit log TAMPERED: first bad event seq={report.first_bad_seq}: {report.reason}")
+        _line(f"head: seq {report.head_seq} hash {report.head_hash}")
     raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_app.command("export-key")
+def export_key(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the PEM to this file instead of stdout.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print the audit log's public key (PEM), to pin it outside the data directory."""
+    with opened(data_dir) as hush:
+        pem = hush.signer.public_key_pem().decode("ascii")
+        ctx = hush.operator_context("compliance")
+        hush.gateway.record_alone(
+            hush.gateway.event(
+                ctx,
+                action="audit_key_export",
+                resource="audit",
+                fields=["public_key"],
+                decision="allow",
+                detail={"key_id": hush.signer.key_id},
+            )
+        )
+        if out_file is None:
+            sys.stdout.write(pem)
+            return
+        try:
+            fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(pem)
+        except OSError as exc:
+            raise InputError(f"cannot write {out_file}: {exc.strerror}") from exc
+    _line(f"wrote the audit public key (key id {hush.signer.key_id}) to {out_file}")
 
 
 @audit_app.command("events")
@@ -62,14 +163,36 @@ def events(
     denied: Annotated[bool, typer.Option("--denied", help="Only denials.")] = False,
     since: Annotated[str | None, typer.Option("--since", help="ISO date-time")] = None,
     until: Annotated[str | None, typer.Option("--until", help="ISO date-time")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 1000,
+    after: Annotated[
+        int | None,
+        typer.Option(
+            "--after",
+            min=0,
+            help="Only events with seq > SEQ (the next page when listing --oldest-first).",
+            metavar="SEQ",
+        ),
+    ] = None,
+    before: Annotated[
+        int | None,
+        typer.Option(
+            "--before",
+            min=0,
+            help="Only events with seq < SEQ (the next page when listing newest first).",
+            metavar="SEQ",
+        ),
+    ] = None,
+    oldest_first: Annotated[bool, typer.Option("--oldest-first", help="Oldest first.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 1000,
     data_dir: DataDir = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """List audit events (compliance)."""
+    """List audit events (compliance), newest first, one page of --limit; a last line says how to go on.
+
+    JSON: {"events": [...], "next": SEQ or null}; pass SEQ as --before (as --after with --oldest-first).
+    """
     with opened(data_dir) as hush:
         ctx = hush.context(as_subject, "compliance") if as_subject else hush.operator_context("compliance")
-        rows = ComplianceQueries(hush=hush).events(
+        page = ComplianceQueries(hush=hush).events_page(
             ctx,
             customer=customer,
             subject=subject,
@@ -78,8 +201,19 @@ def events(
             since=_when(since, "--since"),
             until=_when(until, "--until"),
             limit=limit,
+            after=after,
+            before=before,
+            newest_first=not oldest_first,
         )
-        _print_events(rows, json_out)
+    if json_out:
+        print_json({"events": page.events, "next": page.next})
+        return
+    _print_rows(page.events)
+    _line(f"{len(page.events)} events")
+    if page.next is not None:
+        _line(f"more: next page with {'--before' if page.newest_first else '--after'} {page.next}")
+    else:
+        _line("no more events")
 
 
 @audit_app.command("report")
@@ -93,20 +227,24 @@ def report(
     with opened(data_dir) as hush:
         ctx = hush.context(as_subject, "compliance") if as_subject else hush.operator_context("compliance")
         rows = ComplianceQueries(hush=hush).access_report(ctx, customer)
-        _print_events(rows, json_out)
-
-
-def _print_events(rows: list[dict[str, Any]], json_out: bool) -> None:
     if json_out:
         print_json(rows)
         return
+    _print_rows(rows)
+    out.print(f"{len(rows)} events", highlight=False)
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         fields = ",".join(r.get("fields", []))
+        how = f" via {r['channel']}" if r.get("channel") else ""
+        if r.get("os_user"):
+            how += f" ({r['os_user']})"
         out.print(
             f"#{r['seq']} {r['ts']} {r['subject']} [{','.join(r.get('roles', []))}] {r['purpose']} "
             f"{r['action']} {r['resource']} {fields} -> {r['decision']}"
-            + (f" rows={r['row_count']}" if "row_count" in r else ""),
+            + (f" rows={r['row_count']}" if "row_count" in r else "")
+            + how,
             markup=False,
             highlight=False,
         )
-    out.print(f"{len(rows)} events", highlight=False)

@@ -10,7 +10,11 @@ import typer
 from api.cli import AsSubject, DataDir, JsonFlag, opened, print_json, progress_bar, say_err
 from core.errors import InputError
 
-export_app = typer.Typer(help="Exports: mail-merge campaigns (purpose marketing).", no_args_is_help=True)
+export_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Exports: mail-merge campaigns (purpose marketing).",
+    no_args_is_help=True,
+)
 
 MAX_TEMPLATE_BYTES = 100_000
 

@@ -15,7 +15,11 @@ from core.apikeys import ApiKeyInfo, ApiKeys
 from core.compliance import ComplianceQueries
 from core.dsar import DSAR_PURPOSE, DataSubjectExport
 
-apikeys_app = typer.Typer(help="API keys for the HTTP API (stored hashed; shown once).", no_args_is_help=True)
+apikeys_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="API keys for the HTTP API (stored hashed; shown once).",
+    no_args_is_help=True,
+)
 
 
 def _serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:

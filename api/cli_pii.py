@@ -25,7 +25,11 @@ from core.pii.analysis import Analysis
 if TYPE_CHECKING:
     from core.pii.engine import PiiEngine
 
-pii_app = typer.Typer(help="Find and mask personal and sensitive content (offline).", no_args_is_help=True)
+pii_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Find and mask personal and sensitive content (offline).",
+    no_args_is_help=True,
+)
 
 _CHUNK = 256
 
@@ -49,7 +53,8 @@ def fail(error: HushError) -> None:
 def _engine() -> PiiEngine:
     from core.pii.engine import PiiEngine  # Presidio and spaCy load only when a command needs them
 
-    return PiiEngine.create(spacy_model=load_settings(None).spacy_model)
+    settings = load_settings(None)
+    return PiiEngine.create(spacy_model=settings.spacy_model, zh_model=settings.zh_ner_model)
 
 
 def _jsonl_texts() -> Iterator[list[str]]:
@@ -120,7 +125,13 @@ def mask_cmd(lang: LangOpt = Lang.auto, jsonl: JsonlFlag = False) -> None:
         if jsonl:
             for texts in _jsonl_texts():
                 for text, analysis in zip(texts, engine.analyse_many(texts, lang=lang.value), strict=True):
-                    _write({"masked": mask(text, analysis, policy=EXPORT_POLICY, hash_key=key)})
+                    _write(
+                        {
+                            "masked": mask(text, analysis, policy=EXPORT_POLICY, hash_key=key),
+                            "sensitivity": analysis.sensitivity,
+                            "labels": list(analysis.labels),
+                        }
+                    )
             return
         text = sys.stdin.read()
         masked = mask(text, engine.analyse(text, lang=lang.value), policy=EXPORT_POLICY, hash_key=key)

@@ -12,7 +12,10 @@ from core.errors import HushError
 from policies.authorizer import Authorizer
 from policies.table import build_table
 
-policy_app = typer.Typer(help="Check and show the access policy (files under the policy directory).")
+policy_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Check and show the access policy (files under the policy directory).",
+)
 
 PolicyDirOption = Annotated[
     Path | None, typer.Option("--policy-dir", help="Policy directory (default: from settings).")

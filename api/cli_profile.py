@@ -19,7 +19,10 @@ from core.errors import InputError
 from core.gateway import AccessContext
 from core.profiling.governed import RunReceipt
 
-profile_app = typer.Typer(help="Profiling: segments, lifetime value, churn, cross-sell, data quality.")
+profile_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Profiling: segments, lifetime value, churn, cross-sell, data quality.",
+)
 
 AsAnalyst = Annotated[
     str | None,

@@ -7,6 +7,7 @@ collaborator wired; nothing else constructs engines, key rings or gateways.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 from collections.abc import Callable
@@ -52,13 +53,18 @@ class Hush:
     notes: NoteService
     pii: Callable[[], PiiEngine]
     """The shared PII engine, created (and its models loaded) on first call."""
+    channel: str = "system"
+    """How this process's accesses come in (``cli``, ``http``, ``system``): recorded in every event."""
+    os_user: str = ""
+    """The operating-system user of a CLI process (recorded in every event), else empty."""
 
     def context(self, subject: str, purpose: str, request_id: str | None = None) -> AccessContext:
         """An AccessContext for ``subject``; roles come from the policy files (unknown ⇒ refused)."""
         roles = self.policies.current.roles_for(subject)
-        if request_id:
-            return AccessContext(subject=subject, roles=roles, purpose=purpose, request_id=request_id)
-        return AccessContext(subject=subject, roles=roles, purpose=purpose)
+        ctx = AccessContext(
+            subject=subject, roles=roles, purpose=purpose, channel=self.channel, os_user=self.os_user
+        )
+        return dataclasses.replace(ctx, request_id=request_id) if request_id else ctx
 
     def operator_context(self, purpose: str = "compliance") -> AccessContext:
         """The local operator, who holds the key file: audited as ``operator:<user>``."""
@@ -66,7 +72,13 @@ class Hush:
             user = getpass.getuser()
         except (KeyError, OSError):
             user = str(os.getuid())
-        return AccessContext(subject=f"operator:{user}", roles=frozenset({OPERATOR_ROLE}), purpose=purpose)
+        return AccessContext(
+            subject=f"operator:{user}",
+            roles=frozenset({OPERATOR_ROLE}),
+            purpose=purpose,
+            channel=self.channel,
+            os_user=self.os_user,
+        )
 
     def close(self) -> None:
         """Sign a checkpoint over the newest events (so a truncated tail is detectable) and publish it."""

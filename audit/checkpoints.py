@@ -1,10 +1,20 @@
-"""Signed checkpoints of the audit chain and the external ``checkpoints.jsonl``.
+"""Signed checkpoints of the audit chain, the signed head, and the witness file.
 
 A checkpoint says "the chain had ``seq`` events and its head hash was
 ``hash`` at ``ts``", signed with the audit signing key over
 :func:`checkpoint_message`.  Each one is stored in ``audit_checkpoints`` (in
-the same transaction as the events it covers) and later appended to
-``checkpoints.jsonl`` in the data directory, outside the database.
+the same transaction as the events it covers) and later appended to the
+WITNESS: a JSON-lines file outside the database (``checkpoints.jsonl``; by
+default in the data directory, better on another host: ``HUSHDB_AUDIT_WITNESS``,
+see the README's audit section).
+
+The signed head (:func:`head_message`, another domain, so a checkpoint's
+signature can never pass for a head's or the reverse) is re-signed by every
+transaction that appends events and lives in ``audit_head``: it vouches for
+the newest event at all times, so there is no unsigned tail.  Deleting the
+newest events AND putting back an older signed head is only detectable
+against the witness (or a pinned copy of a newer head), which is why the
+witness belongs on storage that the database's administrators cannot rewrite.
 
 The database row is the outbox: :meth:`audit.log.AuditLog.publish_checkpoints`
 copies rows that are already *committed* to the file, so a checkpoint of an
@@ -27,6 +37,42 @@ from audit.events import canonical_json
 from core.errors import AuditError
 
 MESSAGE_DOMAIN = "hushdb.audit.checkpoint.v1"
+HEAD_DOMAIN = "hushdb.audit.head.v1"
+WITNESS_FILE_NAME = "checkpoints.jsonl"
+
+
+def head_message(seq: int, head_hash: str, key_id: str) -> bytes:
+    """The exact bytes signed for the chain head (``audit_head.head_signature``)."""
+    body = {"domain": HEAD_DOMAIN, "hash": head_hash, "key_id": key_id, "seq": seq}
+    return canonical_json(body).encode("utf-8")
+
+
+def witness_file(location: Path) -> Path:
+    """The witness file of a location: ``DIR/checkpoints.jsonl`` for a directory, else the file itself."""
+    return location / WITNESS_FILE_NAME if location.is_dir() else location
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def check_witness_reachable(path: Path, *, must_exist: bool) -> None:
+    """Raise a one-line :class:`AuditError` when the witness file's directory (or the file) is not there.
+
+    The directory is never created: a witness on an unmounted network share must
+    fail loudly, not quietly land on the local disk under the mount point.
+    """
+    parent = path.parent
+    try:
+        if not parent.is_dir():
+            raise AuditError(f"audit witness location {parent} is unreachable: no such directory")
+        if must_exist and not path.is_file():
+            raise AuditError(f"audit witness file {path} does not exist")
+        if path.exists():
+            with path.open("rb"):
+                pass
+    except OSError as exc:
+        raise AuditError(f"audit witness location {path} is unreachable: {_reason(exc)}") from exc
 
 
 def checkpoint_message(seq: int, head_hash: str, ts: str, key_id: str) -> bytes:
@@ -88,7 +134,7 @@ def read_checkpoints_file(path: Path) -> CheckpointFile:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise AuditError(f"cannot read checkpoints file {path}") from exc
+        raise AuditError(f"audit witness file {path} cannot be read: {_reason(exc)}") from exc
     found: list[Checkpoint] = []
     bad: list[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -134,17 +180,19 @@ def _last_seq_in(handle_fd: int) -> int:
 
 
 class JsonlCheckpointSink:
-    """Appends checkpoints to a JSON-lines file (flock'ed, fsync'ed, never rewritten)."""
+    """Appends checkpoints to the witness, a JSON-lines file (flock'ed, fsync'ed, opened O_APPEND,
+    never rewritten).  Its directory must exist; it is never created (see :func:`check_witness_reachable`).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def _open(self) -> int:
+        check_witness_reachable(self.path, must_exist=False)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         except OSError as exc:
-            raise AuditError(f"cannot open checkpoints file {self.path}") from exc
+            raise AuditError(f"audit witness location {self.path} is unreachable: {_reason(exc)}") from exc
 
     def last_seq(self) -> int:
         if not self.path.exists():
@@ -170,7 +218,7 @@ class JsonlCheckpointSink:
                 os.fsync(fd)
             return len(fresh)
         except OSError as exc:
-            raise AuditError(f"cannot append to checkpoints file {self.path}") from exc
+            raise AuditError(f"cannot append to audit witness file {self.path}: {_reason(exc)}") from exc
         finally:
             os.close(fd)
 

@@ -5,10 +5,18 @@ sequence number, the time and the previous hash, and stores the event as one
 row of ``audit_events``.  The row's ``hash`` is ``sha256`` over the canonical
 bytes of the stored record:
 
-    a JSON object with the keys action, decision, detail, fields, prev_hash,
-    purpose, record_refs, request_id, resource, roles, row_count, seq,
-    subject, ts -- sorted keys, ``separators=(",", ":")``,
+    a JSON object with the keys action, channel, decision, detail, fields,
+    os_user, prev_hash, purpose, record_refs, request_id, resource, roles,
+    row_count, seq, subject, ts -- sorted keys, ``separators=(",", ":")``,
     ``ensure_ascii=False``, UTF-8.
+
+``channel`` (``http``, ``cli`` or ``system``) and ``os_user`` (the operating
+system user of a CLI process, else empty) say how the access came in (issue
+15, item 9).  Rows written before migration ``0010_audit_heads`` have neither
+(both stored empty) and keep their original hash: their canonical form is the
+same object without those two keys (:data:`LEGACY_RECORD_TEMPLATE`).  Every
+event written since has a non-empty channel, so such "legacy" rows can only
+form a prefix of the chain, and verification refuses one after a newer row.
 
 The JSON-valued columns (roles, fields, record_refs, detail) are stored as
 their canonical JSON text, and :func:`canonical_record_bytes` splices that
@@ -19,7 +27,8 @@ seconds, and any change to a stored byte changes the hash.
 
 Event kinds written by the gateway and the CLI (documentation only; the log
 accepts any action string): read, write, export, denial, policy_load,
-policy_load_failed, key_rotation, erasure, review_cleared, apikey_*.
+policy_load_failed, key_rotation, erasure, review_cleared, apikey_*, audit_verify
+(a verification and its result; see :mod:`audit.verify`).
 
 ``detail`` is a small flat object of scalars for technical context (policy
 hash, error class, code version).  It must never carry personal data; record
@@ -39,6 +48,7 @@ from types import MappingProxyType
 from core.errors import AuditWriteError
 
 DECISIONS = frozenset({"allow", "deny", "partial", "error"})
+CHANNELS = frozenset({"http", "cli", "system"})
 GENESIS_HASH = "0" * 64
 REF_PATTERN = re.compile(r"[0-9a-f]{32}")
 _REF_CHARS = 32
@@ -51,16 +61,27 @@ encode_str = json.encoder.encode_basestring  # the exact string encoder of json.
 _encode_str = encode_str
 
 RECORD_TEMPLATE = (
+    '{"action":%s,"channel":%s,"decision":%s,"detail":%s,"fields":%s,"os_user":%s,"prev_hash":%s,'
+    '"purpose":%s,"record_refs":%s,"request_id":%s,"resource":%s,"roles":%s,"row_count":%d,"seq":%d,'
+    '"subject":%s,"ts":%s}'
+)
+# The canonical form of rows written before channel and os_user existed (both stored empty).
+LEGACY_RECORD_TEMPLATE = (
     '{"action":%s,"decision":%s,"detail":%s,"fields":%s,"prev_hash":%s,"purpose":%s,'
     '"record_refs":%s,"request_id":%s,"resource":%s,"roles":%s,"row_count":%d,"seq":%d,'
     '"subject":%s,"ts":%s}'
 )
 # RECORD_TEMPLATE cut around prev_hash, seq and ts, which the log knows only when it appends.
-_RECORD_HEAD = '{"action":%s,"decision":%s,"detail":%s,"fields":%s,"prev_hash":'
+_RECORD_HEAD = '{"action":%s,"channel":%s,"decision":%s,"detail":%s,"fields":%s,"os_user":%s,"prev_hash":'
 _RECORD_MIDDLE = (
     ',"purpose":%s,"record_refs":%s,"request_id":%s,"resource":%s,"roles":%s,"row_count":%d,"seq":'
 )
 _RECORD_TAIL = ',"subject":%s,"ts":'
+
+
+def is_legacy_row(channel: str, os_user: str) -> bool:
+    """A row written before migration 0010 (no channel, no OS user): hashed without those keys."""
+    return channel == "" and os_user == ""
 
 
 def canonical_json(value: object) -> str:
@@ -133,16 +154,32 @@ def canonical_record_bytes(
     record_refs_json: str,
     detail_json: str,
     prev_hash: str,
+    channel: str = "",
+    os_user: str = "",
 ) -> bytes:
-    """Canonical bytes of one stored record (JSON columns given as their stored text)."""
+    """Canonical bytes of one stored record (JSON columns given as their stored text).
+
+    A row without channel and OS user (written before migration 0010) uses
+    :data:`LEGACY_RECORD_TEMPLATE`; every other row :data:`RECORD_TEMPLATE`.
+    """
     e = _encode_str
+    if is_legacy_row(channel, os_user):
+        return (
+            LEGACY_RECORD_TEMPLATE
+            % (
+                e(action), e(decision), detail_json, fields_json, e(prev_hash), e(purpose),
+                record_refs_json, e(request_id), e(resource), roles_json, row_count, seq, e(subject), e(ts),
+            )
+        ).encode("utf-8")  # fmt: skip
     return (
         RECORD_TEMPLATE
         % (
             e(action),
+            e(channel),
             e(decision),
             detail_json,
             fields_json,
+            e(os_user),
             e(prev_hash),
             e(purpose),
             record_refs_json,
@@ -194,14 +231,18 @@ class AuditEvent:
     request_id: str = ""
     record_refs: tuple[str, ...] = ()
     detail: Mapping[str, DetailValue] = field(default_factory=lambda: MappingProxyType({}))
+    channel: str = "system"
+    os_user: str = ""
     _columns: tuple[str, str, str, str] = field(
         default=("", "", "", ""), init=False, repr=False, compare=False
     )
     _record_parts: tuple[str, str, str] = field(default=("", "", ""), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("subject", "purpose", "action", "resource", "request_id"):
+        for name in ("subject", "purpose", "action", "resource", "request_id", "channel", "os_user"):
             _check_text(name, getattr(self, name))
+        if self.channel not in CHANNELS:
+            raise AuditWriteError("invalid audit event: channel must be one of http, cli, system")
         for name in ("roles", "fields", "record_refs"):
             raw = getattr(self, name)
             if isinstance(raw, str):
@@ -235,7 +276,15 @@ class AuditEvent:
             self,
             "_record_parts",
             (
-                _RECORD_HEAD % (e(self.action), e(self.decision), detail_json, fields_json),
+                _RECORD_HEAD
+                % (
+                    e(self.action),
+                    e(self.channel),
+                    e(self.decision),
+                    detail_json,
+                    fields_json,
+                    e(self.os_user),
+                ),
                 _RECORD_MIDDLE
                 % (
                     e(self.purpose),

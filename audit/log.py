@@ -1,4 +1,4 @@
-"""The append-only audit log: gap-free sequence numbers, a SHA-256 hash chain, signed checkpoints.
+"""The append-only audit log: gap-free sequence numbers, a SHA-256 hash chain, a signed head, signed checkpoints.
 
 Appends run inside the CALLER's transaction (``conn``), so an access and its
 event commit or roll back together.  The caller commits; if anything goes
@@ -14,7 +14,23 @@ How one append works (one or many events)::
     INSERT INTO audit_events ...        (one executemany)
     INSERT INTO audit_ref_index ...     (one executemany; append-mostly, see audit.refindex)
     [INSERT INTO audit_checkpoints ...] when N events or T seconds have passed
-    UPDATE audit_head SET hash = <new tip>, ref_part, ref_fill [, checkpoint_seq, checkpoint_ts]
+    UPDATE audit_head SET hash = <new tip>, head_signature = Ed25519(<new seq, new tip>), ref_part,
+                          ref_fill [, checkpoint_seq, checkpoint_ts]
+
+No unsigned tail.  Every appending transaction signs its new tip (one Ed25519
+signature, ~35 µs, per transaction however many events it appends), so
+deleting or rewriting any committed event, the newest included, breaks either
+the chain or the head's signature.  Before extending the chain the log checks
+that the head it read carries this key's signature over exactly that
+(seq, hash): otherwise a tail cut or rewritten by someone with database write
+access would be extended and re-signed, i.e. laundered.  The check costs
+nothing in the common case (the head is the one this process signed last,
+remembered in memory) and one signature when another process wrote last
+(Ed25519 is deterministic: re-signing and comparing is the check).  A head
+that fails it stops all appends (AuditWriteError: fail closed) until an
+operator has looked at ``hushdb audit verify``.  The one unsigned head
+accepted is that of a log upgraded from before migration 0010, whose newest
+event is a pre-0010 row; verification refuses such a row after a newer one.
 
 Checkpoints and the external file.  A due checkpoint is signed and inserted in
 the same transaction as the events it covers.  It reaches ``checkpoints.jsonl``
@@ -35,6 +51,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -42,12 +59,14 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from audit.checkpoints import Checkpoint, checkpoint_message
-from audit.events import AuditEvent, encode_str, format_ts, parse_ts
+from audit.checkpoints import Checkpoint, checkpoint_message, head_message
+from audit.events import AuditEvent, encode_str, format_ts, is_legacy_row, parse_ts
 from audit.interfaces import CheckpointSigner, CheckpointSink
 from audit.refindex import KEY_HEX_CHARS, RefPartitioner, event_keys
-from audit.tables import HEAD_ID, audit_checkpoints, audit_head
+from audit.tables import HEAD_ID, audit_checkpoints, audit_events, audit_head
 from core.errors import AuditError, AuditWriteError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_CHECKPOINT_SECONDS = 300.0
@@ -55,8 +74,9 @@ DEFAULT_CHECKPOINT_SECONDS = 300.0
 
 EVENT_COLUMNS = (
     "seq", "ts", "subject", "roles", "purpose", "action", "resource", "fields", "decision", "row_count",
-    "request_id", "record_refs", "detail", "prev_hash", "hash",
+    "request_id", "record_refs", "detail", "prev_hash", "hash", "channel", "os_user",
 )  # fmt: skip
+TRUSTED_HEADS = 8  # (seq, hash, signature) of heads this process signed or checked, newest last
 
 
 def _insert_sql(conn: Connection, table: str, columns: tuple[str, ...]) -> str:
@@ -92,6 +112,8 @@ _ADVANCE_HEAD = (
         audit_head.c.checkpoint_ts,
         audit_head.c.ref_part,
         audit_head.c.ref_fill,
+        audit_head.c.head_key_id,
+        audit_head.c.head_signature,
     )
 )
 _SET_HEAD = (
@@ -99,6 +121,8 @@ _SET_HEAD = (
     .where(audit_head.c.id == HEAD_ID)
     .values(
         hash=sa.bindparam("hash", type_=sa.String()),
+        head_key_id=sa.bindparam("head_key_id", type_=sa.String()),
+        head_signature=sa.bindparam("head_signature", type_=sa.String()),
         ref_part=sa.bindparam("ref_part", type_=sa.BigInteger()),
         ref_fill=sa.bindparam("ref_fill", type_=sa.BigInteger()),
     )
@@ -108,6 +132,8 @@ _SET_HEAD_AND_CHECKPOINT = (
     .where(audit_head.c.id == HEAD_ID)
     .values(
         hash=sa.bindparam("hash", type_=sa.String()),
+        head_key_id=sa.bindparam("head_key_id", type_=sa.String()),
+        head_signature=sa.bindparam("head_signature", type_=sa.String()),
         ref_part=sa.bindparam("ref_part", type_=sa.BigInteger()),
         ref_fill=sa.bindparam("ref_fill", type_=sa.BigInteger()),
         checkpoint_seq=sa.bindparam("checkpoint_seq", type_=sa.BigInteger()),
@@ -115,6 +141,16 @@ _SET_HEAD_AND_CHECKPOINT = (
     )
 )
 _INSERT_CHECKPOINT = sa.insert(audit_checkpoints)
+_TIP_EVENT = sa.select(audit_events.c.hash, audit_events.c.channel, audit_events.c.os_user).where(
+    audit_events.c.seq == sa.bindparam("seq", type_=sa.BigInteger())
+)
+_SET_VERIFIED = (
+    sa.update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values(verified_event_seq=sa.bindparam("verified", type_=sa.BigInteger()))
+)
+
+HeadRow = sa.Row[tuple[int, str, int, str, int, int, str, str]]
 
 
 def utc_now() -> datetime:
@@ -144,6 +180,7 @@ class AuditLog:
         self._clock = clock
         self._unpublished = True  # publish once after start-up to catch up
         self._flag_lock = threading.Lock()
+        self._trusted: list[tuple[int, str, str]] = []  # guarded by _flag_lock
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -162,11 +199,31 @@ class AuditLog:
         except Exception as exc:
             raise AuditWriteError("audit event could not be written; the access did not happen") from exc
 
+    def append_verification(self, conn: Connection, event: AuditEvent) -> int:
+        """Append the event of a verification (action ``audit_verify``) and make it the start of the
+        next incremental verification (``audit_head.verified_event_seq``); returns its seq."""
+        seq = self.append(conn, event)
+        try:
+            conn.execute(_SET_VERIFIED, {"verified": seq})
+        except Exception as exc:
+            raise AuditWriteError("audit event could not be written; the access did not happen") from exc
+        return seq
+
     def checkpoint(self, conn: Connection) -> Checkpoint | None:
-        """Sign a checkpoint of the current head now (in the caller's transaction), if it has moved."""
+        """Sign a checkpoint of the current head now (in the caller's transaction), if it has moved.
+
+        Like an append, it first checks the head's signature: a checkpoint never vouches for
+        a head that this key did not sign.  Such a head gets no checkpoint (None, and a
+        warning): appends already fail closed on it, and closing a command must not.
+        """
         try:
             head = self._lock_head(conn, 0)
             last, tip, cp_seq = int(head.seq), str(head.hash), int(head.checkpoint_seq)
+            try:
+                self._check_head(conn, last, tip, str(head.head_key_id), str(head.head_signature))
+            except AuditWriteError:
+                log.warning("audit head not signed by this log's key: no checkpoint signed")
+                return None
             if last == 0 or last == cp_seq:
                 return None
             ts = format_ts(self._clock())
@@ -182,17 +239,51 @@ class AuditLog:
         except Exception as exc:
             raise AuditWriteError("audit checkpoint could not be written") from exc
 
-    def _lock_head(self, conn: Connection, n: int) -> sa.Row[tuple[int, str, int, str, int, int]]:
+    def _lock_head(self, conn: Connection, n: int) -> HeadRow:
         row = conn.execute(_ADVANCE_HEAD, {"n": n}).one_or_none()
         if row is None:
             raise AuditWriteError("audit head row is missing; run the database migrations")
         return row
 
+    def _sign_head(self, seq: int, tip: str) -> tuple[str, str]:
+        """(key id, base64 signature) of the head (seq, tip)."""
+        key_id = self._signer.key_id
+        signature = base64.b64encode(self._signer.sign(head_message(seq, tip, key_id))).decode("ascii")
+        return key_id, signature
+
+    def _trust(self, seq: int, tip: str, signature: str) -> None:
+        with self._flag_lock:
+            self._trusted.append((seq, tip, signature))
+            del self._trusted[:-TRUSTED_HEADS]
+
+    def _check_head(self, conn: Connection, seq: int, tip: str, head_key_id: str, signature: str) -> None:
+        """Refuse to extend (or checkpoint) a head that this key did not sign (see the module doc)."""
+        if seq == 0:
+            return
+        with self._flag_lock:
+            if (seq, tip, signature) in self._trusted:
+                return
+        key_id, expected = self._sign_head(seq, tip)
+        if signature == expected and head_key_id == key_id:
+            self._trust(seq, tip, signature)
+            return
+        if signature == "":
+            row = conn.execute(_TIP_EVENT, {"seq": seq}).one_or_none()
+            if row is not None and str(row.hash) == tip and is_legacy_row(str(row.channel), str(row.os_user)):
+                return  # a log upgraded from before 0010: this append signs its head for the first time
+        raise AuditWriteError(
+            "the audit head is not signed by this log's key (changed outside hushdb?); "
+            "nothing was written; run `hushdb audit verify`"
+        )
+
     def _append(self, conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, int]:
-        head = self._lock_head(conn, len(events))
+        n = len(events)
+        head = self._lock_head(conn, n)
         last = int(head.seq)
-        first = last - len(events) + 1
+        first = last - n + 1
         prev = str(head.hash)
+        # the row already says seq + n: check the head as it was before this append
+        self._check_head(conn, first - 1, prev, str(head.head_key_id), str(head.head_signature))
         moment = self._clock()
         ts = format_ts(moment)
         event_rows: list[tuple[object, ...]] = []
@@ -209,7 +300,8 @@ class AuditLog:
             digest = sha256(f"{opening}{prev_json}{middle}{seq}{closing}{ts_json}}}".encode()).hexdigest()
             event_rows.append(
                 (seq, ts, event.subject, roles_json, event.purpose, event.action, event.resource, fields_json,
-                 event.decision, event.row_count, event.request_id, refs_json, detail_json, prev, digest)
+                 event.decision, event.row_count, event.request_id, refs_json, detail_json, prev, digest,
+                 event.channel, event.os_user)
             )  # fmt: skip
             record_refs = event.record_refs
             if len(record_refs) == 1:  # the common case, without building a key list
@@ -230,7 +322,14 @@ class AuditLog:
         if bulk_sql is not None:
             for part, keys, seq in bulk_refs:
                 conn.exec_driver_sql(bulk_sql, _bulk_ref_params(conn, part, keys, seq))
-        values: dict[str, object] = {"hash": prev, "ref_part": places.part, "ref_fill": places.fill}
+        key_id, signature = self._sign_head(last, prev)
+        values: dict[str, object] = {
+            "hash": prev,
+            "head_key_id": key_id,
+            "head_signature": signature,
+            "ref_part": places.part,
+            "ref_fill": places.fill,
+        }
         if self._checkpoint_due(last, int(head.checkpoint_seq), str(head.checkpoint_ts), moment):
             self._write_checkpoint(conn, last, prev, ts)
             values.update(checkpoint_seq=last, checkpoint_ts=ts)
@@ -238,6 +337,7 @@ class AuditLog:
             conn.execute(_SET_HEAD_AND_CHECKPOINT, values)
         else:
             conn.execute(_SET_HEAD, values)
+        self._trust(last, prev, signature)  # if this transaction rolls back, the old head is checked again
         return first, last
 
     def _checkpoint_due(self, last: int, cp_seq: int, cp_ts: str, moment: datetime) -> bool:

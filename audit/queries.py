@@ -1,6 +1,7 @@
 """Compliance queries over the audit log.
 
-``events``         the filtered event list behind ``hushdb audit events``.
+``events``         the filtered event list behind ``hushdb audit events`` (newest or oldest first,
+                   bounded by seq on both sides for paging).
 ``access_report``  "who accessed this person's data, when, for what purpose,
                    which fields, with what decision" (GDPR Art. 15(1)(c)),
                    behind ``hushdb audit report --customer``.
@@ -66,11 +67,16 @@ def events(
     until: datetime | str | None = None,
     limit: int = DEFAULT_LIMIT,
     after_seq: int = 0,
+    before_seq: int | None = None,
+    newest_first: bool = False,
 ) -> list[dict[str, Any]]:
-    """Events matching every given filter, oldest first (page with ``after_seq``)."""
+    """Events matching every given filter with ``after_seq < seq < before_seq``, oldest first
+    (or ``newest_first``), at most ``limit``: page with the last seq as the next bound."""
     if limit <= 0:
         raise InputError("limit must be positive")
     stmt = sa.select(audit_events).where(audit_events.c.seq > after_seq)
+    if before_seq is not None:
+        stmt = stmt.where(audit_events.c.seq < before_seq)
     if record_ref is not None:
         _check_ref(record_ref)
         stmt = stmt.where(audit_events.c.seq.in_(candidate_seqs(record_ref)), confirm_clause(record_ref))
@@ -86,7 +92,8 @@ def events(
         stmt = stmt.where(audit_events.c.ts >= lower)
     if upper is not None:
         stmt = stmt.where(audit_events.c.ts < upper)
-    stmt = stmt.order_by(audit_events.c.seq).limit(limit)
+    order = audit_events.c.seq.desc() if newest_first else audit_events.c.seq
+    stmt = stmt.order_by(order).limit(limit)
     try:
         return [_row_dict(row) for row in conn.execute(stmt)]
     except sa.exc.SQLAlchemyError as exc:

@@ -151,13 +151,20 @@ class RefIndexCheck:
     partition closes) are "strays", reported by their seq.
     """
 
-    def __init__(self, rows: Iterable[tuple[int, int, int]]) -> None:
+    def __init__(self, rows: Iterable[tuple[int, int, int]], places: RefPartitioner | None = None) -> None:
+        """``places``: the partition state before the first event checked (an incremental
+        verification starts mid-log; ``rows`` then hold only that event's partition and later)."""
         self._rows: Iterator[tuple[int, int, int]] = iter(rows)
         self._next: tuple[int, int, int] | None = next(self._rows, None)
         self._group_part: int | None = None
         self._group: dict[int, list[int]] = {}
-        self._places = RefPartitioner()
+        self._places = places if places is not None else RefPartitioner()
         self.stray_seq: int | None = None
+
+    @property
+    def state(self) -> tuple[int, int]:
+        """(part, fill) of the partition rule after the events checked so far."""
+        return self._places.part, self._places.fill
 
     def _stray(self, seq: int) -> None:
         if self.stray_seq is None or seq < self.stray_seq:

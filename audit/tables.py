@@ -6,8 +6,13 @@
                        append-mostly (:mod:`audit.refindex`; it replaced
                        ``audit_event_refs`` in migration 0006); verification
                        checks it against the ``record_refs`` column of every event.
-``audit_head``         one row (id = 1): the chain tip, the last checkpoint and
-                       the state of the reference partitions (ref_part, ref_fill).
+``audit_head``         one row (id = 1): the chain tip, the last checkpoint,
+                       the state of the reference partitions (ref_part, ref_fill),
+                       the tip's Ed25519 signature (head_key_id, head_signature:
+                       re-signed by every appending transaction, so there is no
+                       unsigned tail; migration 0010) and the seq of the newest
+                       ``audit_verify`` event (verified_event_seq: where an
+                       incremental verification starts).
                        Every append updates it first, so concurrent writers
                        serialise on this row (PostgreSQL row lock; SQLite's
                        single writer).  The database refuses to move it back.
@@ -52,6 +57,8 @@ audit_events = sa.Table(
     sa.Column("detail", sa.Text(), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("channel", sa.Text(), nullable=False, server_default=""),
+    sa.Column("os_user", sa.Text(), nullable=False, server_default=""),
     sa.Index("ix_audit_events_subject", "subject"),
     sa.Index("ix_audit_events_ts", "ts"),
 )
@@ -75,6 +82,9 @@ audit_head = sa.Table(
     sa.Column("checkpoint_ts", sa.String(32), nullable=False),
     sa.Column("ref_part", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("ref_fill", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("head_key_id", sa.String(32), nullable=False, server_default=""),
+    sa.Column("head_signature", sa.Text(), nullable=False, server_default=""),
+    sa.Column("verified_event_seq", sa.BigInteger(), nullable=False, server_default="0"),
 )
 
 audit_checkpoints = sa.Table(

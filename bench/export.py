@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, ahe
 
 from api.wiring import Hush, init_store
 from core.config import load_settings
+from core.demo_data import EN_FIRST, EN_LAST
 from core.export import MailmergeRequest, MailmergeService, OpenGate
 from core.export.gate import IdentifierOwners, LetterGate
 from core.records import CustomerInput
@@ -49,16 +50,19 @@ REQUEST = MailmergeRequest(
 )
 TOWNS = [("Leeds", "LS1 4AP"), ("York", "YO1 7HH"), ("London", "SW1A 1AA"), ("Cardiff", "CF10 1EP")]
 ZH = ["北京市朝阳区建国路", "广东省广州市天河区天河路", "浙江省杭州市西湖区文三路"]
+ZH_SURNAMES = "王李张刘陈"
 
 
 def customers(start: int, stop: int) -> list[tuple[int, CustomerInput]]:
     out = []
     for i in range(start, stop):
         if i % 4 == 3:
-            name, address = f"王{'伟芳敏静'[i % 4]}{i % 97}", f"{ZH[i % 3]}{i % 900 + 1}号"
+            name, address = f"{ZH_SURNAMES[i % 5]}{'伟芳敏静'[i % 4]}", f"{ZH[i % 3]}{i % 900 + 1}号"
         else:
             town, postcode = TOWNS[i % len(TOWNS)]
-            name, address = f"Customer {i} Smith", f"{i % 200 + 1} King Street, {town} {postcode}"
+            # real-looking names: a name with digits in it is extra text (issue 12) and goes under review
+            first, last = EN_FIRST[i % len(EN_FIRST)], EN_LAST[i // len(EN_FIRST) % len(EN_LAST)]
+            name, address = f"{first} {last}", f"{i % 200 + 1} King Street, {town} {postcode}"
         out.append(
             (
                 i,
@@ -112,6 +116,20 @@ def run_once(hush: Hush, out: Path, *, gate: bool) -> tuple[float, int, RssSampl
     return manifest.letters / elapsed, manifest.letters, rss
 
 
+def screen_cost(n: int) -> None:
+    """The import screen's cost per customer (terms on the skeleton + the shape check), issue 12."""
+    from core.pii.screen import CustomerFieldScreen
+
+    screen = CustomerFieldScreen()
+    sample = [(c.full_name, c.postal_address or "") for _, c in customers(0, n)]
+    screen.screen_fields({"full_name": "Warm Up", "postal_address": "1 Elm Road, Leeds LS1 1AA"})
+    t0 = time.perf_counter()
+    for name, address in sample:
+        screen.screen_fields({"full_name": name, "postal_address": address})
+    per = (time.perf_counter() - t0) / n
+    print(f"screen: {per * 1e6:.1f} us per customer (name and address: terms, exemptions, shape)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1k and 5k recipients")
@@ -158,6 +176,7 @@ def main() -> None:
         hush.close()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
+    screen_cost(2_000)
     (small, _, _, rss_small), (large, _, _, rss_large) = rows
     growth = (rss_large.peak - rss_large.base) - (rss_small.peak - rss_small.base)
     print(

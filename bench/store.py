@@ -94,7 +94,7 @@ def store_decrypt_scan(hush: Hush, batch: int = 2000) -> int:
     cols = ", ".join(f"c.{f}_ct" for f in FIELDS)
     sql = (
         f"SELECT c.id, k.wrapped_key, k.kek_version, {cols} FROM customers c "
-        "JOIN customer_keys k ON k.customer_id = c.id WHERE c.erased_at IS NULL"
+        "JOIN keystore.customer_keys k ON k.customer_id = c.id WHERE c.erased_at IS NULL"
     )
     count = 0
     with hush.engine.connect() as conn:

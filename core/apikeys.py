@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from core.crypto import hkdf
 from core.db import transaction
 from core.errors import AuthError, InputError, NotFoundError
-from core.gateway import OPERATOR_ROLE, AccessContext, Gateway
+from core.gateway import AccessContext, Gateway
 from core.models import UTCDateTime, utcnow
 
 TOKEN_PREFIX = "hush_"  # noqa: S105 (a prefix, not a secret)
@@ -120,11 +120,9 @@ class ApiKeys:
         return hmac.new(self._key, f"{key_id}:{secret}".encode(), hashlib.sha256).digest()
 
     def _authorize(self, ctx: AccessContext) -> None:
-        if ctx.roles == frozenset({OPERATOR_ROLE}):
-            return  # the local operator holds the key file
-        self._gateway.authorize(
-            ctx, resource="admin", action="manage", fields=["apikeys"], all_fields=("apikeys",)
-        )
+        # One policy question for everyone: the local operator (who holds the key file) acts in
+        # the role ``operator``, and policy.csv says what that role may manage.
+        self._gateway.governance.require(ctx, resource="admin", action="manage", field="apikeys")
 
     def _audit(
         self, conn: sa.Connection, ctx: AccessContext, operation: str, key_id: str, subject: str

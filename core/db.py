@@ -6,6 +6,11 @@ up front (``BEGIN IMMEDIATE``) so that two writers never deadlock on a lock
 upgrade and the audit chain head is read under the write lock; connections
 marked read-only (audit verification) take a plain snapshot instead.  PostgreSQL is
 the production engine.  Both apply the same Alembic migrations.
+
+The key store (:mod:`core.keystore`) is a second SQLite file ATTACHed as
+``keystore`` on every connection, read-only ones included, with the same
+settings; ``BEGIN IMMEDIATE`` takes the write lock of both files.  On
+PostgreSQL it is the schema ``keystore`` of the same database.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import StoreError
+from core.keystore import attach_sqlite, finish_migration, keystore_path
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +69,19 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
-    """An Engine for ``url`` with hushdb's connection settings."""
+    """An Engine for ``url`` with hushdb's connection settings (SQLite: the key store attached)."""
     try:
         if url.startswith("sqlite"):
             engine = sa.create_engine(
                 url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
             )
-            event.listen(engine, "connect", _sqlite_on_connect)
+            keystore_file = keystore_path(url)
+
+            def on_connect(dbapi_conn: Any, record: Any) -> None:
+                _sqlite_on_connect(dbapi_conn, record)
+                attach_sqlite(dbapi_conn, keystore_file)
+
+            event.listen(engine, "connect", on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
         else:
             engine = sa.create_engine(url, echo=echo, pool_pre_ping=True)
@@ -86,9 +98,10 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent); finish moving keys to the key store."""
     try:
         command.upgrade(alembic_config(engine), "head")
+        finish_migration(engine)
     except SQLAlchemyError as exc:
         raise StoreError(f"database migration failed: {type(exc).__name__}") from exc
 
@@ -121,7 +134,11 @@ def refresh_statistics(engine: Engine, tables: Sequence[str], *, rows_added: int
     """
     if engine.dialect.name != "postgresql" or not tables or rows_added <= 0:
         return False
-    quote = engine.dialect.identifier_preparer.quote
+    prep = engine.dialect.identifier_preparer
+
+    def quote(name: str) -> str:  # "schema.table" or "table"
+        return ".".join(prep.quote(part) for part in name.split("."))
+
     try:
         with engine.begin() as conn:
             known = conn.exec_driver_sql(

@@ -17,6 +17,7 @@ dependencies.  Messages never carry personal data, secrets or key material.
     ├── CryptoError                    exit 2, HTTP 500
     │   ├── WrongKeyError              exit 2             the key source does not match this store
     │   ├── KeyUnavailableError        exit 2             a key version was retired or is unknown
+    │   ├── KeyStoreMismatchError      exit 2             the key store is not this data's (or is missing)
     │   └── CorruptCiphertextError     exit 2             names the record, never returns garbage
     ├── InputError                     exit 2, HTTP 422   a value a user gave is not acceptable
     │   ├── InvalidPurposeError        exit 2, HTTP 400
@@ -75,6 +76,12 @@ class KeyUnavailableError(CryptoError):
     title = "Key unavailable"
 
 
+class KeyStoreMismatchError(CryptoError):
+    """The key store (wrapped data keys, KEK state) does not belong to this data, or is missing."""
+
+    title = "Key store does not match the data"
+
+
 class CorruptCiphertextError(CryptoError):
     title = "Corrupt ciphertext"
 
@@ -93,6 +100,13 @@ class InvalidPurposeError(InputError):
 class PayloadTooLargeError(InputError):
     http_status = 413
     title = "Payload too large"
+
+
+class InvalidCursorError(InputError):
+    """A paging cursor that this server did not issue (or for another listing)."""
+
+    http_status = 400
+    title = "Invalid cursor"
 
 
 class NotFoundError(HushError):

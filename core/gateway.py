@@ -33,21 +33,17 @@ from audit.log import AuditLog
 from audit.refs import RecordRefs
 from core.crypto import ColumnsDecryptor, FieldCipher
 from core.db import transaction
-from core.errors import (
-    AccessDenied,
-    AuditError,
-    AuditWriteError,
-    ErasedError,
-    InvalidPurposeError,
-    NotFoundError,
-)
+from core.errors import AccessDenied, ErasedError, InvalidPurposeError, NotFoundError
+from core.governance import OUTSIDE_OWNED, Governance
 from core.keys import KeyRing
 from core.models import customer_keys_t, customers_t, notes_t
 from core.records import CONSENT_KEYS, CUSTOMER_FIELDS, PII_FIELDS, SUPPRESSION_KEYS
+from core.redact import redacted_keys
 from core.store import CustomerStore
 from policies.holder import PolicyHolder
 from policies.masks import Masker, mask_function
 from policies.plan import AccessPlan
+from policies.vocabulary import OPERATOR_ROLE as OPERATOR_ROLE
 from policies.vocabulary import PURPOSES as VOCABULARY_PURPOSES
 from policies.vocabulary import RESOURCES
 
@@ -55,8 +51,11 @@ log = logging.getLogger(__name__)
 
 PURPOSES: tuple[str, ...] = tuple(sorted(VOCABULARY_PURPOSES))
 NOTE_FIELDS: tuple[str, ...] = RESOURCES["note"].fields
-OPERATOR_ROLE = "operator"
-"""The role of the local operator who holds the key file (never granted by the policy files)."""
+CAMPAIGN_ONLY_PURPOSES: frozenset[str] = frozenset({"marketing"})
+"""Purposes with no single-customer read or look-up: marketing reads people only in bulk, through a
+campaign that applies consent, suppression and the outbound gate (:mod:`core.export.mailmerge`)."""
+REVEALING_MASKS: frozenset[str] = frozenset({"full", "partial"})
+"""Masks under which a field counts as readable for a look-up by that field."""
 
 
 def new_request_id() -> str:
@@ -65,12 +64,15 @@ def new_request_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class AccessContext:
-    """Who is asking, in which roles, for what purpose, in which request."""
+    """Who is asking, in which roles, for what purpose, in which request, and how (``channel``:
+    ``http``, ``cli`` or ``system``; ``os_user``: the operating-system user of a CLI process)."""
 
     subject: str
     roles: frozenset[str]
     purpose: str
     request_id: str = field(default_factory=new_request_id)
+    channel: str = "system"
+    os_user: str = ""
 
     def __post_init__(self) -> None:
         if self.purpose not in PURPOSES:
@@ -92,13 +94,19 @@ class NoteText(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class CustomerRecord:
-    """A customer as one reader may see it: only allowed fields, masked per plan."""
+    """A customer as one reader may see it: only allowed fields, masked per plan.
+
+    Its ``repr`` names the fields it holds, never their values.
+    """
 
     external_id: str
     pseudonym: str
     values: Mapping[str, Any]
+
+    def __repr__(self) -> str:
+        return f"CustomerRecord(external_id={self.external_id!r}, values={redacted_keys(self.values)})"
 
 
 def _record_builder() -> Callable[[str, str, Mapping[str, Any]], CustomerRecord]:
@@ -128,12 +136,15 @@ def _record_builder() -> Callable[[str, str, Mapping[str, Any]], CustomerRecord]
 _build_record = _record_builder()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class NoteRecord:
-    """A note as one reader may see it.  ``body`` is masked per plan (or None)."""
+    """A note as one reader may see it.  ``body`` is masked per plan (or None); ``repr`` shows no value."""
 
     note_id: str
     values: Mapping[str, Any]
+
+    def __repr__(self) -> str:
+        return f"NoteRecord(note_id={self.note_id!r}, values={redacted_keys(self.values)})"
 
 
 class _Batch(NamedTuple):
@@ -178,10 +189,11 @@ class Gateway:
         self.audit = audit
         self.keyring = keyring
         self.refs = RecordRefs(keyring.audit_key)
+        self.governance = Governance(engine=engine, policies=policies, audit=audit, refs=self.refs)
         self.note_text = note_text
         self._lookups: dict[tuple[Any, ...], _Lookup] = {}
 
-    # -- policy and audit plumbing ---------------------------------------------
+    # -- policy and audit: delegated to core.governance (one decision path for every service) ----
 
     def event(
         self,
@@ -195,30 +207,21 @@ class Gateway:
         record_ids: Sequence[str] = (),
         detail: Mapping[str, str | int | bool | None] | None = None,
     ) -> AuditEvent:
-        return AuditEvent(
-            subject=ctx.subject,
-            roles=tuple(sorted(ctx.roles)),
-            purpose=ctx.purpose,
+        """See :meth:`core.governance.Governance.event`."""
+        return self.governance.event(
+            ctx,
             action=action,
             resource=resource,
-            fields=tuple(fields),
+            fields=fields,
             decision=decision,
             row_count=row_count,
-            request_id=ctx.request_id,
-            record_refs=self.refs.refs(record_ids),
-            detail=dict(detail or {}),
+            record_ids=record_ids,
+            detail=detail,
         )
 
     def publish(self) -> None:
-        """Copy committed signed checkpoints to the external file (after commit).
-
-        A failure here does not undo the access (its event is committed); the
-        next publish from any process catches up.
-        """
-        try:
-            self.audit.publish_checkpoints(self.engine)
-        except AuditError as exc:
-            log.warning("audit checkpoints not published yet: %s", type(exc).__name__)
+        """See :meth:`core.governance.Governance.publish`."""
+        self.governance.publish()
 
     def record_read(
         self,
@@ -247,19 +250,11 @@ class Gateway:
 
     def record(self, conn: Connection, event: AuditEvent) -> int:
         """Append ``event`` in ``conn``'s transaction (fail closed: raises AuditWriteError)."""
-        return self.audit.append(conn, event)
+        return self.governance.record(conn, event)
 
     def record_alone(self, event: AuditEvent) -> int:
         """Append ``event`` in a transaction of its own."""
-        try:
-            with self.engine.begin() as conn:
-                seq = self.audit.append(conn, event)
-        except AuditWriteError:
-            raise
-        except Exception as exc:
-            raise AuditWriteError("the audit event could not be written") from exc
-        self.publish()
-        return seq
+        return self.governance.record_alone(event)
 
     def deny(
         self,
@@ -271,19 +266,10 @@ class Gateway:
         reason: str,
         record_ids: Sequence[str] = (),
     ) -> AccessDenied:
-        """Audit a denial and return the error to raise."""
-        self.record_alone(
-            self.event(
-                ctx,
-                action=action,
-                resource=resource,
-                fields=fields,
-                decision="deny",
-                record_ids=record_ids,
-                detail={"reason": reason},
-            )
+        """Audit a denial and return the error to raise (see :meth:`Governance.deny`)."""
+        return self.governance.deny(
+            ctx, action=action, resource=resource, fields=fields, reason=reason, record_ids=record_ids
         )
-        return AccessDenied(f"{ctx.subject} may not {action} {resource} for purpose {ctx.purpose}: {reason}")
 
     def authorize(
         self,
@@ -294,60 +280,16 @@ class Gateway:
         fields: Sequence[str] | None,
         all_fields: Sequence[str],
     ) -> AccessPlan:
-        """One plan per request.  ``fields=None`` asks for whatever the plan allows.
-
-        Explicitly requested fields must all be allowed; otherwise the request is
-        denied (audited) naming the forbidden fields.  Any exception while
-        deciding is a denial.
-        """
-        asked = tuple(all_fields if fields is None else fields)
-        unknown = [f for f in asked if f not in all_fields]
-        if unknown:
-            raise self.deny(
-                ctx, action=action, resource=resource, fields=asked, reason=f"unknown field {unknown[0]}"
-            )
-        try:
-            plan = self.policies.current.plan(
-                subject=ctx.subject,
-                roles=ctx.roles,
-                purpose=ctx.purpose,
-                resource=resource,
-                action=action,
-                fields=asked,
-            )
-        except InvalidPurposeError:
-            raise
-        except Exception as exc:  # fail closed: any error while deciding is a deny
-            raise self.deny(
-                ctx,
-                action=action,
-                resource=resource,
-                fields=asked,
-                reason=f"policy error ({type(exc).__name__})",
-            ) from exc
-        if fields is None and plan.allowed and plan.denied:
-            # "whatever I may see": narrow the plan to exactly that (a cached policy answer).
-            return self.authorize(
-                ctx, resource=resource, action=action, fields=sorted(plan.allowed), all_fields=all_fields
-            )
-        if not plan.allowed or (fields is not None and plan.denied):
-            forbidden = sorted(plan.denied) or list(asked)
-            raise self.deny(
-                ctx,
-                action=action,
-                resource=resource,
-                fields=asked,
-                reason=f"field {', '.join(forbidden)} is forbidden",
-            )
-        return plan
+        """One plan per request (see :meth:`core.governance.Governance.authorize`)."""
+        return self.governance.authorize(
+            ctx, resource=resource, action=action, fields=fields, all_fields=all_fields
+        )
 
     def scope_filter(
         self, ctx: AccessContext, plan: AccessPlan, owner_col: sa.ColumnElement[str]
     ) -> sa.ColumnElement[bool]:
         """The plan's row filter as SQL."""
-        if plan.scope == "all":
-            return sa.true()
-        return owner_col == ctx.subject
+        return self.governance.scope_filter(ctx, plan, owner_col)
 
     # -- customers ----------------------------------------------------------------
 
@@ -518,12 +460,43 @@ class Gateway:
             self._lookups[key] = found
         return found
 
+    def _lookup_allowed(self, ctx: AccessContext, what: str) -> None:
+        """A single-customer read or look-up must be allowed for this purpose and key (audited if not).
+
+        * purposes in :data:`CAMPAIGN_ONLY_PURPOSES` have none at all;
+        * a look-up by ``email`` or ``phone`` needs read permission on that field, for that
+          purpose, with a mask that shows it (``full`` or ``partial``): a caller who may not
+          see a phone number may not find people by one either.
+        """
+        if ctx.purpose in CAMPAIGN_ONLY_PURPOSES:
+            raise self.deny(
+                ctx,
+                action="read",
+                resource="customer",
+                fields=[what],
+                reason=f"purpose {ctx.purpose} reads customers only through a campaign",
+            )
+        if what == "external_id":
+            return
+        key_plan = self.authorize(
+            ctx, resource="customer", action="read", fields=[what], all_fields=CUSTOMER_FIELDS
+        )
+        if key_plan.masks.get(what, "none") not in REVEALING_MASKS:
+            raise self.deny(
+                ctx,
+                action="read",
+                resource="customer",
+                fields=[what],
+                reason=f"look-up by {what} needs {what} readable (mask {key_plan.masks.get(what, 'none')})",
+            )
+
     def _read(
         self, ctx: AccessContext, what: str, value: object, fields: Sequence[str] | None
     ) -> list[CustomerRecord]:
         plan = self.authorize(
             ctx, resource="customer", action="read", fields=fields, all_fields=CUSTOMER_FIELDS
         )
+        self._lookup_allowed(ctx, what)
         lookup = self._lookup(plan, what)
         params = {"lookup": value, "subject": ctx.subject}
         with transaction(self.engine) as conn:
@@ -539,7 +512,7 @@ class Gateway:
                         fields=sorted(plan.allowed),
                         decision="deny",
                         record_ids=hidden,
-                        detail={"reason": "outside owned accounts"},
+                        detail={"reason": OUTSIDE_OWNED},
                     )
                     self.record(conn, denial)
             records = list(lookup.read(rows).records())
@@ -586,6 +559,7 @@ class Gateway:
         where: sa.ColumnElement[bool] | None = None,
         after: str = "",
         batch_size: int = 1000,
+        detail: Mapping[str, str | int | bool | None] | None = None,
     ) -> Iterator[CustomerRecord]:
         """Stream every customer the plan allows (with an id above ``after``), one audit event per batch.
 
@@ -616,7 +590,7 @@ class Gateway:
                     plan,
                     row_count=len(batch.ids),
                     record_ids=batch.ids,
-                    detail={"lookup": "scan"},
+                    detail={"lookup": "scan", **(detail or {})},
                 )
             self.publish()
             # Read, decrypted, masked and audited (committed) above; handed out now.
@@ -626,17 +600,12 @@ class Gateway:
             params = {"scan_after": batch.ids[-1]}
 
     def customer_id(self, conn: Connection, ctx: AccessContext, plan: AccessPlan, external_id: str) -> str:
-        """Resolve an external id to the internal id within the plan's scope (404 outside it)."""
-        row = conn.execute(
-            sa.select(customers_t.c.id, customers_t.c.erased_at).where(
-                customers_t.c.external_id == external_id, self.scope_filter(ctx, plan, customers_t.c.owner)
-            )
-        ).first()
-        if row is None:
-            raise NotFoundError("customer not found")
-        if row.erased_at is not None:
-            raise ErasedError("customer was erased")
-        return str(row.id)
+        """Resolve an external id to the internal id within the plan's scope.
+
+        Outside it: a 404 whose denial is audited (see :meth:`Governance.resolve_customer`;
+        run it in :meth:`Governance.transaction` so the denial is recorded after rollback).
+        """
+        return self.governance.resolve_customer(conn, ctx, plan, external_id)
 
     # -- notes --------------------------------------------------------------------
 
@@ -645,7 +614,7 @@ class Gateway:
     ) -> list[NoteRecord]:
         """Notes of one customer, masked per plan (bodies from stored spans, no NLP)."""
         plan = self.authorize(ctx, resource="note", action="read", fields=fields, all_fields=NOTE_FIELDS)
-        with transaction(self.engine) as conn:
+        with self.governance.transaction() as conn:
             customer_id = self.customer_id(conn, ctx, plan, external_id)
             key = conn.execute(
                 sa.select(customer_keys_t.c.wrapped_key, customer_keys_t.c.kek_version).where(

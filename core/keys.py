@@ -17,6 +17,14 @@ implementing the same Protocol.
 the associated data ``customer_keys|wrapped_key|<customer id>|<kek version>``,
 and it checks that the key source matches the store before anything is
 written (a wrong key is a clear error, never silent corruption).
+
+Which KEK version is *current* is not the provider's opinion but the key
+store's (:mod:`core.keystore`): every writing transaction reads it once and
+gets a :class:`KekLease`, and :meth:`KeyRing.wrap` wraps under the leased
+version only.  A version this process has seen superseded or retired is
+refused, so a wrap under a retired version cannot happen.
+
+Nothing here shows key bytes in ``repr()``.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import hmac
 import json
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -59,7 +68,21 @@ class KeyProvider(Protocol):
 
     def add_version(self) -> int: ...
 
-    def retire_versions_below(self, version: int) -> tuple[int, ...]: ...
+    def retire_versions(self, versions: Iterable[int]) -> tuple[int, ...]: ...
+
+    def refresh(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KekLease:
+    """The KEK version that the key store says is current, read inside one writing transaction.
+
+    Made by :func:`core.keystore.read_current` only; valid for that
+    transaction (PostgreSQL holds the state row ``FOR SHARE`` until commit,
+    SQLite the write lock), so a rotation cannot switch versions under it.
+    """
+
+    version: int
 
 
 @dataclass
@@ -96,11 +119,14 @@ class StaticKeyProvider:
         self.keks[version] = new_key()
         return version
 
-    def retire_versions_below(self, version: int) -> tuple[int, ...]:
-        gone = tuple(v for v in sorted(self.keks) if v < version)
+    def retire_versions(self, versions: Iterable[int]) -> tuple[int, ...]:
+        gone = tuple(v for v in sorted(set(versions)) if v in self.keks)
         for v in gone:
             del self.keks[v]
         return gone
+
+    def refresh(self) -> None:
+        return None
 
 
 class EnvKeyProvider:
@@ -136,8 +162,14 @@ class EnvKeyProvider:
     def add_version(self) -> int:
         raise KeySourceError(f"{self.describe()} cannot rotate keys; use a key file or a KMS")
 
-    def retire_versions_below(self, version: int) -> tuple[int, ...]:
+    def retire_versions(self, versions: Iterable[int]) -> tuple[int, ...]:
         raise KeySourceError(f"{self.describe()} cannot retire keys; use a key file or a KMS")
+
+    def refresh(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "EnvKeyProvider(<key material hidden>)"
 
 
 def _b64(data: bytes) -> str:
@@ -264,13 +296,24 @@ class FileKeyProvider:
         self._save()
         return version
 
-    def retire_versions_below(self, version: int) -> tuple[int, ...]:
+    def retire_versions(self, versions: Iterable[int]) -> tuple[int, ...]:
+        """Delete these versions from the key file (the caller has checked that nothing uses them)."""
         self._load()
-        gone = tuple(v for v in sorted(self._keks) if v < version)
+        gone = tuple(v for v in sorted(set(versions)) if v in self._keks)
+        if len(gone) == len(self._keks):
+            raise KeySourceError(f"refusing to delete every key version from {self.describe()}")
         for v in gone:
             del self._keks[v]
-        self._save()
+        if gone:
+            self._save()
         return gone
+
+    def refresh(self) -> None:
+        """Re-read the key file (another process may have added a version)."""
+        self._load()
+
+    def __repr__(self) -> str:
+        return f"FileKeyProvider({str(self._path)!r}, versions={list(self.versions())})"
 
 
 def open_key_provider(source: KeySource) -> KeyProvider:
@@ -293,6 +336,45 @@ class KeyRing:
         self.mask_hash_key = hkdf(root, "hushdb/mask-hash/v1")
         self.fingerprint = hkdf(root, "hushdb/fingerprint/v1").hex()
         self._aeads: dict[int, AESGCM] = {}
+        self._current = 0  # the newest current version the key store has shown this process
+        self._retired: set[int] = set()
+
+    def __repr__(self) -> str:
+        return f"KeyRing({self.provider.describe()}, current={self._current or None})"
+
+    # -- the key store's view (see core.keystore) -------------------------------------
+
+    def observe(self, current: int, retired: Iterable[int] = ()) -> KekLease:
+        """Record what the key store says (current version, retired versions); return a lease on current.
+
+        Refuses a "current" version that this process already knows to be
+        retired or older than a current version it has seen (the key store
+        never goes back), and makes sure the provider holds the version,
+        re-reading the key file first when it does not.
+        """
+        self._retired.update(retired)
+        for v in retired:
+            self.forget(v)
+        if current in self._retired:
+            raise KeyUnavailableError(f"key version {current} is retired; the key store is inconsistent")
+        if current < self._current:
+            raise KeyUnavailableError(
+                f"the key store names key version {current} as current after version {self._current}"
+            )
+        self._aead(current)  # FileKeyProvider re-reads its file for a version it does not hold yet
+        self._current = current
+        return KekLease(current)
+
+    def hint(self) -> KekLease | None:
+        """The newest lease this process has seen: for work prepared ahead of its transaction.
+
+        A key wrapped under it is stored only if the writing transaction
+        reads the same version (see :meth:`core.store.CustomerStore.insert_keys`).
+        """
+        return KekLease(self._current) if self._current else None
+
+    def is_current(self, version: int) -> bool:
+        return version == self._current and version not in self._retired
 
     def _aead(self, version: int) -> AESGCM:
         aead = self._aeads.get(version)
@@ -310,8 +392,24 @@ class KeyRing:
     def pseudonym(self, customer_id: str) -> str:
         return "p_" + hmac.new(self.pseudonym_key, customer_id.encode(), hashlib.sha256).hexdigest()[:24]
 
-    def wrap(self, customer_id: str, data_key: bytes, version: int | None = None) -> tuple[bytes, int]:
-        v = self.provider.current_version() if version is None else version
+    def wrap_ahead(self, customer_id: str, data_key: bytes) -> tuple[bytes, int]:
+        """Wrap under the newest version seen (:meth:`hint`), for work prepared before its transaction.
+
+        Provisional: :meth:`core.store.CustomerStore.insert_keys` stores such
+        a key only when its transaction reads the same version, and wraps it
+        again otherwise; nothing wrapped here is stored under a stale version.
+        """
+        v = self._current
+        if not v:
+            raise KeyUnavailableError("no current key version yet: the key store was not read")
+        aad = associated_data("customer_keys", "wrapped_key", customer_id, v)
+        return seal(self._aead(v), data_key, aad), v
+
+    def wrap(self, customer_id: str, data_key: bytes, lease: KekLease) -> tuple[bytes, int]:
+        """Wrap ``data_key`` under the leased (current) KEK version; never under a retired or older one."""
+        v = lease.version
+        if v in self._retired or v < self._current:
+            raise KeyUnavailableError(f"key version {v} is no longer current; refusing to wrap under it")
         aad = associated_data("customer_keys", "wrapped_key", customer_id, v)
         return seal(self._aead(v), data_key, aad), v
 

@@ -61,16 +61,6 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(sa.Text)
 
 
-class KeyVersion(Base):
-    """Key-encryption-key versions: a check value per version, never the key."""
-
-    __tablename__ = "key_versions"
-    version: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    check_value: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
@@ -112,18 +102,6 @@ class Customer(Base):
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-class CustomerKey(Base):
-    """The customer's data key, wrapped by a key-encryption key.  Erasure deletes this row."""
-
-    __tablename__ = "customer_keys"
-    customer_id: Mapped[str] = mapped_column(
-        sa.String(36), sa.ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
-    wrapped_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    kek_version: Mapped[int] = mapped_column(sa.Integer, index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
 class ConsentEvent(Base):
     """History of consent changes (append only by convention; the current state is on customers)."""
 
@@ -160,9 +138,51 @@ class Transaction(Base):
 
 
 meta_t = cast(sa.Table, Meta.__table__)
-key_versions_t = cast(sa.Table, KeyVersion.__table__)
 customers_t = cast(sa.Table, Customer.__table__)
-customer_keys_t = cast(sa.Table, CustomerKey.__table__)
 consent_events_t = cast(sa.Table, ConsentEvent.__table__)
 notes_t = cast(sa.Table, Note.__table__)
 transactions_t = cast(sa.Table, Transaction.__table__)
+
+
+# -- the key store ------------------------------------------------------------------
+#
+# Wrapped data keys and the key-encryption-key state live apart from the data: on
+# SQLite in their own database file (``keystore.sqlite3`` next to the data file,
+# ATTACHed as ``keystore`` on every connection), on PostgreSQL in the schema
+# ``keystore``.  Data backups copy the data only, so they hold ciphertext without
+# any key to it; erasure deletes one row here.  See :mod:`core.keystore`.
+
+KEYSTORE_SCHEMA = "keystore"
+keystore_metadata = sa.MetaData(schema=KEYSTORE_SCHEMA)
+
+key_state_t = sa.Table(
+    "key_state",
+    keystore_metadata,
+    # one row (id = 1): which key store this is and the KEK version every wrap uses now
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("store_id", sa.String(36), nullable=False),
+    sa.Column("current_version", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+key_versions_t = sa.Table(
+    "key_versions",
+    keystore_metadata,
+    # key-encryption-key versions: a check value per version, never the key
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("check_value", sa.LargeBinary(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime, nullable=True),
+)
+
+customer_keys_t = sa.Table(
+    "customer_keys",
+    keystore_metadata,
+    # the customer's data key wrapped by a KEK; erasure deletes this row.  No foreign key:
+    # the customer row lives in another database (SQLite) or schema (PostgreSQL).
+    sa.Column("customer_id", sa.String(36), primary_key=True),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("kek_version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_customer_keys_kek_version", "kek_version"),
+)

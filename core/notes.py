@@ -12,6 +12,7 @@ so exports can filter in SQL.  A sensitive note puts its customer
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,30 +21,42 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.crypto import FieldCipher
 from core.db import transaction
-from core.errors import HushError, InputError, PayloadTooLargeError
+from core.errors import AccessDenied, HushError, InputError, PayloadTooLargeError
 from core.gateway import NOTE_FIELDS, AccessContext, Gateway
-from core.models import customer_keys_t, customers_t
+from core.governance import UnrecordedDenial, system_context
+from core.models import customers_t
 from core.pii.analysis import ANALYSER_VERSION, Analysis
 from core.pii.known_records import KnownRecords
 from core.pii.operators import EXPORT_POLICY, mask
+from core.redact import redacted_repr
 from core.writes import ImportReport, RowError, batches
 from policies.plan import AccessPlan
 
 if TYPE_CHECKING:
     from core.pii.engine import PiiEngine
 
+log = logging.getLogger(__name__)
+
 ANALYSE_BATCH = 200
-SYSTEM_CONTEXT = AccessContext(subject="hushdb", roles=frozenset({"system"}), purpose="data_quality")
+KNOWN_FIELDS = ("full_name", "email", "phone")
+"""What record-aware detection reads (role ``system``, purpose ``data_quality`` in policy.csv)."""
+KNOWN_PURPOSE = "data_quality"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class NoteInput:
+    """One note to import.  ``author`` and ``created_at`` are what the file claims: the stored
+    author is always the importing subject, and the date is kept only for an importer the
+    policy lets backdate (``note``/``write`` of ``created_at``); see :meth:`NoteService.import_notes`."""
+
     external_id: str
     author: str
     created_at: dt.datetime | None
     text: str
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, shown=("external_id", "created_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +102,12 @@ class PiiNoteText:
 class KnownRecordsCache:
     """The record-aware automaton: names, emails and phones of every live customer, in memory only.
 
-    Built inside the store under purpose ``data_quality`` (audited as one read
-    by the system subject) and rebuilt when customers change (a cheap
-    fingerprint query: count and newest update).  Never written to disk.
+    Read through the gateway like every other read: subject ``hushdb`` in role ``system``,
+    purpose ``data_quality``, under the lines of ``policies/policy.csv`` that grant it
+    (audited per batch, ``operation: record_aware_detection``).  Rebuilt when customers
+    change (a cheap fingerprint query: count and newest update).  Never written to disk.
+    If the policy refuses the read (the lines were removed), the refusal is audited and
+    notes are analysed without record-aware detection.
     """
 
     def __init__(self, *, gateway: Gateway) -> None:
@@ -112,58 +128,29 @@ class KnownRecordsCache:
         with self._lock:
             with transaction(self._gateway.engine) as conn:
                 fingerprint = self._current_fingerprint(conn)
-                if self._records is not None and fingerprint == self._fingerprint:
-                    return self._records
-                pairs, ids = self._pairs(conn)
-                self._gateway.record(
-                    conn,
-                    self._gateway.event(
-                        SYSTEM_CONTEXT,
-                        action="read",
-                        resource="customer",
-                        fields=["full_name", "email", "phone"],
-                        decision="allow",
-                        row_count=len(ids),
-                        detail={"operation": "record_aware_detection"},
-                    ),
-                )
-            self._gateway.publish()
+            if self._records is not None and fingerprint == self._fingerprint:
+                return self._records
+            try:
+                pairs = self._pairs()
+            except AccessDenied:
+                log.warning("record-aware detection is refused by the policy; notes are analysed without it")
+                pairs = []
             self._records = KnownRecords.from_pairs(pairs)
             self._fingerprint = fingerprint
             return self._records
 
-    def _pairs(self, conn: Connection) -> tuple[list[tuple[str, str]], list[str]]:
-        rows = conn.execute(
-            sa.select(
-                customers_t.c.id,
-                customers_t.c.full_name_ct,
-                customers_t.c.email_ct,
-                customers_t.c.phone_ct,
-                customer_keys_t.c.wrapped_key,
-                customer_keys_t.c.kek_version,
-            )
-            .join(customer_keys_t, customer_keys_t.c.customer_id == customers_t.c.id)
-            .where(customers_t.c.erased_at.is_(None))
-        )
+    def _pairs(self) -> list[tuple[str, str]]:
+        ctx = system_context(KNOWN_PURPOSE)
         pairs: list[tuple[str, str]] = []
-        ids: list[str] = []
-        keyring = self._gateway.keyring
-        for r in rows:
-            cipher = FieldCipher(
-                keyring.unwrap(r.id, r.wrapped_key, r.kek_version),
-                table="customers",
-                row_id=r.id,
-                key_version=1,
-            )
-            ids.append(r.id)
-            for kind, column, blob in (("name", "full_name", r.full_name_ct), ("email", "email", r.email_ct)):
-                value = cipher.decrypt(column, blob)
+        for record in self._gateway.scan_customers(
+            ctx, fields=KNOWN_FIELDS, detail={"operation": "record_aware_detection"}
+        ):
+            values = record.values
+            for kind, column in (("name", "full_name"), ("email", "email"), ("phone", "phone")):
+                value = values.get(column)
                 if value:
-                    pairs.append((kind, value))
-            phone = cipher.decrypt("phone", r.phone_ct)
-            if phone:
-                pairs.append(("phone", phone))
-        return pairs, ids
+                    pairs.append((kind, str(value)))
+        return pairs
 
 
 class NoteService:
@@ -195,7 +182,7 @@ class NoteService:
         self._check(text)
         # Policy and row scope first: nothing is decrypted or analysed for a caller who may not write here.
         plan = self._authorize(ctx)
-        with transaction(self._gateway.engine) as conn:
+        with self._gateway.governance.transaction() as conn:
             self._gateway.customer_id(conn, ctx, plan, external_id)
         analysis = self._engine_factory().analyse(text, known=self._known.get())
         return self._store(ctx, [(0, NoteInput(external_id, ctx.subject, None, text), analysis)])[0]
@@ -207,15 +194,25 @@ class NoteService:
         *,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Bulk import; texts are analysed in batches (``nlp.pipe``) before they are stored."""
+        """Bulk import; texts are analysed in batches (``nlp.pipe``) before they are stored.
+
+        Authorship is the importer's: every note is stored as written by ``ctx.subject``.
+        An ``author`` that names someone else is kept as text, on a last line of the note
+        (``[imported; author in the file: NAME]``), so it is analysed and masked like the
+        rest of the body and never shown as the note's author.  The file's ``created_at`` is
+        kept only when the policy lets the importer write a note's ``created_at``
+        (backdate); otherwise the note is dated now and the file's date goes on that line.
+        """
         self._authorize(ctx)  # before any analysis
+        may_backdate = self._may_backdate(ctx)
         report = ImportReport()
         for batch in batches(rows, ANALYSE_BATCH):
             good: list[tuple[int, NoteInput]] = []
-            for line, item in batch:
-                if isinstance(item, RowError):
-                    report.rejected.append(item)
+            for line, claimed in batch:
+                if isinstance(claimed, RowError):
+                    report.rejected.append(claimed)
                     continue
+                item = imported_note(claimed, importer=ctx.subject, may_backdate=may_backdate)
                 try:
                     self._check(item.text)
                 except InputError as exc:
@@ -228,12 +225,27 @@ class NoteService:
                 else []
             )
             triples = [(line, n, a) for (line, n), a in zip(good, analyses, strict=True)]
-            stored = self._store(ctx, triples, report=report)
+            stored = self._store(ctx, triples, report=report, backdated=may_backdate)
             report.imported += len(stored)
             if progress:
                 progress(len(batch))
         report.rejected.sort(key=lambda e: e.line)
         return report
+
+    def _may_backdate(self, ctx: AccessContext) -> bool:
+        """Whether the policy lets ``ctx`` set a note's ``created_at`` (asked once; recorded with the import)."""
+        try:
+            plan = self._gateway.policies.current.plan(
+                subject=ctx.subject,
+                roles=ctx.roles,
+                purpose=ctx.purpose,
+                resource="note",
+                action="write",
+                fields=["created_at"],
+            )
+        except HushError:
+            return False
+        return plan.decision == "allow"
 
     def _store(
         self,
@@ -241,6 +253,7 @@ class NoteService:
         items: Sequence[tuple[int, NoteInput, Analysis]],
         *,
         report: ImportReport | None = None,
+        backdated: bool = False,
     ) -> list[NoteReceipt]:
         gateway = self._gateway
         plan = gateway.authorize(
@@ -248,13 +261,15 @@ class NoteService:
         )
         receipts: list[NoteReceipt] = []
         ids: list[str] = []
-        with transaction(gateway.engine) as conn:
+        with gateway.governance.transaction() as conn:
             for line, note, analysis in items:
                 try:
                     customer_id = gateway.customer_id(conn, ctx, plan, note.external_id)
                 except HushError as exc:
                     if report is None:
                         raise
+                    if isinstance(exc, UnrecordedDenial):
+                        gateway.governance.denial_in(conn, exc)  # this batch commits: record it here
                     report.rejected.append(RowError(line, exc.message))
                     continue
                 note_id = gateway.store.insert_note(
@@ -291,10 +306,27 @@ class NoteService:
                         row_count=len(receipts),
                         record_ids=ids,
                         detail={
-                            "operation": "add_note",
+                            "operation": "add_note" if report is None else "import_notes",
                             "sensitive": sum(r.sensitivity == "sensitive" for r in receipts),
+                            "dates_kept": backdated,
                         },
                     ),
                 )
         gateway.publish()
         return receipts
+
+
+def imported_note(claimed: NoteInput, *, importer: str, may_backdate: bool) -> NoteInput:
+    """The note as stored: written by ``importer``; the file's other author and, unless the
+    importer may backdate, its date are kept as a line of text at the end of the body."""
+    kept: list[str] = []
+    author = claimed.author.strip()
+    if author and author != importer:
+        kept.append(f"author in the file: {author}")
+    created_at = claimed.created_at if may_backdate else None
+    if claimed.created_at is not None and not may_backdate:
+        kept.append(f"date in the file: {claimed.created_at.isoformat()}")
+    text = claimed.text
+    if kept:
+        text = f"{text.rstrip()}\n[imported; {'; '.join(kept)}]"
+    return NoteInput(external_id=claimed.external_id, author=importer, created_at=created_at, text=text)

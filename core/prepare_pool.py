@@ -106,7 +106,7 @@ _Wire = list[Any]
 def _to_wire(outcomes: list[Outcome]) -> _Wire:
     """Prepared rows as plain tuples: a frozen dataclass pickles and unpickles several times slower."""
     return [
-        (p.customer_id, p.external_id, p.owner, p.row, p.key_row, p.consents, p.text_sensitivity)
+        (p.customer_id, p.external_id, p.owner, p.row, p.key_row, p.consents, p.text_sensitivity, p.data_key)
         if isinstance(p, PreparedCustomer)
         else p
         for p in outcomes

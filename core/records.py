@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from core.redact import redacted_repr
 from policies.vocabulary import RESOURCES
 
 PII_FIELDS: tuple[str, ...] = ("full_name", "email", "phone", "postal_address", "birth_date")
@@ -24,9 +25,12 @@ CONSENT_KEYS: tuple[str, ...] = ("marketing_email", "marketing_post", "profiling
 SUPPRESSION_KEYS: tuple[str, ...] = ("do_not_contact", "deceased", "under_review")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class CustomerInput:
-    """One customer to create.  Only ``external_id`` and ``full_name`` are required."""
+    """One customer to create.  Only ``external_id`` and ``full_name`` are required.
+
+    Its ``repr`` shows the external id, owner and flags, never the personal data.
+    """
 
     external_id: str
     full_name: str
@@ -41,8 +45,23 @@ class CustomerInput:
     do_not_contact: bool = False
     deceased: bool = False
 
+    def __repr__(self) -> str:
+        return redacted_repr(self, shown=_CUSTOMER_SHOWN)
 
-@dataclass(frozen=True, slots=True)
+
+_CUSTOMER_SHOWN = (
+    "external_id",
+    "owner",
+    "consent_marketing_email",
+    "consent_marketing_post",
+    "consent_profiling",
+    "do_not_contact",
+    "deceased",
+    "clear",
+)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class CustomerChanges:
     """A partial update; ``None`` leaves a field as it is, ``clear`` empties fields."""
 
@@ -54,6 +73,9 @@ class CustomerChanges:
     do_not_contact: bool | None = None
     deceased: bool | None = None
     clear: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, shown=_CUSTOMER_SHOWN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,15 @@
-"""The encrypted customer store: writes, blind-index look-ups, key rotation, erasure.
+"""The encrypted customer store: writes, blind-index look-ups, data keys, erasure.
 
 Nothing here returns plaintext.  Values go *in* encrypted (one data key per
 customer, wrapped by the current KEK); reads that decrypt live in
 :mod:`core.gateway`, which is the only way out.  All functions take an open
 ``Connection`` so the caller (the gateway) controls the transaction and can
 write the audit event in it.
+
+Data keys live in the key store (:mod:`core.keystore`), apart from the data:
+:meth:`CustomerStore.insert_keys` writes them under the KEK version that its
+transaction reads, and an erasure deletes one of them
+(:meth:`CustomerStore.shred`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, cast
 
@@ -23,20 +28,29 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from core import keystore
 from core.crypto import FieldCipher, HmacSha256, new_key, normalise_email, normalise_phone
-from core.errors import ConflictError, ErasedError, InputError, NotFoundError, WrongKeyError
-from core.keys import KeyRing
+from core.errors import (
+    ConflictError,
+    ErasedError,
+    InputError,
+    KeyStoreMismatchError,
+    KeyUnavailableError,
+    NotFoundError,
+    WrongKeyError,
+)
+from core.keys import KekLease, KeyRing
 from core.models import (
     UTCDateTime,
     consent_events_t,
     customer_keys_t,
     customers_t,
-    key_versions_t,
     meta_t,
     notes_t,
     transactions_t,
     utcnow,
 )
+from core.pii.screen import review_reason_of
 from core.records import PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
 
 MAX_FIELD_CHARS = 1000
@@ -84,7 +98,7 @@ CUSTOMER_ROW = (
 """The columns of :attr:`PreparedCustomer.row`, in order (every column of ``customers``)."""
 
 KEY_ROW = ("customer_id", "wrapped_key", "kek_version", "created_at")
-"""The columns of :attr:`PreparedCustomer.key_row`, in order (every column of ``customer_keys``)."""
+"""The columns of :attr:`PreparedCustomer.key_row`, in order (every column of ``keystore.customer_keys``)."""
 
 _CONSENT_ROW = ("customer_id", "purpose", "granted", "at", "source")  # a consent_events row at import
 
@@ -100,16 +114,20 @@ class PreparedCustomer:
     The rows are plain tuples in the order of :data:`CUSTOMER_ROW` and
     :data:`KEY_ROW`: a bulk import sends them between processes and hands
     them to the driver, and tuples travel and transpose several times
-    cheaper than dictionaries.
+    cheaper than dictionaries.  ``key_row`` is wrapped under the KEK version
+    that was current when it was prepared; :meth:`CustomerStore.insert_keys`
+    re-wraps it (from ``data_key``, never shown by ``repr``) when the
+    writing transaction reads another one.
     """
 
     customer_id: str
     external_id: str
     owner: str
-    row: tuple[Any, ...]
-    key_row: tuple[Any, ...]
+    row: tuple[Any, ...] = field(repr=False)
+    key_row: tuple[Any, ...] = field(repr=False)
     consents: tuple[tuple[str, bool], ...]
     text_sensitivity: str
+    data_key: bytes = field(repr=False, compare=False)
 
     @property
     def pseudonym(self) -> str:
@@ -277,8 +295,9 @@ def _copy_rows(
 
     types = [_binary_copy_type(table.c[c].type) for c in columns]
     binary = all(t is not None for t in types)
+    name = sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
     statement = sql.SQL("COPY {} ({}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")).format(
-        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        name, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
@@ -333,10 +352,11 @@ class CustomerStore:
     # -- keys ---------------------------------------------------------------
 
     def bind_keys(self, conn: Connection) -> None:
-        """Check that the key source matches this store; on a new store, record it.
+        """Check that the key source and the key store match this store; on a new store, record them.
 
-        A wrong key raises :class:`WrongKeyError` naming the key source before
-        anything is written.
+        A wrong key raises :class:`WrongKeyError` naming the key source, a key
+        store that is not the data's :class:`KeyStoreMismatchError`, before
+        anything is written.  See :func:`core.keystore.bind`.
         """
         provider = self.keyring.provider
         stored = conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == "key_fingerprint")).scalar()
@@ -346,20 +366,9 @@ class CustomerStore:
             raise WrongKeyError(
                 f"{provider.describe()} does not match this store (root key fingerprint differs)"
             )
-        known = {
-            int(r.version): bytes(r.check_value)
-            for r in conn.execute(sa.select(key_versions_t.c.version, key_versions_t.c.check_value))
-        }
-        for version in provider.versions():
-            check = self.keyring.check_value(version)
-            if version not in known:
-                conn.execute(
-                    sa.insert(key_versions_t).values(version=version, check_value=check, created_at=utcnow())
-                )
-            elif known[version] != check:
-                raise WrongKeyError(
-                    f"{provider.describe()} does not match this store (key version {version})"
-                )
+        keystore.bind(conn, self.keyring)
+        if keystore.separate_commits(conn):
+            self.destroy_leftover_keys(conn)  # an erasure that crashed between the two files' commits
 
     def email_index(self, email: str) -> bytes:
         return self._index_hmac().blind_index("email:" + normalise_email(email))
@@ -391,7 +400,9 @@ class CustomerStore:
             raise InputError("birth_date is in the future")
         customer_id = new_customer_id()
         data_key = new_key()
-        wrapped, kek_version = self.keyring.wrap(customer_id, data_key)
+        if self.keyring.hint() is None:
+            raise KeyStoreMismatchError("the key store is not open (bind_keys was not called)")
+        wrapped, kek_version = self.keyring.wrap_ahead(customer_id, data_key)
         cipher = FieldCipher(data_key, table="customers", row_id=customer_id, key_version=1)
         sensitivity, analysis = self._screen({"full_name": full_name, "postal_address": address})
         name_ct, email_ct, phone_ct, address_ct, birth_ct, analysis_ct = cipher.encrypt_columns(
@@ -427,7 +438,7 @@ class CustomerStore:
             inp.do_not_contact,
             inp.deceased,
             flagged,  # under_review
-            "sensitive content in a customer field" if flagged else None,
+            review_reason_of(analysis) if flagged else None,
             now,  # created_at
             now,  # updated_at
             None,  # erased_at
@@ -442,7 +453,9 @@ class CustomerStore:
             )
             if value is not None
         )
-        return PreparedCustomer(customer_id, external_id, owner, row, key_row, consents, sensitivity)
+        return PreparedCustomer(
+            customer_id, external_id, owner, row, key_row, consents, sensitivity, data_key
+        )
 
     def _screen(self, values: Mapping[str, str | None]) -> tuple[str, bytes | None]:
         present = {k: v for k, v in values.items() if v}
@@ -450,14 +463,60 @@ class CustomerStore:
             return "none", None
         return self.screen.screen_fields(present)
 
+    def insert_keys(self, conn: Connection, prepared: Sequence[PreparedCustomer]) -> KekLease:
+        """Store the prepared customers' data keys, wrapped under the version current in ``conn``'s transaction.
+
+        One read of the key state per call (:func:`core.keystore.read_current`);
+        a key prepared under another version is wrapped again from its data
+        key.  Commit this no later than the customer rows (on SQLite: before,
+        in a transaction of its own, see :func:`core.keystore.separate_commits`).
+        """
+        lease = keystore.read_current(conn, self.keyring)
+        if not prepared:
+            return lease
+        rows = [
+            p.key_row
+            if p.key_row[2] == lease.version
+            else (
+                p.customer_id,
+                self.keyring.wrap(p.customer_id, p.data_key, lease)[0],
+                lease.version,
+                p.key_row[3],
+            )
+            for p in prepared
+        ]
+        try:
+            bulk_insert_rows(conn, customer_keys_t, KEY_ROW, rows)
+        except IntegrityError as exc:  # a customer id (UUIDv7, 74 random bits) already has a key
+            raise ConflictError("a data key for this customer id already exists") from exc
+        return lease
+
+    def delete_keys(self, conn: Connection, customer_ids: Sequence[str]) -> None:
+        """Delete data keys whose customers were never stored (an import that failed after its keys)."""
+        for i in range(0, len(customer_ids), 500):
+            conn.execute(
+                sa.delete(customer_keys_t).where(customer_keys_t.c.customer_id.in_(customer_ids[i : i + 500]))
+            )
+
     def insert(self, conn: Connection, prepared: Sequence[PreparedCustomer], *, source: str) -> None:
-        """Insert prepared customers in one statement per table (see :func:`bulk_insert_columns`)."""
+        """Insert prepared customers and their keys in ``conn``'s transaction (see :func:`bulk_insert_columns`).
+
+        For one atomic database (PostgreSQL).  On SQLite the import commits
+        :meth:`insert_keys` first and :meth:`insert_customers` after, so that no
+        customer row is ever committed without its key.
+        """
+        self.insert_keys(conn, prepared)
+        self.insert_customers(conn, prepared, source=source)
+
+    def insert_customers(
+        self, conn: Connection, prepared: Sequence[PreparedCustomer], *, source: str
+    ) -> None:
+        """Insert prepared customers (one statement per table); their keys are stored already."""
         if not prepared:
             return
         now = prepared[0].created_at
         try:
             bulk_insert_rows(conn, customers_t, CUSTOMER_ROW, [p.row for p in prepared])
-            bulk_insert_rows(conn, customer_keys_t, KEY_ROW, [p.key_row for p in prepared])
             consent_rows = [
                 (p.customer_id, purpose, granted, now, source)
                 for p in prepared
@@ -475,14 +534,21 @@ class CustomerStore:
         return found
 
     def _data_key(self, conn: Connection, customer_id: str) -> bytes:
-        row = conn.execute(
-            sa.select(customer_keys_t.c.wrapped_key, customer_keys_t.c.kek_version).where(
-                customer_keys_t.c.customer_id == customer_id
-            )
-        ).first()
-        if row is None:
-            raise ErasedError(f"customer {customer_id} has no data key (erased)")
-        return self.keyring.unwrap(customer_id, row.wrapped_key, row.kek_version)
+        query = sa.select(customer_keys_t.c.wrapped_key, customer_keys_t.c.kek_version).where(
+            customer_keys_t.c.customer_id == customer_id
+        )
+        for attempt in (1, 2):
+            row = conn.execute(query).first()
+            if row is None:
+                raise ErasedError(f"customer {customer_id} has no data key (erased)")
+            try:
+                return self.keyring.unwrap(customer_id, row.wrapped_key, row.kek_version)
+            except KeyUnavailableError:
+                # PostgreSQL (read committed): a rotation may have re-wrapped the key and
+                # retired its old version since the row was read; the next read sees the new one.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def update(self, conn: Connection, customer_id: str, changes: CustomerChanges, *, source: str) -> None:
         now = utcnow()
@@ -535,7 +601,7 @@ class CustomerStore:
             )
             if sensitivity == "sensitive":
                 values["under_review"] = True
-                values["review_reason"] = "sensitive content in a customer field"
+                values["review_reason"] = review_reason_of(analysis)
         try:
             conn.execute(sa.update(customers_t).where(customers_t.c.id == customer_id).values(**values))
         except IntegrityError as exc:
@@ -657,32 +723,56 @@ class CustomerStore:
 
     # -- erasure ------------------------------------------------------------
 
-    def shred(self, conn: Connection, customer_id: str) -> None:
-        """Crypto-shred one customer: destroy the data key, clear ciphertexts and blind indexes.
+    def shred(self, conn: Connection, customer_id: str) -> dt.datetime:
+        """Crypto-shred one customer in ``conn``'s transaction; returns ``erased_at``.
 
-        Transactions stay, keyed by the internal id and reported under the pseudonym.
+        Deletes the customer's data key in the key store (one row: no other
+        key is touched, whatever the size of the store), clears ciphertexts,
+        blind indexes and note bodies, and sets ``erased_at``.  Transactions
+        stay, keyed by the internal id and reported under the pseudonym.
+        Raises :class:`NotFoundError`, or :class:`ErasedError` when the
+        customer is erased already.
+
+        PostgreSQL commits it all at once.  SQLite commits the data file and
+        then the key-store file: a crash in between leaves the data erased and
+        the key behind, which :meth:`destroy_leftover_keys` removes (every
+        process does on opening the store; a rerun of the erasure does too).
         """
-        row = conn.execute(sa.select(customers_t.c.erased_at).where(customers_t.c.id == customer_id)).first()
-        if row is None:
-            raise NotFoundError("customer not found")
-        if row.erased_at is not None:
-            raise ErasedError("customer is already erased")
-        conn.execute(sa.delete(customer_keys_t).where(customer_keys_t.c.customer_id == customer_id))
+        now = utcnow()
         cleared = {f"{name}_ct": None for name in PII_FIELDS}
-        conn.execute(
+        done = conn.execute(
             sa.update(customers_t)
-            .where(customers_t.c.id == customer_id)
+            .where(customers_t.c.id == customer_id, customers_t.c.erased_at.is_(None))
             .values(
                 **cleared,
                 email_bidx=None,
                 phone_bidx=None,
                 text_analysis_ct=None,
-                erased_at=utcnow(),
-                updated_at=utcnow(),
+                erased_at=now,
+                updated_at=now,
             )
         )
+        if not done.rowcount:
+            found = conn.execute(sa.select(customers_t.c.id).where(customers_t.c.id == customer_id)).first()
+            if found is None:
+                raise NotFoundError("customer not found")
+            raise ErasedError("customer is already erased")
         conn.execute(
             sa.update(notes_t)
             .where(notes_t.c.customer_id == customer_id)
             .values(body_ct=None, analysis_ct=None)
         )
+        conn.execute(sa.delete(customer_keys_t).where(customer_keys_t.c.customer_id == customer_id))
+        return now
+
+    def destroy_leftover_keys(self, conn: Connection, customer_ids: Sequence[str] | None = None) -> int:
+        """Delete data keys that erased customers still have (see :meth:`shred`); returns how many.
+
+        All erased customers (found through the partial index on
+        ``erased_at``), or only ``customer_ids``.
+        """
+        erased = sa.select(customers_t.c.id).where(customers_t.c.erased_at.is_not(None))
+        if customer_ids is not None:
+            erased = erased.where(customers_t.c.id.in_(list(customer_ids)))
+        done = conn.execute(sa.delete(customer_keys_t).where(customer_keys_t.c.customer_id.in_(erased)))
+        return int(done.rowcount or 0)

@@ -8,6 +8,7 @@ the audit event in the same transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,14 +16,18 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
+from audit import queries
+from core import keystore
+from core.config import DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS
 from core.db import bulk_load, refresh_statistics, transaction
-from core.errors import AccessDenied, ConflictError, HushError, InputError
+from core.errors import AccessDenied, ConflictError, ErasedError, HushError, InputError
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, utcnow
 from core.prepare_pool import Outcome, PreparePool, Ticket
 from core.records import CUSTOMER_FIELDS, PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
 from core.rotation import KeyRotator, RotationReport
 from core.store import PreparedCustomer
+from policies.plan import AccessPlan
 from policies.vocabulary import RESOURCES
 
 T = TypeVar("T")
@@ -77,20 +82,62 @@ class CreatedCustomer:
 
 @dataclass(frozen=True, slots=True)
 class ErasureReceipt:
+    """What an erasure did and what it reaches.
+
+    The person's data key is destroyed in the key store, so their ciphertexts
+    are unreadable in the live database (and its write-ahead log) and in
+    every data backup, old or new (data backups hold no keys).  Key-store
+    backups are kept :attr:`keystore_backup_retention_days` days: those taken
+    before the erasure still hold the key until they expire, at
+    :attr:`keystore_backups_clear_at`; from then on no copy anywhere does.
+    """
+
     external_id: str
     pseudonym: str
     erased_at: str
     audit_seq: int
-    key_versions_retired: tuple[int, ...]
     backups_protected: bool
+    """Every data backup, old or new, keeps this person unreadable (always true: keys live only in the key store)."""
+    keystore_backup_retention_days: int
+    keystore_backups_clear_at: str
+    """When the last key-store backup that still holds the key has expired."""
+    resumed: bool = False
+    """This run finished an erasure that an earlier, interrupted run had started."""
+
+    @property
+    def covers(self) -> dict[str, object]:
+        """What the erasure reaches, by kind of copy (for receipts printed or sent)."""
+        return {
+            "live_data": True,
+            "data_backups": True,
+            "keystore_backups_older_than_days": self.keystore_backup_retention_days,
+            "keystore_backups_clear_at": self.keystore_backups_clear_at,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "external_id": self.external_id,
+            "pseudonym": self.pseudonym,
+            "erased_at": self.erased_at,
+            "audit_seq": self.audit_seq,
+            "backups_protected": self.backups_protected,
+            "covers": self.covers,
+            "resumed": self.resumed,
+        }
 
 
 class CustomerWrites:
     """The write side of the store, governed like the read side."""
 
-    def __init__(self, *, gateway: Gateway) -> None:
+    def __init__(
+        self,
+        *,
+        gateway: Gateway,
+        keystore_backup_retention_days: int = DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS,
+    ) -> None:
         self.gateway = gateway
         self.store = gateway.store
+        self.keystore_backup_retention_days = keystore_backup_retention_days
 
     def _write_plan(self, ctx: AccessContext, resource: str = "customer", action: str = "write") -> str:
         plan = self.gateway.authorize(
@@ -138,7 +185,9 @@ class CustomerWrites:
                 done, ticket = pending.popleft()
                 self._import_batch(ctx, scope, done, report, pool.collect(ticket), progress)
         refresh_statistics(
-            self.gateway.engine, ("customers", "customer_keys", "consent_events"), rows_added=report.imported
+            self.gateway.engine,
+            ("customers", "keystore.customer_keys", "consent_events"),
+            rows_added=report.imported,
         )
         return report
 
@@ -195,7 +244,13 @@ class CustomerWrites:
             seen.add(p.external_id)
             line_of[p.customer_id] = line
             prepared.append(p)
-        with transaction(self.gateway.engine) as conn:
+        self._audit_outside_scope(ctx, batch, scope)
+        engine = self.gateway.engine
+        two_commits = keystore.separate_commits(engine)
+        # The data keys are committed no later than their customers: on SQLite (two files,
+        # each committed on its own) in a transaction of their own first; an orphan key is
+        # harmless, a customer without a key would be lost.
+        with transaction(engine) as conn:
             existing = self.store.existing_external_ids(conn, [p.external_id for p in prepared])
             if existing:
                 keep = []
@@ -211,35 +266,93 @@ class CustomerWrites:
                     else:
                         keep.append(p)
                 prepared = keep
-            self.store.insert(conn, prepared, source=source)
-            if prepared:
-                self.gateway.record(
-                    conn,
-                    self.gateway.event(
-                        ctx,
-                        action="write",
-                        resource="customer",
-                        fields=[f for f in CUSTOMER_FIELDS if f not in ("pseudonym",)],
-                        decision="allow",
-                        row_count=len(prepared),
-                        record_ids=[p.customer_id for p in prepared],
-                        detail={
-                            "operation": "create",
-                            "flagged": sum(p.text_sensitivity == "sensitive" for p in prepared),
-                        },
-                    ),
-                )
+            if two_commits:
+                self.store.insert_keys(conn, prepared)
+        if two_commits and prepared:
+            keystore.crash_point("import:keys")
+        try:
+            with transaction(engine) as conn:
+                self._insert_and_audit(ctx, conn, prepared, source=source, keys_stored=two_commits)
+        except BaseException:
+            if two_commits and prepared:
+                self._drop_orphan_keys([p.customer_id for p in prepared])
+            raise
         self.gateway.publish()
         report.imported = len(prepared)
         report.rejected.sort(key=lambda e: e.line)
         created = [CreatedCustomer(p.external_id, p.pseudonym, p.under_review) for p in prepared]
         return report, created
 
+    def _audit_outside_scope(
+        self, ctx: AccessContext, batch: Sequence[tuple[int, CustomerInput | RowError]], scope: str
+    ) -> None:
+        """Rows for customers the subject may not own are refused; the refusal is a decision too."""
+        outside = sum(
+            1 for _, item in batch if isinstance(item, CustomerInput) and not _in_scope(item, scope, ctx)
+        )
+        if outside:
+            self.gateway.record_alone(
+                self.gateway.event(
+                    ctx,
+                    action="write",
+                    resource="customer",
+                    fields=["owner"],
+                    decision="deny",
+                    row_count=outside,
+                    detail={"reason": "owner must be the importing subject for this role"},
+                )
+            )
+
+    def _drop_orphan_keys(self, customer_ids: list[str]) -> None:
+        """Best effort: delete keys whose customers were not stored (they are harmless if this fails)."""
+        try:
+            with transaction(self.gateway.engine) as conn:
+                found: list[str] = list(
+                    conn.execute(
+                        sa.select(customers_t.c.id).where(customers_t.c.id.in_(customer_ids))
+                    ).scalars()
+                )
+                stored = set(found)
+                self.store.delete_keys(conn, [c for c in customer_ids if c not in stored])
+        except HushError:
+            pass
+
+    def _insert_and_audit(
+        self,
+        ctx: AccessContext,
+        conn: sa.Connection,
+        prepared: Sequence[PreparedCustomer],
+        *,
+        source: str,
+        keys_stored: bool,
+    ) -> None:
+        if keys_stored:
+            self.store.insert_customers(conn, prepared, source=source)
+        else:
+            self.store.insert(conn, prepared, source=source)
+        if prepared:
+            self.gateway.record(
+                conn,
+                self.gateway.event(
+                    ctx,
+                    action="write",
+                    resource="customer",
+                    fields=[f for f in CUSTOMER_FIELDS if f not in ("pseudonym",)],
+                    decision="allow",
+                    row_count=len(prepared),
+                    record_ids=[p.customer_id for p in prepared],
+                    detail={
+                        "operation": "create",
+                        "flagged": sum(p.text_sensitivity == "sensitive" for p in prepared),
+                    },
+                ),
+            )
+
     def _resolve(self, ctx: AccessContext, external_id: str, resource: str, action: str) -> tuple[str, str]:
         plan = self.gateway.authorize(
             ctx, resource=resource, action=action, fields=None, all_fields=RESOURCES[resource].fields
         )
-        with transaction(self.gateway.engine) as conn:
+        with self.gateway.governance.transaction() as conn:
             return self.gateway.customer_id(conn, ctx, plan, external_id), plan.scope
 
     def _audited_change(
@@ -257,7 +370,7 @@ class CustomerWrites:
         plan = self.gateway.authorize(
             ctx, resource=resource, action=action, fields=fields, all_fields=RESOURCES[resource].fields
         )
-        with transaction(self.gateway.engine) as conn:
+        with self.gateway.governance.transaction() as conn:
             customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
             change(conn, customer_id)
             seq = self.gateway.record(
@@ -320,15 +433,19 @@ class CustomerWrites:
         progress: Callable[[int], None] | None = None,
         authorize: bool = True,
     ) -> ImportReport:
-        """Import behavioural data.  ``authorize=False`` is for the local operator only."""
-        if authorize:
-            self.gateway.authorize(
-                ctx,
-                resource="transaction",
-                action="write",
-                fields=None,
-                all_fields=RESOURCES["transaction"].fields,
-            )
+        """Import behavioural data (``transaction``/``write``; the operator's role is ``operator``).
+
+        ``authorize`` is accepted for older callers and changes nothing: there is no switch
+        that skips the policy, the local operator's authority is a line of ``policy.csv``.
+        """
+        del authorize
+        self.gateway.authorize(
+            ctx,
+            resource="transaction",
+            action="write",
+            fields=None,
+            all_fields=RESOURCES["transaction"].fields,
+        )
         report = ImportReport()
 
         def flush(items: list[tuple[int, TransactionInput | RowError]]) -> None:
@@ -381,50 +498,92 @@ class CustomerWrites:
         report.rejected.sort(key=lambda e: e.line)
         return report
 
-    def erase(self, ctx: AccessContext, external_id: str, *, retire_keys: bool = True) -> ErasureReceipt:
-        """Crypto-shred one customer, then retire the KEK epoch so older backups cannot be unwrapped.
+    def erase(self, ctx: AccessContext, external_id: str) -> ErasureReceipt:
+        """Crypto-shred one customer: destroy their data key in the key store, clear their data.
 
-        Without a rotatable key source (environment key), the live data key is
-        still destroyed but ``backups_protected`` is False: old backups stay
-        readable until an operator rotates the master key.
+        Costs the same at any store size: one key row is deleted, no other key
+        is touched, no KEK is rotated or retired.  The key deletion, the
+        cleared ciphertexts and blind indexes, ``erased_at`` and the audit
+        event the receipt reports are one transaction: ``erased_at`` never
+        exists without its event.  On SQLite the key store is another file,
+        committed after the data: should a crash fall between the two, the
+        key is left behind for an erased customer; a rerun of the erasure
+        destroys it and returns the receipt (``resumed``), and so does every
+        process that opens the store (:meth:`CustomerStore.bind_keys`).
         """
         plan = self.gateway.authorize(
             ctx, resource="customer", action="erase", fields=None, all_fields=CUSTOMER_FIELDS
         )
-        with transaction(self.gateway.engine) as conn:
-            customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
-            pseudonym: str = conn.execute(
-                sa.select(customers_t.c.pseudonym).where(customers_t.c.id == customer_id)
-            ).scalar_one()
-            self.store.shred(conn, customer_id)
-            seq = self.gateway.record(
-                conn,
-                self.gateway.event(
-                    ctx,
-                    action="erase",
-                    resource="customer",
-                    fields=list(CUSTOMER_FIELDS),
-                    decision="allow",
-                    row_count=1,
-                    record_ids=[customer_id],
-                    detail={"operation": "crypto_shred"},
-                ),
-            )
+        try:
+            with self.gateway.governance.transaction() as conn:
+                customer_id = self.gateway.customer_id(conn, ctx, plan, external_id)
+                pseudonym: str = conn.execute(
+                    sa.select(customers_t.c.pseudonym).where(customers_t.c.id == customer_id)
+                ).scalar_one()
+                erased_at = self.store.shred(conn, customer_id)
+                keystore.crash_point("erase:shredded")
+                seq = self.gateway.record(
+                    conn,
+                    self.gateway.event(
+                        ctx,
+                        action="erase",
+                        resource="customer",
+                        fields=list(CUSTOMER_FIELDS),
+                        decision="allow",
+                        row_count=1,
+                        record_ids=[customer_id],
+                        detail={
+                            "operation": "crypto_shred",
+                            "keystore_backup_retention_days": self.keystore_backup_retention_days,
+                        },
+                    ),
+                )
+        except ErasedError:
+            resumed = self._finish_erasure(ctx, plan, external_id)
+            if resumed is None:
+                raise
+            return resumed
         self.gateway.publish()
-        retired: tuple[int, ...] = ()
-        protected = False
-        if retire_keys and self.gateway.keyring.provider.rotatable:
-            report = self.rotate_keys(ctx, retire=True, authorize=False)
-            retired = report.retired_versions
-            protected = True
+        return self._receipt(external_id, pseudonym, erased_at, seq, resumed=False)
+
+    def _receipt(
+        self, external_id: str, pseudonym: str, erased_at: dt.datetime, seq: int, *, resumed: bool
+    ) -> ErasureReceipt:
+        retention = self.keystore_backup_retention_days
         return ErasureReceipt(
             external_id=external_id,
             pseudonym=pseudonym,
-            erased_at=utcnow().isoformat(),
+            erased_at=erased_at.isoformat(),
             audit_seq=seq,
-            key_versions_retired=retired,
-            backups_protected=protected,
+            backups_protected=True,
+            keystore_backup_retention_days=retention,
+            keystore_backups_clear_at=(erased_at + dt.timedelta(days=retention)).isoformat(),
+            resumed=resumed,
         )
+
+    def _finish_erasure(
+        self, ctx: AccessContext, plan: AccessPlan, external_id: str
+    ) -> ErasureReceipt | None:
+        """An erased customer whose data key is still in the key store: destroy it, return the receipt.
+
+        None when there is nothing left to finish (the customer is simply erased already).
+        """
+        with transaction(self.gateway.engine) as conn:
+            row = conn.execute(
+                sa.select(customers_t.c.id, customers_t.c.pseudonym, customers_t.c.erased_at).where(
+                    customers_t.c.external_id == external_id,
+                    customers_t.c.erased_at.is_not(None),
+                    self.gateway.scope_filter(ctx, plan, customers_t.c.owner),
+                )
+            ).first()
+            if row is None or not self.store.destroy_leftover_keys(conn, [row.id]):
+                return None
+            ref = self.gateway.governance.refs.ref(row.id)
+            newest = queries.events(conn, record_ref=ref, limit=1000, newest_first=True)
+            erasures = [e for e in newest if e["action"] == "erase"]
+        if not erasures:  # pragma: no cover - erased_at is only ever committed with its event
+            return None
+        return self._receipt(external_id, row.pseudonym, row.erased_at, int(erasures[0]["seq"]), resumed=True)
 
     def rotate_keys(
         self,
@@ -435,10 +594,10 @@ class CustomerWrites:
         authorize: bool = True,
         _crash_after_batches: int | None = None,
     ) -> RotationReport:
-        if authorize:
-            self.gateway.authorize(
-                ctx, resource="admin", action="manage", fields=["keys"], all_fields=("keys",)
-            )
+        # No switch skips the policy (``authorize`` is kept for older callers and ignored):
+        # the operator's authority is a line of policy.csv like any other role's.
+        del authorize
+        self.gateway.governance.require(ctx, resource="admin", action="manage", field="keys")
         rotator = KeyRotator(engine=self.gateway.engine, keyring=self.gateway.keyring)
         report = rotator.rotate(retire=retire, progress=progress, _crash_after_batches=_crash_after_batches)
         self.gateway.record_alone(

@@ -67,26 +67,38 @@ class PolicyHolder:
     def policy_dir(self) -> Path:
         return self._policy_dir
 
-    def reload(self) -> ReloadResult:
-        """Re-read the policy directory; on any error keep the previous policy."""
+    def reload(self, *, record: Callable[[ReloadResult], object] | None = None) -> ReloadResult:
+        """Re-read the policy directory; on any error keep the previous policy.
+
+        ``record`` is called with the outcome *before* a new policy is swapped in (the
+        audit event of the reload); if it raises, nothing is swapped and the error
+        propagates, so no policy is ever in force without its record.
+        """
         with self._reload_lock:
             previous = self._current
             try:
                 candidate = self._loader(self._policy_dir)
-            except PolicyError as exc:
-                return ReloadResult(
-                    ok=False, policy_hash=previous.policy_hash, previous_hash=previous.policy_hash, error=exc
+            except Exception as exc:  # never let any error leave us without a policy
+                error = (
+                    exc
+                    if isinstance(exc, PolicyError)
+                    else PolicyError(f"the policy could not be loaded ({type(exc).__name__})")
                 )
-            except Exception as exc:  # never let a foreign error leave us without a policy
-                error = PolicyError(f"the policy could not be loaded ({type(exc).__name__})")
-                error.__cause__ = exc
-                return ReloadResult(
+                if error is not exc:
+                    error.__cause__ = exc
+                failed = ReloadResult(
                     ok=False,
                     policy_hash=previous.policy_hash,
                     previous_hash=previous.policy_hash,
                     error=error,
                 )
-            self._current = candidate
-            return ReloadResult(
+                if record is not None:
+                    record(failed)
+                return failed
+            result = ReloadResult(
                 ok=True, policy_hash=candidate.policy_hash, previous_hash=previous.policy_hash
             )
+            if record is not None:
+                record(result)
+            self._current = candidate
+            return result

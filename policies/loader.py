@@ -28,10 +28,12 @@ from typing import Final
 from core.errors import PolicyFileError
 from policies.vocabulary import (
     ANY_FIELD,
+    ASSIGNABLE_ROLES,
     DATA_ACTIONS,
     MASKS,
     NOT_APPLICABLE,
     PURPOSES,
+    RESERVED_ROLES,
     RESOURCES,
     ROLES,
     SCOPES,
@@ -348,8 +350,17 @@ def _parse_roles(path: Path, text: str) -> tuple[RoleAssignment, ...]:
             raise PolicyFileError(where, number, "subject must be 1-128 letters, digits or _ . @ -")
         if subject in ROLES:
             raise PolicyFileError(where, number, f"subject {subject!r} is a role name; roles do not inherit")
-        if role not in ROLES:
-            raise PolicyFileError(where, number, f"unknown role {role!r} (known: {', '.join(sorted(ROLES))})")
+        if role in RESERVED_ROLES:
+            raise PolicyFileError(
+                where,
+                number,
+                f"role {role!r} is granted by hushdb itself (operator: the key file holder; system: "
+                "hushdb's own checks), never by roles.csv",
+            )
+        if role not in ASSIGNABLE_ROLES:
+            raise PolicyFileError(
+                where, number, f"unknown role {role!r} (known: {', '.join(sorted(ASSIGNABLE_ROLES))})"
+            )
         if (subject, role) in seen:
             raise PolicyFileError(where, number, f"duplicate of line {seen[(subject, role)]}")
         seen[(subject, role)] = number

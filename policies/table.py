@@ -15,11 +15,17 @@ from policies.authorizer import Authorizer
 from policies.decider import Verdict
 from policies.vocabulary import MASK_ORDER, PURPOSES, RESOURCES, ROLES
 
-_ROLE_ORDER = ("sales", "mailmerge", "compliance", "analyst", "dpo", "admin")
+_ROLE_ORDER = ("sales", "mailmerge", "compliance", "analyst", "dpo", "admin", "operator", "system")
 _PURPOSE_ORDER = ("service", "marketing", "profiling", "data_quality", "compliance", "erasure")
 # The display orders must name the whole vocabulary (checked at import, not with assert).
 if set(_ROLE_ORDER) != ROLES or set(_PURPOSE_ORDER) != PURPOSES:  # pragma: no cover
     raise ImportError("policies.table display order is out of date with policies.vocabulary")
+
+
+_GRANTED_BY_HUSHDB = {
+    "operator": "whoever holds the key file (granted by hushdb, never by roles.csv)",
+    "system": "hushdb's own checks, subject hushdb (granted by hushdb, never by roles.csv)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +83,7 @@ class PermissionTable:
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
         lines = [f"policy hash: {self.policy_hash}"]
         for role in self.roles:
-            holders = ", ".join(self.subjects.get(role, ())) or "(none)"
+            holders = ", ".join(self.subjects.get(role, ())) or _GRANTED_BY_HUSHDB.get(role, "(none)")
             lines.append(f"role {role}: held by {holders}")
         lines.append("")
         for row in [header, *rows]:

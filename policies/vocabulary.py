@@ -15,7 +15,22 @@ from typing import Final
 PURPOSES: Final[frozenset[str]] = frozenset(
     {"service", "marketing", "profiling", "data_quality", "compliance", "erasure"}
 )
-ROLES: Final[frozenset[str]] = frozenset({"sales", "mailmerge", "compliance", "analyst", "dpo", "admin"})
+#: Roles that roles.csv may assign to subjects.
+ASSIGNABLE_ROLES: Final[frozenset[str]] = frozenset(
+    {"sales", "mailmerge", "compliance", "analyst", "dpo", "admin"}
+)
+#: Roles that hushdb grants itself, never roles.csv: ``operator`` is whoever holds the key
+#: file (the local command line without ``--as``, audited as ``operator:<os user>``);
+#: ``system`` is hushdb's own record-aware note detection and data-quality pass (subject
+#: ``hushdb``).  What they may do is still decided by policy.csv lines like every role's.
+RESERVED_ROLES: Final[frozenset[str]] = frozenset({"operator", "system"})
+ROLES: Final[frozenset[str]] = ASSIGNABLE_ROLES | RESERVED_ROLES
+#: The role of the local operator holding the key file.
+OPERATOR_ROLE: Final[str] = "operator"
+#: The role of hushdb's own reads (record-aware detection, data-quality checks).
+SYSTEM_ROLE: Final[str] = "system"
+#: The subject that hushdb's own reads are audited as.
+SYSTEM_SUBJECT: Final[str] = "hushdb"
 
 #: Masks, from the most revealing to the least.  ``full`` shows the value, ``partial``
 #: shows a recognisable fragment, ``hashed`` a keyed hash, ``none`` withholds it.

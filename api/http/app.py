@@ -23,7 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from api.http.access_log import RequestMiddleware, configure_logging
 from api.http.jobs import ExportJobs, JobSpec, MailmergeRunner
 from api.http.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, error_responses, install_problem_handlers
-from api.http.routers import compliance, customers, exports, health, notes
+from api.http.routers import admin, compliance, customers, exports, health, notes
 from api.http.routers.health import VERSION
 from api.http.services import HttpServices, NoteAdder
 from api.wiring import Hush, open_store
@@ -96,6 +96,7 @@ def create_app(
     close_on_shutdown: bool = False,
 ) -> FastAPI:
     """The FastAPI app over one opened store."""
+    hush.channel, hush.os_user = "http", ""  # every event of this process says it came over HTTP
     compliance_queries = ComplianceQueries(hush=hush)
     jobs = mailmerge_jobs(hush, export_runner)
     svc = HttpServices(
@@ -113,9 +114,12 @@ def create_app(
             # SQLite has one writer, and every governed read appends an audit event: threads of one
             # process queue here (fast hand-over) instead of in SQLite's busy handler (sleeps).
             anyio.to_thread.current_default_thread_limiter().total_tokens = SQLITE_THREADS
+        # SIGHUP reloads the policy files (audited) instead of terminating the server.
+        uninstall_reload_signal = admin.install_reload_signal(hush.gateway.governance)
         try:
             yield
         finally:
+            uninstall_reload_signal()
             jobs.close()
             if close_on_shutdown:
                 hush.close()
@@ -132,9 +136,19 @@ def create_app(
     max_body = 6 * hush.settings.note_max_bytes + BODY_HEADROOM
     app.add_middleware(RequestMiddleware, max_body_bytes=max_body)
     app.include_router(health.router)
-    for router in (customers.router, notes.router, exports.router, compliance.router, *extra_routers):
+    for router in (
+        customers.router,
+        notes.router,
+        exports.router,
+        compliance.router,
+        admin.router,
+        *extra_routers,
+    ):
         include(app, router)
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
+    from api.console import install_console  # the console at /console/ and offline /docs
+
+    install_console(app)
     return app
 
 

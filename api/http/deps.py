@@ -7,6 +7,7 @@ header (missing or unknown: 400) and the request id.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
@@ -64,7 +65,8 @@ async def access(
         raise InvalidPurposeError(f"the {PURPOSE_HEADER} header is required; one of {', '.join(PURPOSES)}")
     if purpose not in PURPOSES:
         raise InvalidPurposeError(f"unknown purpose; one of {', '.join(PURPOSES)}")
-    return svc.hush.context(who.subject, purpose, request.state.request_id)
+    ctx = svc.hush.context(who.subject, purpose, request.state.request_id)
+    return dataclasses.replace(ctx, channel="http", os_user="")  # recorded in every event it causes
 
 
 Access = Annotated[AccessContext, Depends(access)]

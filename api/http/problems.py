@@ -14,12 +14,14 @@ import re
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import AuthError, HushError
+from core.governance import UnrecordedDenial
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -136,6 +138,16 @@ def validation_problems(exc: RequestValidationError) -> list[FieldProblem]:
 
 async def _on_hush_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HushError)
+    if isinstance(exc, UnrecordedDenial) and exc.denial is not None:
+        # A customer outside the caller's scope answered as not found by a service that used a
+        # plain transaction: its denial is recorded here, before the answer (fail closed).
+        services = getattr(request.app.state, "services", None)
+        if services is None:
+            return problem_response(request, status=500, detail=_SERVER_DETAIL[500])
+        try:
+            await run_in_threadpool(services.hush.gateway.governance.settle, exc)
+        except HushError as audit_error:
+            return hush_problem(request, audit_error)
     return hush_problem(request, exc)
 
 

@@ -78,9 +78,9 @@ class Suppression(_Out):
 
 
 class CustomerOut(_Out):
-    """A customer as the caller's access plan lets them see it."""
+    """A customer as the caller's access plan lets them see it (only the plan's fields)."""
 
-    external_id: str
+    external_id: str | None = None
     pseudonym: str | None = None
     full_name: str | None = None
     email: str | None = None
@@ -118,13 +118,29 @@ class ReviewReceipt(_Out):
     audit_seq: int
 
 
+class ErasureCoverage(_Out):
+    live_data: bool = Field(
+        description="The live database (and its write-ahead log): the data key is destroyed."
+    )
+    data_backups: bool = Field(
+        description="Every data backup, old or new: backups hold no data keys, so the person stays unreadable."
+    )
+    keystore_backups_older_than_days: int = Field(
+        description="Key-store backups older than this many days (their retention) no longer hold the key."
+    )
+    keystore_backups_clear_at: str = Field(
+        description="When the last key-store backup that still holds the key expires."
+    )
+
+
 class ErasureReceiptOut(_Out):
     external_id: str
     pseudonym: str
     erased_at: str
     audit_seq: int = Field(description="Sequence number of the erasure's audit event.")
-    key_versions_retired: list[int]
-    backups_protected: bool
+    backups_protected: bool = Field(description="Data backups keep the person unreadable (always true).")
+    covers: ErasureCoverage = Field(description="What the erasure reaches, by kind of copy.")
+    resumed: bool = Field(description="This request finished an erasure that an interrupted one started.")
 
 
 # -- notes -------------------------------------------------------------------------------

@@ -1,21 +1,27 @@
 """The outbound gate: every letter (or exported row) is checked before it is written.
 
-Three checks, all without NLP per letter:
+Four checks, all without NLP per letter:
 
 1. **Stored analysis.**  A customer whose own text fields (name, address) were
    found sensitive when they were written (``customers.text_sensitivity``) is
    never merged: the letter is quarantined naming the merged free-text fields.
-2. **Sensitive categories.**  The same term lists as the note analyser
+2. **Sensitive categories.**  The same term lists and the same text skeleton
+   as the import screen and the note analyser
    (:class:`core.pii.screen.SensitiveScreen`: bereavement, accident, health,
-   ... in English and Chinese) over the whole letter, behind an exact literal
-   pre-filter (:mod:`core.export.prefilter`: a line that holds none of the
-   literals some term needs skips the regex).  The scan runs line by
-   line with a bounded cache of line results: no term can span a line break
-   (the term fragments hold no ``\\s``, ``.`` or negated classes, and the text
-   normaliser is character-local), so this equals one pass over the whole
-   letter, while the template's fixed lines are scanned once per run instead
-   of once per letter.
-3. **Identifiers that do not belong to the recipient.**  Email- and phone-like
+   ... in English and Chinese; look-alikes, spacing, leetspeak and Traditional
+   Chinese folded), behind the screen's exact literal pre-filter: the letter,
+   line by line with a bounded cache of line results (the template's fixed
+   lines are scanned once per run), plus the joints between lines (the last and
+   first words of the skeletons of two neighbouring lines, so "passed" at the end
+   of one line and "away" at the start of the next are read together).  When the letter holds a
+   match, every merged free-text field is checked whole, with the field's own
+   exemptions (a surname such as Sick in a name field, Hospital Road or Roma in
+   an address): a letter match that a field holds as a name or a place is not a
+   finding, and the reason names the fields that carry the category.
+3. **Shape.**  The merged name and address must hold a name and an address
+   (:mod:`core.pii.field_shape`): extra text in them withholds the letter
+   (``name_extra_text``, ``address_extra_text``).
+4. **Identifiers that do not belong to the recipient.**  Email- and phone-like
    strings are extracted with regular expressions, normalised, turned into the
    store's blind indexes and looked up (one SQL query per distinct value,
    cached).  A value that belongs to another customer, or any contact value in
@@ -25,8 +31,9 @@ Three checks, all without NLP per letter:
    purpose that the mail-merge subject does not hold); the blind index
    answers "whose is this?" for exactly the values a letter carries.
 
-The template's own text is checked once per run (:meth:`OutboundGate.check_template`);
-a template carrying sensitive content or a customer's contact details is refused.
+The template's own text is checked once per run (:meth:`OutboundGate.check_template`),
+line by line and whole: a template carrying sensitive content (condolence wording
+included: "sorry for your loss", 节哀) or a customer's contact details is refused.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -44,12 +51,10 @@ from sqlalchemy.engine import Engine
 from core.crypto import normalise_email, normalise_phone
 from core.errors import InputError
 from core.export.fields import FREE_TEXT_FIELDS
-from core.export.prefilter import TermPrefilter
 from core.models import customers_t
-from core.pii.normaliser import normalise
-from core.pii.recognizers.sensitive_terms_en import TERMS_EN
-from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
-from core.pii.screen import SensitiveScreen
+from core.pii.field_shape import check_field
+from core.pii.normaliser import normalise, skeletons
+from core.pii.screen import FIELD_KINDS, SensitiveScreen
 
 FOREIGN_IDENTIFIER: Final = "foreign_identifier"
 STORED_ANALYSIS: Final = "stored_analysis"
@@ -157,13 +162,26 @@ class BlindIndexOwners:
 
 @dataclass(frozen=True, slots=True)
 class _LineResult:
-    categories: tuple[str, ...]
+    matches: tuple[tuple[str, str], ...]  # (category, skeleton key)
     identifiers: tuple[tuple[str, str], ...]
+    head: str = ""  # the first and last words of the line's skeleton (for the joints)
+    tail: str = ""
 
 
-@lru_cache(maxsize=1)
-def _shared_prefilter() -> TermPrefilter:
-    return TermPrefilter([TERMS_EN, TERMS_ZH])
+@dataclass(frozen=True, slots=True)
+class _FieldResult:
+    categories: frozenset[str]
+    exempt: frozenset[str]  # skeleton keys this field holds as a name or a place
+
+
+def _shape_of(key: tuple[str, str]) -> str | None:
+    return check_field(*key)
+
+
+_CJK_END: Final = re.compile(r"[\u3400-\u9fff]$")
+_CJK_START: Final = re.compile(r"[\u3400-\u9fff]")
+_JOINT_WORDS: Final = 5  # the last words of one line and the first of the next, read together
+_MAX_LETTER_CHARS: Final = 200_000
 
 
 class OutboundGate:
@@ -175,25 +193,23 @@ class OutboundGate:
         owners: IdentifierOwners,
         phone_region: str,
         screen: SensitiveScreen | None = None,
-        line_cache_size: int = 1024,
+        line_cache_size: int = 8192,
     ) -> None:
         self._owners = owners
         self._region = phone_region
         self._screen = screen or SensitiveScreen.shared()
-        self._prefilter = _shared_prefilter()
         self._lines: _Lru[str, _LineResult] = _Lru(line_cache_size)
+        self._joints: _Lru[str, tuple[tuple[str, str], ...]] = _Lru(line_cache_size)
+        self._fields: _Lru[tuple[str, str], _FieldResult] = _Lru(line_cache_size)
+        self._shapes: _Lru[tuple[str, str], str | None] = _Lru(line_cache_size)
         self._template_identifiers: frozenset[tuple[str, str]] = frozenset()
 
     # -- pieces ---------------------------------------------------------------------
 
     def categories(self, text: str) -> tuple[str, ...]:
-        """Sensitive categories found in ``text`` (sorted, distinct)."""
-        return self._categories(text, normalise(text).text)
-
-    def _categories(self, text: str, normalised: str) -> tuple[str, ...]:
-        if not self._prefilter.maybe_normalised(normalised):
-            return ()
-        return tuple(sorted({f.category for f in self._screen.findings(text)}))
+        """Sensitive categories found in ``text`` (sorted, distinct), read as one text."""
+        found, _exempt = self._screen.matches(text)
+        return tuple(sorted({m.category for m in found}))
 
     def identifiers(self, text: str) -> tuple[tuple[str, str], ...]:
         """(kind, normalised value) of every email- or phone-like string in ``text``."""
@@ -221,13 +237,37 @@ class OutboundGate:
         return tuple(dict.fromkeys(found))
 
     def _scan_line(self, line: str) -> _LineResult:
-        norm = normalise(line).text
-        return _LineResult(self._categories(line, norm), self._identifiers(norm))
+        norms = skeletons(line)
+        found, _exempt = self._screen.matches(line, norms=norms)
+        words = norms[0].text.split()
+        return _LineResult(
+            tuple((m.category, m.key) for m in found),
+            self.identifiers(line),
+            " ".join(words[:_JOINT_WORDS]),
+            " ".join(words[-_JOINT_WORDS:]),
+        )
+
+    def _scan_joint(self, joint: str) -> tuple[tuple[str, str], ...]:
+        return tuple(self._screen.view_matches(joint))
 
     def _scan(self, text: str) -> Iterator[_LineResult]:
+        previous: _LineResult | None = None
         for line in text.split("\n"):
-            if line.strip():
-                yield self._lines.get(line, self._scan_line)
+            if not line.strip():
+                continue
+            result = self._lines.get(line, self._scan_line)
+            if previous is not None:
+                glue = "" if _CJK_END.search(previous.tail) and _CJK_START.match(result.head) else " "
+                matches = self._joints.get(previous.tail + glue + result.head, self._scan_joint)
+                if matches:
+                    yield _LineResult(matches, ())
+            previous = result
+            yield result
+
+    def _field(self, key: tuple[str, str]) -> _FieldResult:
+        name, value = key
+        found, exempt = self._screen.matches(value, kind=FIELD_KINDS.get(name))
+        return _FieldResult(frozenset(m.category for m in found), frozenset(exempt))
 
     # -- the template, once per run -----------------------------------------------------
 
@@ -238,6 +278,8 @@ class OutboundGate:
         are not re-checked for them.
         """
         found: set[tuple[str, str]] = set()
+        if len(source) > _MAX_LETTER_CHARS:
+            raise InputError(f"template is longer than {_MAX_LETTER_CHARS} characters")
         for number, line in enumerate(source.split("\n"), start=1):
             cats = self.categories(line)
             if cats:
@@ -246,6 +288,9 @@ class OutboundGate:
                 if self._owners.owners(kind, value):
                     raise InputError(f"template line {number} carries a customer's {kind}")
                 found.add((kind, value))
+        whole = self.categories(source)  # wording split over lines: "sorry for⏎your loss"
+        if whole:
+            raise InputError(f"template carries sensitive content ({', '.join(whole)})")
         self._template_identifiers = frozenset(found)
 
     # -- every letter -------------------------------------------------------------------------
@@ -257,14 +302,36 @@ class OutboundGate:
             merged = sorted(f for f in letter.values if f in FREE_TEXT_FIELDS or f in _DERIVED_TEXT)
             if merged:
                 reasons.append(GateReason(STORED_ANALYSIS, ",".join(merged)))
-        categories: set[str] = set()
+        texts = [
+            (name, value)
+            for name, value in letter.values.items()
+            if value and (name in FREE_TEXT_FIELDS or name in _DERIVED_TEXT)
+        ]
+        for name, value in texts:
+            shape = self._shapes.get((name, value), _shape_of)
+            if shape is not None:
+                reasons.append(GateReason(shape, name))
+        found: list[tuple[str, str]] = []
         identifiers: dict[tuple[str, str], None] = {}
         for result in self._scan(letter.text):
-            categories.update(result.categories)
+            found.extend(result.matches)
             identifiers.update(dict.fromkeys(result.identifiers))
-        for category in sorted(categories):
-            field = self._field_of(letter.values, partial(self._has_category, category))
-            reasons.append(GateReason(category, field))
+        if found or any("\n" in value for _name, value in texts):
+            # which fields carry it, which words they hold as names or places; a value over
+            # several lines is read whole
+            by_category: dict[str, set[str]] = {}
+            exempt: set[str] = set()
+            for name, value in texts:
+                checked = self._fields.get((name, value), self._field)
+                exempt |= checked.exempt
+                for category in checked.categories:
+                    by_category.setdefault(category, set()).add(name)
+            for category, key in found:
+                if key not in exempt:
+                    by_category.setdefault(category, set())
+            for category in sorted(by_category):
+                fields = by_category[category]
+                reasons.append(GateReason(category, ",".join(sorted(fields)) if fields else LETTER))
         if identifiers:
             reasons.extend(self._foreign(letter, tuple(identifiers)))
         return tuple(reasons)
@@ -304,9 +371,6 @@ class OutboundGate:
 
     def _normalise_contact(self, kind: str, value: str) -> str:
         return normalise_email(value) if kind == "email" else normalise_phone(value, self._region)
-
-    def _has_category(self, category: str, value: str) -> bool:
-        return category in self.categories(value)
 
     def _has_identifier(self, ident: tuple[str, str], value: str) -> bool:
         return ident in self.identifiers(value)

@@ -16,7 +16,7 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
-ANALYSER_VERSION: Final = "hushdb-pii/1.1.0"  # 1.1: contact blocks, places, names, numbers in context
+ANALYSER_VERSION: Final = "hushdb-pii/1.2.0"  # 1.2: Chinese NER model, addresses, names in context
 
 Language = Literal["en", "zh", "mixed"]
 Sensitivity = Literal["none", "personal", "sensitive"]

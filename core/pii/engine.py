@@ -35,11 +35,18 @@ from core.pii.nlp import OfflineSpacyNlpEngine, load_chinese, load_english
 from core.pii.normaliser import NormalisedText, normalise
 from core.pii.recognizers.en_identifiers import offline_tld_extractor
 from core.pii.recognizers.in_context import propagate_people
+from core.pii.recognizers.zh_names import propagate_chinese
 from core.pii.registry import build_registry
+from core.pii.zh_convert import to_simplified
+from core.pii.zh_ner import DEFAULT_ZH_MODEL, ChineseTagger, chinese_tagger
 
 DEFAULT_SCORE_THRESHOLD: Final = 0.35
 DEFAULT_BATCH_SIZE: Final = 128
-QUASI_TYPES: Final = frozenset({"DATE_TIME", "LOCATION", "ORGANIZATION", "NRP", "TITLE", "AGE"})
+#: Longest run without whitespace handed to spaCy's English tokenizer as it is (see tokenizer_safe).
+LONG_RUN: Final = 64
+QUASI_TYPES: Final = frozenset(
+    {"DATE_TIME", "LOCATION", "ORGANIZATION", "NRP", "TITLE", "AGE", "PROPER_NOUN"}
+)
 _SENSITIVE_BY_TYPE: Final = {c.upper(): c for c in SENSITIVE_CATEGORIES}
 # Uppercase letter not at the start of a sentence, or a digit: only then can the
 # small English NER model find a name, place, organisation or date worth running it for.
@@ -77,6 +84,36 @@ def category_of(entity_type: str) -> str:
     return IDENTIFIER
 
 
+_SEGMENT: Final = re.compile(r"[^.!?。！？；;\n]*(?:[.!?。！？；;]+|\n+|$)")
+
+
+def cjk_segments(text: str) -> list[tuple[int, int]]:
+    """[start, end) of the sentences of ``text`` that hold Chinese characters, neighbours joined."""
+    out: list[tuple[int, int]] = []
+    for m in _SEGMENT.finditer(text):
+        if m.start() == m.end() or not has_cjk(m.group(0)):
+            continue
+        if out and out[-1][1] == m.start():
+            out[-1] = (out[-1][0], m.end())
+        else:
+            out.append(m.span())
+    return out
+
+
+_LONG_RUN: Final = re.compile(rf"\S{{{LONG_RUN}}}")
+_RUN_CUT: Final = re.compile(rf"(\S{{{LONG_RUN - 1}}})\S")
+
+
+def tokenizer_safe(text: str) -> str:
+    """``text`` for spaCy's English tokenizer, same length: in a run of more than LONG_RUN characters
+    without a space (emoji, symbols, a pasted blob), every LONG_RUN-th character becomes a space.  The
+    tokenizer strips affixes one at a time and rescans the rest, so its time grows with the square of
+    such a run (20 KB of emoji: tens of seconds); recognizers still read the original text."""
+    if _LONG_RUN.search(text) is None:
+        return text
+    return _RUN_CUT.sub(lambda m: m.group(1) + " ", text)
+
+
 def needs_ner(text: str) -> bool:
     return _NER_HINT.search(text) is not None
 
@@ -85,40 +122,47 @@ def needs_ner(text: str) -> bool:
 class _Loaded:
     analyzer: AnalyzerEngine
     nlp: OfflineSpacyNlpEngine
+    zh: ChineseTagger
 
 
 class PiiEngine:
     """Finds personal and sensitive content; build with :meth:`create`."""
 
-    _shared: ClassVar[dict[str, PiiEngine]] = {}
+    _shared: ClassVar[dict[tuple[str, str], PiiEngine]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
         self,
         *,
         spacy_model: str = DEFAULT_SPACY_MODEL,
+        zh_model: str = DEFAULT_ZH_MODEL,
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         self._spacy_model = spacy_model
+        self._zh_model = zh_model
         self._score_threshold = score_threshold
         self._batch_size = batch_size
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
     @classmethod
-    def create(cls, *, spacy_model: str = DEFAULT_SPACY_MODEL) -> PiiEngine:
-        """The process-wide engine for ``spacy_model`` (loaded lazily, on first analysis)."""
+    def create(cls, *, spacy_model: str = DEFAULT_SPACY_MODEL, zh_model: str = DEFAULT_ZH_MODEL) -> PiiEngine:
+        """The process-wide engine for ``spacy_model`` and the Chinese ``zh_model`` (loaded lazily)."""
         with cls._shared_lock:
-            engine = cls._shared.get(spacy_model)
+            engine = cls._shared.get((spacy_model, zh_model))
             if engine is None:
-                engine = cls(spacy_model=spacy_model)
-                cls._shared[spacy_model] = engine
+                engine = cls(spacy_model=spacy_model, zh_model=zh_model)
+                cls._shared[(spacy_model, zh_model)] = engine
             return engine
 
     @property
     def spacy_model(self) -> str:
         return self._spacy_model
+
+    @property
+    def zh_model(self) -> str:
+        return self._zh_model
 
     def preload(self) -> None:
         """Load spaCy and Presidio now (otherwise done by the first analysis)."""
@@ -133,6 +177,7 @@ class PiiEngine:
                 nlp = OfflineSpacyNlpEngine(
                     pipelines={"en": load_english(self._spacy_model), "zh": load_chinese()}
                 )
+                zh = chinese_tagger(self._zh_model)
                 try:
                     registry = build_registry(nlp_engine=nlp, extractor=offline_tld_extractor())
                     analyzer = AnalyzerEngine(
@@ -143,7 +188,7 @@ class PiiEngine:
                     )
                 except (ValueError, TypeError, KeyError, OSError) as exc:
                     raise HushError("the PII analyser could not be built") from exc
-                self._loaded = _Loaded(analyzer=analyzer, nlp=nlp)
+                self._loaded = _Loaded(analyzer=analyzer, nlp=nlp, zh=zh)
             return self._loaded
 
     def analyse(self, text: str, *, lang: str = "auto", known: KnownRecords | None = None) -> Analysis:
@@ -169,24 +214,42 @@ class PiiEngine:
             )
             raw[i].extend(found)
         for i in zh_idx:
-            art = loaded.nlp.tokens_only(norms[i].text, "zh")
-            raw[i].extend(self._run(loaded, norms[i].text, "zh", art))
+            if langs[i] == "zh":
+                raw[i].extend(self._chinese(loaded, norms[i].text))
+                continue
+            # mixed: English NER covered the Latin text; the Chinese model reads the parts with Chinese
+            for start, end in cjk_segments(norms[i].text):
+                raw[i].extend(
+                    RecognizerResult(r.entity_type, r.start + start, r.end + start, r.score)
+                    for r in self._chinese(loaded, norms[i].text[start:end])
+                    if r.entity_type != "PROPER_NOUN"
+                )
         return [
             Analysis.build(language=langs[i], findings=_findings(norms[i], raw[i], known))
             for i in range(len(texts))
         ]
 
+    def _chinese(self, loaded: _Loaded, text: str) -> list[RecognizerResult]:
+        """Traditional characters become Simplified (same length, so offsets hold), the Chinese model
+        tags the words, the zh recognizers run, and a name or place found once is found everywhere."""
+        simplified = to_simplified(text)
+        art = loaded.nlp.chinese_artifacts(simplified, loaded.zh.tag(simplified))
+        found = self._run(loaded, simplified, "zh", art)
+        found.extend(propagate_chinese(simplified, found))
+        return found
+
     def _english_artifacts(self, loaded: _Loaded, texts: list[str]) -> list[NlpArtifacts]:
         arts: list[NlpArtifacts | None] = [None] * len(texts)
         ner_idx = [i for i, t in enumerate(texts) if needs_ner(t)]
         nlp = loaded.nlp.get_nlp("en")
+        safe = [tokenizer_safe(t) for t in texts]
         try:
-            docs = nlp.pipe((texts[i] for i in ner_idx), batch_size=self._batch_size)
+            docs = nlp.pipe((safe[i] for i in ner_idx), batch_size=self._batch_size)
             for i, doc in zip(ner_idx, docs, strict=True):
                 arts[i] = loaded.nlp.artifacts(doc, "en")
         except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
             raise HushError("spaCy failed on a note") from exc
-        return [a if a is not None else loaded.nlp.tokens_only(texts[i], "en") for i, a in enumerate(arts)]
+        return [a if a is not None else loaded.nlp.tokens_only(safe[i], "en") for i, a in enumerate(arts)]
 
     def _run(self, loaded: _Loaded, text: str, language: str, art: NlpArtifacts) -> list[RecognizerResult]:
         try:

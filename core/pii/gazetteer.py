@@ -13,10 +13,13 @@ alone would mask every "Bath" and "Mobile".
 from __future__ import annotations
 
 import gzip
+import importlib
+import pkgutil
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Final
 
 from core.errors import ConfigError
@@ -84,3 +87,69 @@ def first_names() -> frozenset[str]:
 
     folded = {fold(str(n)) for n in names}
     return frozenset(n for n in folded if len(n) >= 2 and n not in STOP_WORDS)
+
+
+@lru_cache(maxsize=1)
+def surnames() -> frozenset[str]:
+    """Family names (folded) from two maintained public sources, read as shipped in their wheels.
+
+    * the U.S. Census Bureau's surname list (88,799 names from the 1990 census) shipped by the
+      ``names`` package (``dist.all.last``);
+    * the family-name lists of every locale of the ``faker`` package's person provider (about
+      28,000 names from some 80 locales, Chinese ones included).
+
+    Only names are read.  A real surname such as Sick, Dies, Graves or Payne is a name here, so
+    a name field that holds it is not read as a remark.
+    """
+    found: set[str] = set()
+    try:
+        import names as census  # type: ignore[import-untyped]
+
+        path = Path(census.__file__).with_name("dist.all.last")
+        for line in path.read_text(encoding="ascii").splitlines():
+            word = line.split(" ", 1)[0]
+            if word:
+                found.add(word.casefold())
+    except (ImportError, OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("the census surname list (package names) is missing or damaged") from exc
+    found |= {fold(n) for n in _faker_names("last_names")}
+    return frozenset(n for n in found if n)
+
+
+@lru_cache(maxsize=1)
+def chinese_surnames() -> frozenset[str]:
+    """Chinese family names (one or two characters, Simplified) from the ``faker`` Chinese locales."""
+    from core.pii.zh_convert import to_simplified
+
+    out: set[str] = set()
+    for name in _faker_names("last_names", prefix="zh"):
+        if name and all("\u3400" <= c <= "\u9fff" for c in name) and len(name) <= 2:
+            out.add(name)
+            out.add(to_simplified(name))
+    if not out:
+        raise ConfigError("no Chinese surnames found in package faker")
+    return frozenset(out)
+
+
+def _faker_names(attribute: str, *, prefix: str = "") -> list[str]:
+    try:
+        import faker.providers.person as person
+    except ImportError as exc:
+        raise ConfigError("the name lists (package faker) are missing") from exc
+    out: list[str] = []
+    for module in pkgutil.iter_modules(person.__path__):
+        if not module.name.startswith(prefix):
+            continue
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
+        except (ImportError, AttributeError):
+            continue
+        values = getattr(provider, attribute, ())
+        out.extend(str(v) for v in values)  # a tuple, or a dict of name -> weight
+    return out
+
+
+def is_known_name(token: str) -> bool:
+    """Whether ``token`` (one word) is a known given name or family name."""
+    key = fold(token)
+    return key in first_names() or key in surnames()

@@ -9,14 +9,16 @@ engine whose ``load`` does nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 import spacy
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from core.errors import ConfigError
+from core.pii.zh_ner import Word
 
 #: spaCy NER labels turned into Presidio entities; anything else is ignored.
 NER_MAPPING: dict[str, str] = {
@@ -42,6 +44,11 @@ NER_IGNORED: tuple[str, ...] = (
     "WORK_OF_ART",
     "PRODUCT",
 )
+#: LAC's entity tags (the other tags are parts of speech).
+ZH_ENTITY_TAGS: frozenset[str] = frozenset({"PER", "LOC", "ORG", "TIME"})
+_RUNS = re.compile(r"\s+|\S+")
+#: Key of ``Doc.user_data`` holding the Chinese words as (start, end, tag) triples.
+ZH_WORDS = "hush_zh_words"
 # Components that entity detection does not use (the small English model's NER has its own tok2vec).
 _NOT_NEEDED: tuple[str, ...] = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
 
@@ -95,6 +102,43 @@ class OfflineSpacyNlpEngine(SpacyNlpEngine):
         """Artifacts without running any component (for texts the pre-filter says need no NER)."""
         nlp: Language = self._pipelines[language]
         return self.artifacts(nlp.make_doc(text), language)
+
+    def chinese_artifacts(self, text: str, words: Sequence[Word]) -> NlpArtifacts:
+        """Artifacts of a Chinese text from the tagger's words: one token per word (whitespace runs apart),
+        the word's tag as ``tag_``, and its PER / LOC / ORG / TIME words as entities."""
+        nlp: Language = self._pipelines["zh"]
+        tokens: list[str] = []
+        starts: list[int] = []
+        tags: list[str] = []
+        ents: list[tuple[int, int, str]] = []
+        for w in words:
+            first = len(tokens)
+            for m in _RUNS.finditer(text, w.start, w.end):
+                tokens.append(m.group(0))
+                starts.append(m.start())
+                tags.append("_SP" if m.group(0).isspace() else w.tag)
+            if w.tag in ZH_ENTITY_TAGS and len(tokens) > first:
+                ents.append((first, len(tokens), w.tag))
+        doc = Doc(nlp.vocab, words=tokens, spaces=[False] * len(tokens), tags=tags)
+        # (start, end, tag) per token, for recognizers: cheaper than iterating the Doc's Token objects
+        doc.user_data[ZH_WORDS] = [
+            (a, a + len(t), tag) for a, t, tag in zip(starts, tokens, tags, strict=True)
+        ]
+        spans = [Span(doc, a, b, label=label) for a, b, label in ents if not tokens[a].isspace()]
+        doc.ents = spans
+        default = self.ner_model_configuration.default_score
+        scores = [0.85 if default is None else float(default)] * len(spans)
+        entities, scores = self._get_updated_entities(spans, scores)
+        # built from the word lists rather than by iterating the Doc (its Token objects are costly)
+        return NlpArtifacts(
+            entities=entities,
+            tokens=doc,
+            tokens_indices=starts,
+            lemmas=[t.lower() for t in tokens],
+            nlp_engine=self,
+            language="zh",
+            scores=scores,
+        )
 
     def artifacts(self, doc: Doc, language: str) -> NlpArtifacts:
         return self._doc_to_nlp_artifact(doc, language)

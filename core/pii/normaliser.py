@@ -17,10 +17,17 @@ turns a span back into original offsets, so masks cover the original characters
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Final
+
+from core.errors import ConfigError
+from core.pii.zh_convert import to_simplified
 
 ZERO_WIDTH: Final = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _LOOKALIKE: Final = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"}
@@ -40,6 +47,7 @@ class NormalisedText:
     text: str
     starts: tuple[int, ...] | None  # None: identity mapping
     ends: tuple[int, ...] | None
+    variants: tuple[str, ...] = ()  # same length and offsets: other readings (see :func:`skeleton`)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalised span [start, end) to the original text."""
@@ -73,3 +81,465 @@ def normalise(text: str) -> NormalisedText:
     joined = "".join(chars)
     fixed = _LOOKALIKE_RUN.sub(lambda m: "".join(_LOOKALIKE.get(c, c) for c in m.group(0)), joined)
     return NormalisedText(original=text, text=fixed, starts=tuple(starts), ends=tuple(ends))
+
+
+# -- the word view: one skeleton for every sensitive-term check ------------------------------------------
+
+_APOSTROPHES: Final = frozenset("\u2018\u2019\u02bc\u2032\u0060\u00b4\uff07")
+_SEPARATORS: Final = frozenset(
+    " \t\n\r\f\v\u00a0_.-\u00b7\u2010\u2011\u2012\u2013\u2014\u2015\u2022\u2027\u2043\u30fb"
+)
+_SPACES: Final = frozenset(" \t\n\r\f\v\u00a0\u2028\u2029")
+#: Leetspeak: digits and symbols read as letters inside a word (``k1lled``, ``c@ncer``, ``cr@sh``).
+LEET: Final = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "@": "a",
+    "$": "s",
+    "!": "i",
+    "|": "l",
+}
+_LEET_SYMBOLS: Final = frozenset("@$!|")
+_LEET_LETTERS: Final = frozenset("@$")
+_LEET_ALT: Final = {"1": "l", "!": "l", "|": "i"}
+_MIN_LEET_WORD: Final = 4  # shorter tokens (postcode halves such as 1LL, unit numbers such as 4B) are codes
+_MIN_SPELLED_RUN: Final = 3  # k i l l e d, R.I.P. - not two initials
+# Plain ASCII needing none of the steps below: lower-casing is the whole skeleton.
+_SKELETON_WORK: Final = re.compile(
+    r"[^\x20-\x7e]|[_`\t\n\r\f\v]|\s\s|[A-Za-z][.\-]++[A-Za-z]|[A-Za-z][@$!|][A-Za-z]"
+    r"|(?<![A-Za-z0-9])[A-Za-z0-9](?:[ .\-]{1,3}[A-Za-z0-9](?![A-Za-z0-9])){2}"
+)
+# A word that leetspeak could change (letters and 0 1 3 4 5 7 together): checked token by token.
+_LEET_RUN: Final = re.compile(
+    r"(?<![A-Za-z0-9@$!|'])(?=[A-Za-z013457@$!|']{4})[A-Za-z']*+[013457@$!|][A-Za-z013457@$!|']*+"
+    r"(?![A-Za-z0-9@$!|'])"
+)
+# What the word steps (:func:`_words`) act on: separators, leetspeak symbols, ASCII letters.
+_WORDS_WORK: Final = re.compile(r"[\s_.\-\u00b7\u2010-\u2015\u2022\u2027\u2043\u30fb@$!|a-z]")
+# Runs of separators that change anything (a single space between words does not).
+_ASCII_SEPARATORS: Final = re.compile(r"[ \t\n\r\f\v_.\-]{2,}|[\t\n\r\f\v_.\-]")
+_ASCII_SPACE_RUNS: Final = re.compile(r"[ \t\n\r\f\v]+|[^ \t\n\r\f\v]+")
+_ASCII_SPACE_RUN: Final = re.compile(r"[ \t\n\r\f\v]+")
+_SPELLED_HINT: Final = re.compile(r"(?<![a-z0-9])[a-z0-9](?:[ ._\-]{1,3}[a-z0-9](?![a-z0-9])){2}")
+_CASE_CHANGE: Final = re.compile(r"[a-z][A-Z]|[A-Z][A-Z][a-z]")
+_CJK_CHAR: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def _leet_word(text: str) -> bool:
+    """Whether a word of ``text`` may be read as leetspeak (see :func:`skeleton`).
+
+    A superset of the full skeleton's rule: a word it folds consists only of letters,
+    ``0 1 3 4 5 7 @ $ ! |`` and apostrophes, has four characters, two letters and one of
+    those digits or symbols, and touches no other letter or digit.
+    """
+    for run in _LEET_RUN.finditer(text):
+        if sum(c.isalpha() for c in run.group(0)) >= 2:
+            return True
+    return False
+
+
+def _is_cjk(ch: str) -> bool:
+    return _CJK_CHAR.match(ch) is not None
+
+
+@lru_cache(maxsize=1)
+def _confusable_map() -> dict[str, str]:
+    """Look-alike characters -> their Latin (or Han) prototype, from the UTS #39 confusables data.
+
+    The data is read from the ``confusable-homoglyphs`` package (its ``confusables.json`` is
+    generated from Unicode's ``confusables.txt``); nothing is typed here.  Only mappings onto
+    one ASCII letter or one CJK ideograph are kept: the skeleton is for matching words.
+    """
+    try:
+        from confusable_homoglyphs import confusables as _conf  # type: ignore[import-untyped]
+
+        path = Path(_conf.__file__).with_name("confusables.json")
+        data: dict[str, list[dict[str, str]]] = json.loads(path.read_text(encoding="utf-8"))
+    except (ImportError, OSError, ValueError) as exc:
+        raise ConfigError(
+            "the confusables data (package confusable-homoglyphs) is missing or damaged"
+        ) from exc
+    out: dict[str, str] = {}
+    same_case: set[str] = set()
+
+    def put(glyph: str, proto: str) -> None:
+        # Capital look-alikes go to capitals (Greek Ι -> I, not l), small ones to small letters.
+        fits = glyph.isupper() == proto.isupper() or not proto.isascii()
+        if glyph.isupper() and proto == "l":
+            proto, fits = "I", True  # a capital vertical stroke reads as I
+        if glyph not in out or (fits and glyph not in same_case):
+            out[glyph] = proto.casefold()
+            if fits:
+                same_case.add(glyph)
+
+    def target(ch: str) -> bool:
+        return (ch.isascii() and ch.isalpha()) or _is_cjk(ch)
+
+    for key, entries in data.items():
+        if len(key) != 1:
+            continue
+        glyphs = [e["c"] for e in entries if len(e.get("c", "")) == 1]
+        if target(key):
+            for glyph in glyphs:
+                if not glyph.isascii() and not target(glyph):
+                    put(glyph, key)
+        elif not key.isascii():
+            for glyph in glyphs:
+                if target(glyph):
+                    put(key, glyph)
+    return out
+
+
+@lru_cache(maxsize=8192)
+def fold_char(ch: str) -> str:
+    """One character's skeleton: compatibility-decomposed, marks and invisibles dropped, case-folded,
+    look-alikes folded to Latin/Han (``К`` -> ``k``, ``Ａ`` -> ``a``, ``é`` -> ``e``, ``’`` -> ``'``)."""
+    if ch.isascii():
+        return ch.lower()
+    if ch in ZERO_WIDTH or ch in _APOSTROPHES:
+        return "" if ch in ZERO_WIDTH else "'"
+    category = unicodedata.category(ch)
+    if category in ("Cf", "Mn", "Me", "Cc"):
+        return ""
+    confusables = _confusable_map()
+    direct = confusables.get(ch)
+    if direct is not None:
+        return direct
+    out: list[str] = []
+    decomposed = unicodedata.normalize("NFKD", ch)
+    if not ch.isspace():
+        decomposed = "".join(decomposed.split())  # U+037A is " ͅ": no space inside a word
+    for part in decomposed:
+        if unicodedata.combining(part) or unicodedata.category(part) in ("Mn", "Me", "Cf"):
+            continue
+        part = confusables.get(part, part)
+        for piece in part.casefold():
+            if piece.isascii():
+                out.append(piece)
+            elif piece in _APOSTROPHES:
+                out.append("'")
+            else:
+                out.append(confusables.get(piece, piece))
+    return "".join(out)
+
+
+def _has_case_change(text: str) -> bool:
+    if text.isascii():
+        return _CASE_CHANGE.search(text) is not None
+    return any(
+        (a.islower() and b.isupper()) or (a.isupper() and b.isupper() and c.islower())
+        for a, b, c in zip(text, text[1:] + " ", text[2:] + "  ", strict=False)
+    )
+
+
+def skeletons(text: str) -> tuple[NormalisedText, ...]:
+    """The skeleton of ``text``, and a second one with glued words split at case changes
+    (``DaughterKilledInCarCrash``, ``ADivorce``) when ``text`` has any: random capitals
+    (``DiVoRcE``) must not split a word, so both readings are matched."""
+    plain = skeleton(text)
+    if not _has_case_change(text):
+        return (plain,)
+    return plain, skeleton(text, split_case=True)
+
+
+def skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
+    """The word-matching view of ``text`` that every sensitive-term check uses, with offsets mapped back.
+
+    Per character: NFKD, combining marks, zero-width and soft-hyphen characters dropped, case
+    folded, UTS #39 look-alikes folded (:func:`fold_char`); Traditional Chinese converted to
+    Simplified (:func:`core.pii.zh_convert.to_simplified`, OpenCC ``t2s``).  Then, keeping word
+    boundaries: a lower-to-upper case change splits a glued word (``DaughterKilled``); runs of
+    whitespace, line breaks, underscores, dots and hyphens become one space (nothing between two
+    Chinese characters; kept as they are between two digits, as in ``3.5`` or ``0161-496``);
+    runs of three or more single letters join (``k i l l e d``, ``R.I.P.``); leetspeak digits and
+    symbols inside a word of at least four characters with two letters read as letters
+    (``K1lled``, ``c@ncer``).  Innocent words are never glued together.  Linear in the length.
+
+    :attr:`NormalisedText.variants` holds the same text with the other reading of ambiguous
+    leetspeak (``1`` as ``l``: ``ki11ed``), when there is one.
+    """
+    if not split_case and _SKELETON_WORK.search(text) is None and not _leet_word(text):
+        return NormalisedText(original=text, text=text.lower(), starts=None, ends=None)
+    return _full_skeleton(text, split_case=split_case)
+
+
+def _full_skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
+    """:func:`skeleton` without its fast path (tests compare the two)."""
+    if not split_case and text.isascii():
+        return _ascii_skeleton(text)
+    return _char_skeleton(text, split_case=split_case)
+
+
+def _char_skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
+    """The skeleton character by character (any text)."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    prev_lower = prev_upper = False
+    for i, ch in enumerate(text):
+        folded = fold_char(ch)
+        if not folded:
+            continue
+        acronym_end = (
+            prev_upper
+            and ch.isupper()
+            and i + 1 < len(text)
+            and text[i + 1].islower()
+            and text[i + 1].isalpha()
+        )
+        if split_case and (prev_lower or acronym_end) and ch.isupper() and ch.isalpha():
+            chars.append(" ")
+            starts.append(i)
+            ends.append(i)
+        prev_lower = ch.islower()
+        prev_upper = ch.isupper()
+        for sub in folded:
+            chars.append(sub)
+            starts.append(i)
+            ends.append(i + 1)
+    folded = "".join(chars)
+    if _CJK_CHAR.search(folded) is not None:
+        simplified = to_simplified(folded)
+        if len(simplified) == len(chars):
+            chars, folded = list(simplified), simplified
+    if _WORDS_WORK.search(folded) is None:  # nothing for the word steps (most Chinese text)
+        return NormalisedText(original=text, text=folded, starts=tuple(starts), ends=tuple(ends))
+    return _words(text, chars, starts, ends)
+
+
+def _words(original: str, chars: list[str], starts: list[int], ends: list[int]) -> NormalisedText:
+    """Separator runs, spelled-out letters and leetspeak (see :func:`skeleton`)."""
+    out_c, out_s, out_e = _separator_runs(chars, starts, ends)
+    return _word_tokens(original, out_c, out_s, out_e)
+
+
+def _ascii_skeleton(text: str) -> NormalisedText:
+    """:func:`_full_skeleton` for ASCII text without case splitting: the same result, found with
+    regular expressions instead of character by character (most letters and addresses)."""
+    low = text.lower()
+    size = len(low)
+    # (start, end, replacement, whole run -> one space) for every separator run that changes
+    edits: list[tuple[int, int, str, bool]] = []
+    for run in _ASCII_SEPARATORS.finditer(low):
+        a, b = run.span()
+        before = low[a - 1] if a > 0 else ""
+        after = low[b] if b < size else ""
+        chunk = low[a:b]
+        if chunk.isspace() or (not any(c in _SPACES for c in chunk) and before.isalpha() and after.isalpha()):
+            edits.append((a, b, " ", True))  # spaces, a line break; Daughter_Killed, self-harm
+        else:  # 3.5, "end. Next", " - ": punctuation stays, spaces inside collapse
+            edits.append((a, b, _ASCII_SPACE_RUN.sub(" ", chunk), False))
+    if all(b - a == len(new) for a, b, new, _whole in edits):  # one character for one: offsets stay
+        chars = list(low)
+        for a, b, new, _whole in edits:
+            chars[a:b] = new
+        joined = "".join(chars)
+        if _SPELLED_HINT.search(joined) is None and not _leet_word(joined):
+            return NormalisedText(original=text, text=joined, starts=None, ends=None)
+        return _word_tokens(text, chars, list(range(size)), list(range(1, size + 1)))
+    out: list[str] = []
+    out_s: list[int] = []
+    out_e: list[int] = []
+    pos = 0
+    for a, b, _new, whole in edits:
+        out.append(low[pos:a])
+        out_s.extend(range(pos, a))
+        out_e.extend(range(pos + 1, a + 1))
+        pos = b
+        if whole:
+            out.append(" ")
+            out_s.append(a)
+            out_e.append(b)
+            continue
+        for piece in _ASCII_SPACE_RUNS.finditer(low, a, b):
+            p, q = piece.span()
+            if low[p] in _SPACES:
+                out.append(" ")
+                out_s.append(p)
+                out_e.append(q)
+            else:
+                out.append(low[p:q])
+                out_s.extend(range(p, q))
+                out_e.extend(range(p + 1, q + 1))
+    out.append(low[pos:])
+    out_s.extend(range(pos, size))
+    out_e.extend(range(pos + 1, size + 1))
+    joined = "".join(out)
+    if _SPELLED_HINT.search(joined) is None and not _leet_word(joined):
+        return NormalisedText(original=text, text=joined, starts=tuple(out_s), ends=tuple(out_e))
+    return _word_tokens(text, list(joined), out_s, out_e)
+
+
+def _separator_runs(
+    chars: list[str], starts: list[int], ends: list[int]
+) -> tuple[list[str], list[int], list[int]]:
+    """Step 1 of :func:`_words`: runs of separators."""
+    n = len(chars)
+    out_c: list[str] = []
+    out_s: list[int] = []
+    out_e: list[int] = []
+    i = 0
+    while i < n:
+        ch = chars[i]
+        if ch not in _SEPARATORS:
+            out_c.append(ch)
+            out_s.append(starts[i])
+            out_e.append(ends[i])
+            i += 1
+            continue
+        j = i
+        while j < n and chars[j] in _SEPARATORS:
+            j += 1
+        before = chars[i - 1] if i > 0 else ""
+        after = chars[j] if j < n else ""
+        run = chars[i:j]
+        spaces = [c in _SPACES for c in run]
+        if all(spaces):
+            if before and after and _is_cjk(before) and _is_cjk(after):
+                pass  # Chinese has no spaces: 车 祸 -> 车祸
+            elif run == [" "]:
+                out_c.append(" ")
+                out_s.append(starts[i])
+                out_e.append(ends[i])
+            else:  # several spaces, a line break: one space
+                out_c.append(" ")
+                out_s.append(starts[i])
+                out_e.append(ends[j - 1])
+        elif not any(spaces) and _letterish(before) and _letterish(after):
+            out_c.append(" ")  # Daughter_Killed, k.i.l.l.e.d, self-harm
+            out_s.append(starts[i])
+            out_e.append(ends[j - 1])
+        else:  # 3.5, "end. Next", " - ": punctuation stays, spaces inside collapse
+            k = i
+            while k < j:
+                if chars[k] in _SPACES:
+                    e = k
+                    while e < j and chars[e] in _SPACES:
+                        e += 1
+                    out_c.append(" ")
+                    out_s.append(starts[k])
+                    out_e.append(ends[e - 1])
+                    k = e
+                    continue
+                out_c.append(chars[k])
+                out_s.append(starts[k])
+                out_e.append(ends[k])
+                k += 1
+        i = j
+    return out_c, out_s, out_e
+
+
+def _word_tokens(original: str, out_c: list[str], out_s: list[int], out_e: list[int]) -> NormalisedText:
+    """Step 2 of :func:`_words`: spelled-out runs join, leetspeak folds."""
+    m = len(out_c)
+
+    def in_word(k: int) -> bool:
+        c = out_c[k]
+        if c.isalnum() or c == "'":
+            return True
+        if c not in _LEET_SYMBOLS:
+            return False
+        before = out_c[k - 1] if k > 0 else " "
+        after = out_c[k + 1] if k + 1 < m else " "
+        if c in _LEET_LETTERS:  # @ and $ also start a word (@way, $pr1ng) and come in pairs (p@$sed)
+            return (before.isalnum() or before in _LEET_LETTERS or before in " ('\"") and (
+                after.isalnum() or after in _LEET_LETTERS
+            )
+        return before.isalnum() and after.isalnum()
+
+    bounds: list[tuple[int, int]] = []
+    i = 0
+    while i < m:
+        if not in_word(i):
+            i += 1
+            continue
+        j = i
+        while j < m and in_word(j):
+            j += 1
+        bounds.append((i, j))
+        i = j
+    drop: set[int] = set()
+    leet_spans: list[tuple[int, int]] = []
+    run_start = 0
+    for t in range(len(bounds) + 1):
+        if (
+            t < len(bounds)
+            and _spelled_letter(out_c, bounds[t])
+            and (t == run_start or _gap(out_c, bounds[t - 1][1], bounds[t][0]))
+        ):
+            continue
+        spelled = bounds[run_start:t]
+        if len(spelled) >= _MIN_SPELLED_RUN and sum(out_c[a].isalpha() for a, _b in spelled) >= 2:
+            for (_a, prev_end), (a, _b) in itertools.pairwise(spelled):
+                drop.update(range(prev_end, a))  # the separators between the letters
+            leet_spans.append((spelled[0][0], spelled[-1][1]))
+            last = spelled[-1][1]
+            if last < m and out_c[last] == "." and (last + 1 == m or out_c[last + 1] == " "):
+                drop.add(last)  # the dot closing "R.I.P." or "t.h.e.i.r."
+        elif t < len(bounds) and bounds[t][1] - bounds[t][0] >= _MIN_LEET_WORD:
+            leet_spans.append(bounds[t])
+        run_start = t + 1
+    variants: list[int] = []
+    alt_of: dict[int, str] = {}
+    for a, b in leet_spans:
+        letters = leet = 0
+        for k in range(a, b):
+            c = out_c[k]
+            if k in drop:
+                continue
+            if c in LEET:
+                leet += 1
+            elif c.isascii() and c.isalpha():
+                letters += 1
+            elif c != "'":
+                break
+        else:
+            if leet and letters >= 2 and letters >= leet:
+                for k in range(a, b):
+                    if out_c[k] in LEET and k not in drop:
+                        if out_c[k] in _LEET_ALT:
+                            variants.append(k)
+                            alt_of[k] = _LEET_ALT[out_c[k]]
+                        out_c[k] = LEET[out_c[k]]
+    if drop:
+        keep = [k for k in range(m) if k not in drop]
+        variant_at = {k: pos for pos, k in enumerate(keep)}
+        alt_of = {variant_at[k]: v for k, v in alt_of.items() if k in variant_at}
+        variants = [variant_at[k] for k in variants if k in variant_at]
+        out_c = [out_c[k] for k in keep]
+        out_s = [out_s[k] for k in keep]
+        out_e = [out_e[k] for k in keep]
+    text = "".join(out_c)
+    alts: tuple[str, ...] = ()
+    if variants:
+        alt = list(out_c)
+        for k in variants:
+            alt[k] = alt_of[k]
+        alts = ("".join(alt),)
+    return NormalisedText(original=original, text=text, starts=tuple(out_s), ends=tuple(out_e), variants=alts)
+
+
+def _letterish(ch: str) -> bool:
+    return ch.isalpha()
+
+
+def _gap(chars: list[str], start: int, end: int) -> bool:
+    """Whether chars[start:end] is a short run of separators (between two spelled-out letters)."""
+    return 1 <= end - start <= 3 and all(chars[k] in _SEPARATORS for k in range(start, end))
+
+
+def _spelled_letter(chars: list[str], bound: tuple[int, int]) -> bool:
+    a, b = bound
+    if b - a != 1:
+        return False
+    c = chars[a]
+    return c.isascii() and (c.isalpha() or (c in LEET and c.isdigit()))
+
+
+def fold_words(text: str) -> str:
+    """The skeleton's text alone (for building look-up keys with the same folding)."""
+    return skeleton(text).text

@@ -3,9 +3,13 @@
 Operators live in a name-keyed :class:`OperatorRegistry`; each declares the
 frozen dataclass of its parameters, so a policy is checked when it is built,
 not when a letter is rendered.  Scopes: ``span`` operators rewrite the finding's
-characters (``tag``, ``partial``, ``hash``, ``redact``); ``sentence`` drops every
-sentence a finding touches (``drop_sentence``); ``note`` drops the whole note
-(``drop_note``: :func:`mask` returns ``None``).
+characters (``tag``, ``partial``, ``hash``, ``redact``); ``clause`` withholds the
+clause that carries the finding and what precedes it in its sentence, keeping the
+clauses after it (``withhold``, the export policy's choice for sensitive facts);
+``sentence`` withholds every sentence a finding touches (``drop_sentence``);
+``note`` drops the whole note (``drop_note``: :func:`mask` returns ``None``).
+Withheld text is never deleted silently: a marker naming its categories stands in
+its place (``[withheld: bereavement]``).
 
 Overlapping spans are merged; the merged span takes the strongest span operator
 (redact > hash > tag > partial) and the type of its most sensitive finding.
@@ -24,7 +28,10 @@ from typing import ClassVar, Final, Literal
 from core.errors import ConfigError, InputError
 from core.pii.analysis import IDENTIFIER, QUASI_IDENTIFIER, SENSITIVE_CATEGORIES, Analysis, Finding
 
-Scope = Literal["span", "sentence", "note"]
+Scope = Literal["span", "clause", "sentence", "note"]
+#: What stands where text was withheld: never a silent deletion.  ``{categories}`` lists the sensitive
+#: categories of the withheld text ("[withheld: bereavement]").
+WITHHELD_MARKER: Final = "[withheld: {categories}]"
 
 
 class OperatorParams:
@@ -56,7 +63,12 @@ class RedactParams(OperatorParams):
 
 @dataclass(frozen=True, slots=True)
 class DropSentenceParams(OperatorParams):
-    pass
+    marker: str = WITHHELD_MARKER
+
+
+@dataclass(frozen=True, slots=True)
+class WithholdParams(OperatorParams):
+    marker: str = WITHHELD_MARKER
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +156,16 @@ class DropSentenceOperator(Operator):
     strength = 5
 
 
+class WithholdOperator(Operator):
+    """Withholds the clause that carries a sensitive fact and everything before it in its sentence
+    (so its subject goes too), keeps the clauses after it, and leaves a marker with the category."""
+
+    name = "withhold"
+    scope: ClassVar[Scope] = "clause"
+    params_type = WithholdParams
+    strength = 5
+
+
 class DropNoteOperator(Operator):
     name = "drop_note"
     scope: ClassVar[Scope] = "note"
@@ -182,6 +204,7 @@ def default_registry() -> OperatorRegistry:
             HashOperator(),
             RedactOperator(),
             DropSentenceOperator(),
+            WithholdOperator(),
             DropNoteOperator(),
         )
     )
@@ -205,6 +228,7 @@ class Action:
 
 TAG: Final = Action("tag", TagParams())
 DROP_SENTENCE: Final = Action("drop_sentence", DropSentenceParams())
+WITHHOLD: Final = Action("withhold", WithholdParams())
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,12 +250,13 @@ class MaskPolicy:
         return action
 
 
-#: The export policy: what ``hushdb pii mask`` prints and what mail-merge applies.
-#: Sentences carrying a sensitive category are dropped; identifiers and
-#: quasi-identifiers become type tags such as ``<PERSON>``.
+#: The export policy: what ``hushdb pii mask`` prints, masked note reads show and mail-merge applies.
+#: A sensitive fact is withheld with its clause and whatever precedes it in its sentence (its subject),
+#: behind a marker such as ``[withheld: bereavement]``; the clauses after it (an instruction) stay.
+#: Identifiers and quasi-identifiers become type tags such as ``<PERSON>``.
 EXPORT_POLICY: Final = MaskPolicy(
     by_category={
-        **{c: DROP_SENTENCE for c in SENSITIVE_CATEGORIES},
+        **{c: WITHHOLD for c in SENSITIVE_CATEGORIES},
         IDENTIFIER: TAG,
         QUASI_IDENTIFIER: TAG,
     },
@@ -263,18 +288,26 @@ def _rank(f: Finding) -> int:
     return 2 if f.category in SENSITIVE_CATEGORIES else 1 if f.category == IDENTIFIER else 0
 
 
-def mask(
-    text: str,
-    analysis: Analysis,
-    *,
-    policy: MaskPolicy,
-    hash_key: bytes,
-    registry: OperatorRegistry = OPERATORS,
-) -> str | None:
-    """Apply stored spans; ``None`` when the policy drops the note.  Runs no NLP."""
-    if not analysis.is_current:
-        raise InputError("the analysis was made by another analyser version; re-analyse first")
-    chosen: list[tuple[Finding, Operator, OperatorParams]] = []
+_CLAUSE_END: Final = re.compile(r"[,:，：]|\s[—–-]{1,2}\s|——")
+
+
+def clause_ends(text: str, start: int, end: int) -> list[int]:
+    """Positions inside [start, end) where a clause ends (at a comma, a colon or a dash, which stay)."""
+    return [m.start() for m in _CLAUSE_END.finditer(text, start, end)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    spans: list[tuple[Finding, Operator, OperatorParams]]
+    #: merged withheld ranges, each with its categories (in SENSITIVE_CATEGORIES order) and marker template
+    withheld: list[tuple[int, int, tuple[str, ...], str]]
+
+
+def _plan(text: str, analysis: Analysis, policy: MaskPolicy, registry: OperatorRegistry) -> _Plan | None:
+    """What the policy does to each finding; ``None`` when it drops the whole note."""
+    spans: list[tuple[Finding, Operator, OperatorParams]] = []
+    cuts: list[tuple[int, int, str, str]] = []
+    sentences: list[tuple[int, int]] | None = None
     for f in analysis.findings:
         if f.end > len(text) or f.start < 0 or f.start >= f.end:
             raise InputError("a stored span does not fit the text; re-analyse first")
@@ -284,32 +317,80 @@ def mask(
         op = registry.get(action.operator)
         if op.scope == "note":
             return None
-        chosen.append((f, op, action.params))
-    if not chosen:
-        return text
-    dropped: list[tuple[int, int]] = []
-    spans: list[tuple[Finding, Operator, OperatorParams]] = []
-    sentences: list[tuple[int, int]] | None = None
-    for f, op, params in chosen:
-        if op.scope == "sentence":
-            if sentences is None:
-                sentences = sentence_spans(text)
-            dropped.extend(s for s in sentences if s[0] < f.end and f.start < s[1])
+        if op.scope == "span":
+            spans.append((f, op, action.params))
+            continue
+        marker = getattr(action.params, "marker", WITHHELD_MARKER)
+        if sentences is None:
+            sentences = sentence_spans(text)
+        category = f.category if f.category in SENSITIVE_CATEGORIES else f.type.lower()
+        for s, e in sentences:
+            if s < f.end and f.start < e:
+                if op.scope == "clause":
+                    # through the end of the clause holding the finding; the clauses after it stay
+                    e = next((c for c in clause_ends(text, f.end, e) if c < e), e)
+                cuts.append((s, e, category, marker))
+    return _Plan(spans=spans, withheld=_merge_withheld(text, cuts))
+
+
+def _merge_withheld(
+    text: str, cuts: list[tuple[int, int, str, str]]
+) -> list[tuple[int, int, tuple[str, ...], str]]:
+    merged: list[tuple[int, int, set[str], str]] = []
+    for s, e, category, marker in sorted(cuts):
+        while s < e and text[s].isspace():  # the space before a withheld sentence stays
+            s += 1
+        if merged and s <= merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], e), last[2] | {category}, last[3])
         else:
-            spans.append((f, op, params))
-    return _render(text, spans, dropped, hash_key)
+            merged.append((s, e, {category}, marker))
+    order = {c: i for i, c in enumerate(SENSITIVE_CATEGORIES)}
+    return [
+        (s, e, tuple(sorted(cats, key=lambda c: (order.get(c, len(order)), c))), marker)
+        for s, e, cats, marker in merged
+    ]
 
 
-def _render(
+def mask(
     text: str,
-    spans: list[tuple[Finding, Operator, OperatorParams]],
-    dropped: list[tuple[int, int]],
+    analysis: Analysis,
+    *,
+    policy: MaskPolicy,
     hash_key: bytes,
-) -> str:
-    # cuts: (start, end, replacement); dropped sentences first, then merged spans outside them
-    drops = _merge(dropped)
-    cuts: list[tuple[int, int, str]] = [(s, e, "") for s, e in drops]
-    spans.sort(key=lambda x: (x[0].start, -x[0].end))
+    registry: OperatorRegistry = OPERATORS,
+) -> str | None:
+    """Apply stored spans; ``None`` when the policy drops the note.  Runs no NLP.
+
+    Withheld text (``withhold``, ``drop_sentence``) is replaced by a visible marker naming its
+    categories, so a reader always sees that something was left out and why.
+    """
+    if not analysis.is_current:
+        raise InputError("the analysis was made by another analyser version; re-analyse first")
+    plan = _plan(text, analysis, policy, registry)
+    if plan is None:
+        return None
+    if not plan.spans and not plan.withheld:
+        return text
+    return _render(text, plan, hash_key)
+
+
+def masked_ranges(text: str, analysis: Analysis, *, policy: MaskPolicy) -> list[tuple[int, int]]:
+    """The merged [start, end) ranges of ``text`` that :func:`mask` replaces or withholds under ``policy``
+    (the whole text when the policy drops the note).  For measuring what masking keeps."""
+    plan = _plan(text, analysis, policy, OPERATORS)
+    if plan is None:
+        return [(0, len(text))] if text else []
+    return _merge([(f.start, f.end) for f, _, _ in plan.spans] + [(s, e) for s, e, _, _ in plan.withheld])
+
+
+def _render(text: str, plan: _Plan, hash_key: bytes) -> str:
+    # cuts: (start, end, replacement); withheld ranges first, then merged spans outside them
+    drops = [(s, e) for s, e, _, _ in plan.withheld]
+    cuts: list[tuple[int, int, str]] = [
+        (s, e, marker.format(categories=", ".join(cats))) for s, e, cats, marker in plan.withheld
+    ]
+    spans = sorted(plan.spans, key=lambda x: (x[0].start, -x[0].end))
     group: list[tuple[Finding, Operator, OperatorParams]] = []
     group_end = -1
     for item in [*spans, None]:

@@ -18,6 +18,8 @@ from core.pii.recognizers.in_context import InContextRecognizer
 from core.pii.recognizers.obfuscated import obfuscated_recognizer
 from core.pii.recognizers.prefiltered import prefiltered
 from core.pii.recognizers.sensitive import SensitiveRecognizer
+from core.pii.recognizers.zh_entities import ChineseEntityRecognizer
+from core.pii.recognizers.zh_names import ChineseNameRecognizer
 
 LANGUAGES = ("en", "zh")
 PHONE_REGIONS = ("GB", "US", "CN", "HK", "TW", "SG", "IE", "DE", "FR", "IN", "CA", "AU", "BR", "IL")
@@ -34,6 +36,8 @@ def hush_recognizers(*, extractor: tldextract.TLDExtract) -> list[EntityRecogniz
     found.append(ContactBlockRecognizer(language="en"))
     found.append(InContextRecognizer(language="en"))
     found.extend(cn_personal_recognizers())
+    found.append(ChineseEntityRecognizer())
+    found.append(ChineseNameRecognizer())
     found.append(prefiltered(CreditCardRecognizer(supported_language="zh")))
     return found
 

@@ -5,22 +5,77 @@ content matters: a customer's own text fields at import (a broker list that
 carries "Daughter Killed in Car Crash" in the name line is flagged then, not
 at mailing time), and the outbound gate over every rendered letter.  The same
 term lists and compiled patterns as :class:`~core.pii.recognizers.sensitive.SensitiveRecognizer`
-(one alternation per language), on normalised text, with offsets mapped back
-to the original.
+(one alternation per language), matched on the text's skeleton
+(:func:`core.pii.normaliser.skeleton`: look-alikes, spacing, leetspeak and
+Traditional Chinese folded), with offsets mapped back to the original.
+
+A match is not a finding when it is part of a real name or place:
+
+* followed by a street type (Hospital Road, Hospice Way, Cemetery Road, 康复路)
+  or preceded by a foreign street word (Via Roma);
+* one capitalised word that is a place of the shipped gazetteer (Roma,
+  Gravesend), unless the pattern itself asked for a people context;
+* in a name field (``kind="name"``), one capitalised word that is a known given
+  name or family name (Sick, Dies, Graves).
+
+Customer fields are also checked for their shape (:mod:`core.pii.field_shape`):
+extra text in a name or address puts the customer under review with a
+category-level reason (``name_extra_text:bereavement``), never the text.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
 
 from core.pii.analysis import Analysis, Finding, sensitive_type
+from core.pii.field_shape import check_field
 from core.pii.language import detect_language, has_cjk
-from core.pii.normaliser import is_normal, normalise
+from core.pii.normaliser import NormalisedText, skeletons
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
 from core.pii.terms import SENSITIVE_SCORE, TermPrefilter, compile_terms
+
+NAME_KIND: Final = "name"
+ADDRESS_KIND: Final = "address"
+#: Which kind of customer field each field is (for the name and place exemptions).
+FIELD_KINDS: Final[Mapping[str, str]] = {
+    "full_name": NAME_KIND,
+    "first_name": NAME_KIND,
+    "last_name": NAME_KIND,
+    "salutation": NAME_KIND,
+    "postal_address": ADDRESS_KIND,
+    "city": ADDRESS_KIND,
+}
+REVIEW_REASON_CHARS: Final = 64
+SENSITIVE_FIELD: Final = "sensitive_field"
+
+_STREET_AFTER: Final = re.compile(
+    r" ?(?:road|rd|street|st|lane|ln|way|avenue|ave|close|drive|dr|place|pl|court|ct|crescent|terrace|"
+    r"hill|grove|gardens|park|square|sq|row|walk|mews|view|green|rise|parade|boulevard|blvd|highway|"
+    r"circle|path|alley|wharf|quay|yard|gate|bridge|cottages|villas|heights|estate|industrial estate)"
+    r"(?![\w'])|[路街巷弄]|大道|胡同|小区"
+)
+_WORDS: Final = re.compile(r"[^\W\d_]+")
+_STREET_BEFORE: Final = re.compile(
+    r"(?:^|[^\w'])(?:via|viale|piazza|piazzale|corso|largo|rue|avenue|boulevard|calle|avenida|plaza|"
+    r"rua|strada|ulica|ul) $"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One term match: its category, original offsets and the skeleton text it matched."""
+
+    category: str
+    start: int
+    end: int
+    key: str
 
 
 class SensitiveScreen:
@@ -32,7 +87,7 @@ class SensitiveScreen:
     def __init__(self) -> None:
         self._en = compile_terms(TERMS_EN, word_bounded=True)
         self._zh = compile_terms(TERMS_ZH, word_bounded=False)
-        self._en_filter = TermPrefilter(TERMS_EN)
+        self._en_filter = TermPrefilter(TERMS_EN, word_bounded=True)
         self._zh_filter = TermPrefilter(TERMS_ZH)
 
     @classmethod
@@ -42,34 +97,124 @@ class SensitiveScreen:
                 cls._shared = cls()
             return cls._shared
 
-    def findings(self, text: str) -> tuple[Finding, ...]:
-        norm = normalise(text)
+    def matches(
+        self, text: str, *, kind: str | None = None, norms: tuple[NormalisedText, ...] | None = None
+    ) -> tuple[list[Match], set[str]]:
+        """Term matches in ``text`` and the skeleton keys exempted as names or places.
+
+        ``kind`` is the kind of customer field (:data:`FIELD_KINDS`) or None for any text;
+        ``norms`` is ``skeletons(text)`` when the caller has it already.
+        """
+        out: list[Match] = []
+        exempt: set[str] = set()
+        seen: set[tuple[int, int, str]] = set()
+        for norm in norms if norms is not None else skeletons(text):
+            candidates = [(self._en, self._en_filter)]
+            if has_cjk(norm.text):
+                candidates.append((self._zh, self._zh_filter))
+            for view in (norm.text, *norm.variants):
+                for pattern, prefilter in candidates:
+                    if not prefilter.may_match(view):
+                        continue
+                    for match in pattern.finditer(view):
+                        category = match.lastgroup
+                        if category is None:
+                            continue
+                        key = match.group(0)
+                        start, end = norm.to_original(match.start(), match.end())
+                        if (start, end, category) in seen:
+                            continue
+                        seen.add((start, end, category))
+                        if self._street(view, match.start(), match.end()) or self._proper(
+                            norm, text, key, start, end, kind
+                        ):
+                            exempt.add(key)
+                            continue
+                        out.append(Match(category, start, end, key))
+        return out, exempt
+
+    def view_matches(self, view: str) -> list[tuple[str, str]]:
+        """(category, key) of the term matches in ``view``, text that is already a skeleton.
+
+        For the outbound gate's line joints, built from the skeletons of two lines; the street
+        exemption applies, offsets are not kept.
+        """
+        out: list[tuple[str, str]] = []
         candidates = [(self._en, self._en_filter)]
-        if has_cjk(norm.text):
+        if has_cjk(view):
             candidates.append((self._zh, self._zh_filter))
-        out: list[Finding] = []
         for pattern, prefilter in candidates:
-            if not prefilter.may_match(norm.text):
+            if not prefilter.may_match(view):
                 continue
-            for match in pattern.finditer(norm.text):
-                category = match.lastgroup
-                if category is None:
-                    continue
-                start, end = norm.to_original(match.start(), match.end())
-                out.append(Finding(sensitive_type(category), category, start, end, SENSITIVE_SCORE))
-        return tuple(out)
+            for match in pattern.finditer(view):
+                if match.lastgroup is not None and not self._street(view, match.start(), match.end()):
+                    out.append((match.lastgroup, match.group(0)))
+        return out
+
+    def findings(self, text: str, *, kind: str | None = None) -> tuple[Finding, ...]:
+        found, _exempt = self.matches(text, kind=kind)
+        return tuple(
+            Finding(sensitive_type(m.category), m.category, m.start, m.end, SENSITIVE_SCORE) for m in found
+        )
+
+    @classmethod
+    def exempted(cls, norm: NormalisedText, text: str, view: str, start: int, end: int) -> bool:
+        """Whether the match ``view[start:end]`` is part of a street name or is a place (any text)."""
+        if cls._street(view, start, end):
+            return True
+        o_start, o_end = norm.to_original(start, end)
+        return cls._proper(norm, text, view[start:end], o_start, o_end, None)
+
+    @staticmethod
+    def _street(view: str, start: int, end: int) -> bool:
+        if _STREET_AFTER.match(view, end) is not None:
+            return True
+        return _STREET_BEFORE.search(view, max(0, start - 12), start) is not None
+
+    @staticmethod
+    def _proper(norm: NormalisedText, text: str, key: str, start: int, end: int, kind: str | None) -> bool:
+        """In a name field, one capitalised word that is a known name; in an address, a whole place.
+
+        Only in customer fields (``kind``), and only where the field holds more than the word:
+        a name field reading just "Rip" is not a name.  A place counts when it is a whole part
+        of the address (between commas or lines, postcode letters aside): "Via Roma 9, Roma",
+        "Main Street, Accident, MD", but not "Back in Rehab".
+        """
+        if kind is None or " " in key or not key.isalpha() or not key.isascii():
+            return False
+        word = text[start:end]
+        if len(norm.text.split()) < 2 or unicodedata.normalize("NFKC", word).lower() != key:
+            return False  # a word in disguise (look-alikes, invisible characters) is no name
+        if not (word[:1].isupper() and (word[1:].islower() or text.isupper())):
+            return False  # "Ann Lee RIP": an abbreviation, not a name
+        from core.pii.gazetteer import gazetteer, is_known_name
+
+        if kind == NAME_KIND:
+            return is_known_name(key)
+        if kind != ADDRESS_KIND:
+            return False
+        seg_start = max(text.rfind(sep, 0, start) for sep in ",;\n") + 1
+        ends = [i for i in (text.find(sep, end) for sep in ",;\n") if i >= 0]
+        segment = text[seg_start : min(ends) if ends else len(text)]
+        others = [w for w in _WORDS.findall(segment) if not (w.isupper() and len(w) <= 3)]
+        return others == [word] and gazetteer().kind(key) is not None
 
     def surely_clean(self, texts: Iterable[str]) -> bool:
         """True only when no text holds a finding: one cheap pass over all of them.
 
-        Exact for plain ASCII texts that normalisation leaves unchanged (a
-        customer's name and address, nearly always): no Chinese pattern can
-        match them, and if no required literal of an English term occurs in the
-        texts joined by newlines, none occurs in any one of them.  False means
+        Exact for texts without Chinese (a customer's name and address, nearly
+        always): no Chinese pattern can match them, and if no required literal
+        of an English term occurs in the
+        texts' skeleton joined by newlines, none occurs in any one of them.  False means
         "look with :meth:`findings`", not "found".
         """
-        joined = "\n".join(texts)
-        return is_normal(joined) and not self._en_filter.may_match(joined)
+        joined = "\n;\n".join(texts)  # ";" ends a spelled-out run: no field's match is hidden
+        for norm in skeletons(joined):
+            if has_cjk(norm.text):
+                return False
+            if any(self._en_filter.may_match(view) for view in (norm.text, *norm.variants)):
+                return False
+        return True
 
     def analyse(self, text: str) -> Analysis:
         """An :class:`Analysis` holding only sensitive findings (identifiers are not looked for)."""
@@ -79,22 +224,63 @@ class SensitiveScreen:
 class CustomerFieldScreen:
     """Implements :class:`core.store.FieldScreen` for a customer's name and address.
 
-    The fields are personal by definition; the screen asks only whether they
-    also carry sensitive content.  The stored analysis is JSON keyed by field.
+    The fields are personal by definition; the screen asks whether they also
+    carry sensitive content (the term lists, with the name and place
+    exemptions) or more than a name or an address (:mod:`core.pii.field_shape`).
+    Either makes the level ``sensitive``.  The stored analysis is JSON keyed by
+    field (offsets and labels, never text), plus the category-level review
+    reason under :data:`REVIEW_KEY` (read back with :func:`review_reason_of`).
     """
 
     def __init__(self, screen: SensitiveScreen | None = None) -> None:
         self._screen = screen or SensitiveScreen.shared()
 
     def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes | None]:
-        if self._screen.surely_clean(values.values()):
+        shape = {name: problem for name, value in values.items() if (problem := check_field(name, value))}
+        if not shape and self._screen.surely_clean(values.values()):
             return "personal", None
-        found = {name: self._screen.findings(value) for name, value in values.items()}
-        if not any(found.values()):
+        found = {
+            name: self._screen.findings(value, kind=FIELD_KINDS.get(name)) for name, value in values.items()
+        }
+        if not shape and not any(found.values()):
             return "personal", None  # the common case: nothing to store beyond the level
-        doc = {
+        doc: dict[str, object] = {
             name: Analysis.build(language=detect_language(values[name]), findings=findings).to_dict()
             for name, findings in found.items()
             if findings
         }
+        categories = {f.category for findings in found.values() for f in findings}
+        doc[REVIEW_KEY] = review_reason(shape.values(), categories)
         return "sensitive", json.dumps(doc, ensure_ascii=False).encode()
+
+
+REVIEW_KEY: Final = "_review"
+
+
+def review_reason(problems: Iterable[str], categories: Iterable[str]) -> str:
+    """A category-level review reason: ``name_extra_text:bereavement,accident`` (at most 64 characters).
+
+    Shape problems first (``name_extra_text``, ``address_extra_text``; ``sensitive_field`` when only
+    terms were found), then the sensitive categories; never any matched text.
+    """
+    head = "+".join(sorted(set(problems))) or SENSITIVE_FIELD
+    reason = head
+    for i, category in enumerate(sorted(set(categories))):
+        candidate = f"{reason}{':' if i == 0 else ','}{category}"
+        if len(candidate) > REVIEW_REASON_CHARS:
+            break
+        reason = candidate
+    return reason
+
+
+def review_reason_of(analysis: bytes | None) -> str:
+    """The review reason stored by :meth:`CustomerFieldScreen.screen_fields` (a generic one if absent)."""
+    fallback = "sensitive content in a customer field"
+    if not analysis:
+        return fallback
+    try:
+        doc = json.loads(analysis)
+    except ValueError:
+        return fallback
+    reason = doc.get(REVIEW_KEY) if isinstance(doc, dict) else None
+    return reason if isinstance(reason, str) and reason else fallback

@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from audit.events import format_ts
 from audit.tables import audit_events
 from core.db import transaction
-from core.gateway import OPERATOR_ROLE, AccessContext, Gateway
+from core.gateway import AccessContext, Gateway
+from core.governance import OUTSIDE_OWNED
 from core.profiling.anomalies import (
     AccessBaseline,
     AccessRecord,
@@ -35,10 +36,9 @@ from core.profiling.anomalies import (
     find_anomalies,
 )
 from core.profiling.governed import code_version, now_utc
-from policies.vocabulary import RESOURCES
+from policies.vocabulary import SYSTEM_SUBJECT
 
-OUTSIDE_OWNED = "outside owned accounts"
-SYSTEM_SUBJECTS = frozenset({"hushdb"})
+SYSTEM_SUBJECTS = frozenset({SYSTEM_SUBJECT})
 DEFAULT_WINDOW = timedelta(days=90)
 
 
@@ -126,14 +126,8 @@ class AccessAnalytics:
     ) -> AnomalyReport:
         """Baselines and anomalies over events with ``since <= ts < until`` (default: last 90 days)."""
         gw = self._gateway
-        if ctx.roles != frozenset({OPERATOR_ROLE}):
-            gw.authorize(
-                ctx,
-                resource="audit",
-                action="read",
-                fields=["anomalies"],
-                all_fields=RESOURCES["audit"].fields,
-            )
+        # The same policy question for everyone, the local operator (role ``operator``) included.
+        gw.governance.require(ctx, resource="audit", action="read", field="anomalies")
         end = until or now_utc()
         start = since or end - DEFAULT_WINDOW
         ev = audit_events.c

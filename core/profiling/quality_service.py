@@ -5,13 +5,13 @@ invalid values -- reported by pseudonym, field and rule, never by value.
   shared by two or more customers are found with ``GROUP BY ... HAVING count(*) > 1`` in SQL;
   only the customers in those groups come back (pseudonym and index bytes, as hex).
 * **Near-identical names** need the names themselves.  The analyst's ``data_quality`` plan allows
-  ``full_name`` only ``hashed``, so the names are decrypted *inside* :meth:`DataQualityService.name_pairs`
-  (authorized as ``customer``/``read`` of ``full_name`` for purpose ``data_quality``, audited as a
-  read of those customers) and normalised there; the function returns pairs of pseudonyms and a
-  similarity, and no name, normalised or not, leaves it.
+  ``full_name`` only ``hashed``; the analyst's plan decides which checks run, and the names are
+  read through the gateway by hushdb's ``system`` role (purpose ``data_quality``, granted by lines
+  of ``policies/policy.csv``, audited under the same request id) and compared inside this module;
+  it returns pairs of pseudonyms and a similarity, and no name, normalised or not, leaves it.
 * **Completeness** counts present ciphertexts per field in SQL (no decryption), for the fields the
   plan allows.
-* **Invalid values** decrypt email and phone the same way (only when the plan allows them) and
+* **Invalid values** read email and phone the same way (only when the plan allows them) and
   return (pseudonym, field, rule).  Fields the plan does not allow are listed as not checked.
 
 Customers who objected to profiling and erased customers are left out, as for every profiling run.
@@ -27,10 +27,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.crypto import FieldCipher
 from core.db import transaction
 from core.gateway import AccessContext, Gateway
-from core.models import customer_keys_t, customers_t
+from core.governance import system_context
+from core.models import customers_t
 from core.profiling.governed import Grant, ProfileRunner, RunReceipt, now_utc, profiling_filter
 from core.profiling.quality import (
     DEFAULT_RULES,
@@ -103,52 +103,51 @@ class DataQualityService:
         return plan
 
     def _decrypted(
-        self, conn: Connection, ctx: AccessContext, plan: AccessPlan, fields: Sequence[str]
+        self, ctx: AccessContext, plan: AccessPlan, fields: Sequence[str]
     ) -> Iterator[tuple[str, dict[str, str | None]]]:
-        """(pseudonym, {field: plaintext}) for every customer in scope; audited in ``conn``."""
-        columns = [customers_t.c[f"{f}_ct"] for f in fields]
-        stmt = (
-            sa.select(
-                customers_t.c.id,
-                customers_t.c.pseudonym,
-                customer_keys_t.c.wrapped_key,
-                customer_keys_t.c.kek_version,
-                *columns,
-            )
-            .select_from(customers_t.join(customer_keys_t, customer_keys_t.c.customer_id == customers_t.c.id))
-            .where(profiling_filter(), self._gateway.scope_filter(ctx, plan, customers_t.c.owner))
-            .order_by(customers_t.c.id)
-        )
-        unwrap = self._gateway.keyring.unwrap
+        """(pseudonym, {field: plaintext}) for every customer the analyst's plan covers.
+
+        The values are read through the gateway by hushdb's own ``system`` role (purpose
+        ``data_quality``, lines in ``policies/policy.csv``; audited per batch under this
+        request's id, each batch in a transaction of its own), only for customers who did not
+        object to profiling.  The analyst's own read (pseudonyms and rule names only) is
+        recorded once the scan is complete.
+        """
+        system = system_context(PURPOSE, ctx.request_id)
+        where = sa.and_(profiling_filter(), self._gateway.scope_filter(ctx, plan, customers_t.c.owner))
         ids: list[str] = []
-        for row in conn.execute(stmt):
-            cid = str(row.id)
-            ids.append(cid)
-            cipher = FieldCipher(
-                unwrap(cid, row.wrapped_key, row.kek_version), table="customers", row_id=cid, key_version=1
+        for record in self._gateway.scan_customers(
+            system,
+            fields=("pseudonym", *fields),
+            where=where,
+            detail={"operation": "data_quality", "on_behalf_of": ctx.subject},
+        ):
+            ids.append(record.pseudonym)
+            values = record.values
+            yield record.pseudonym, {f: values.get(f) for f in fields}
+        self._gateway.record_alone(
+            self._gateway.event(
+                ctx,
+                action=plan.action,
+                resource=plan.resource,
+                fields=sorted(plan.allowed),
+                decision=plan.decision,
+                row_count=len(ids),
+                detail={"lookup": "data_quality", "returned": "pseudonyms and rule names only"},
             )
-            yield str(row.pseudonym), {f: cipher.decrypt(f, row._mapping[f"{f}_ct"]) for f in fields}
-        self._gateway.record_read(
-            conn,
-            ctx,
-            plan,
-            row_count=len(ids),
-            record_ids=ids,
-            detail={"lookup": "data_quality", "returned": "pseudonyms and rule names only"},
         )
 
     def name_pairs(self, ctx: AccessContext, *, threshold: float = 0.9) -> list[NamePair]:
         """Pairs of pseudonyms whose normalised names are near-identical; names never returned."""
         plan = self._plan(ctx, ("pseudonym", "full_name"))
-        with transaction(self._engine) as conn:
-            names = [(p, v["full_name"] or "") for p, v in self._decrypted(conn, ctx, plan, ("full_name",))]
+        names = [(p, v["full_name"] or "") for p, v in self._decrypted(ctx, plan, ("full_name",))]
         pairs = near_duplicate_names(names, threshold=threshold)
         del names
         self._gateway.publish()
         return pairs
 
     def _checks(
-        self, conn: Connection, ctx: AccessContext, plan: AccessPlan, *, threshold: float
+        self, ctx: AccessContext, plan: AccessPlan, *, threshold: float
     ) -> tuple[list[NamePair], list[InvalidValue], tuple[str, ...]]:
         checked = tuple(f for f in CHECKED_FIELDS if _visible(plan, f))
         fields = ("full_name", *checked)
@@ -156,7 +155,7 @@ class DataQualityService:
         invalid: list[InvalidValue] = []
         rules = {f: DEFAULT_RULES[f] for f in checked}
         today = now_utc().date()
-        for pseudonym, values in self._decrypted(conn, ctx, plan, fields):
+        for pseudonym, values in self._decrypted(ctx, plan, fields):
             names.append((pseudonym, values.pop("full_name") or ""))
             invalid += invalid_values([(pseudonym, values)], today=today, rules=rules)
         pairs = near_duplicate_names(names, threshold=threshold)
@@ -202,7 +201,8 @@ class DataQualityService:
             population = self._runner.population(conn, grant)
             duplicates = self._duplicates(conn, grant)
             complete = self._completeness(conn, grant, plan)
-            pairs, invalid, not_checked = self._checks(conn, ctx, plan, threshold=name_threshold)
+        # The values are read through the gateway, batch by batch, each in a transaction of its own.
+        pairs, invalid, not_checked = self._checks(ctx, plan, threshold=name_threshold)
         results = _per_pseudonym(duplicates, pairs, invalid)
         summary: dict[str, Any] = {
             "duplicate_groups": len(duplicates),

@@ -6,6 +6,7 @@ and, with HUSHDB_TEST_PG_URL, on PostgreSQL.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from audit.checkpoints import JsonlCheckpointSink
+from audit.checkpoints import Checkpoint, JsonlCheckpointSink, head_message
 from audit.events import AuditEvent, canonical_record_bytes, record_hash
 from audit.log import AuditLog
 from audit.refs import RecordRefs
@@ -174,6 +175,8 @@ class AuditTools:
                     record_refs_json=row["record_refs"],
                     detail_json=row["detail"],
                     prev_hash=prev,
+                    channel=row["channel"],
+                    os_user=row["os_user"],
                 )
             )
             updates.append({"s": row["seq"], "p": prev, "h": digest})
@@ -186,6 +189,29 @@ class AuditTools:
         conn.execute(
             sa.text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"), {"s": last, "h": prev}
         )
+
+    @staticmethod
+    def rebuild_with(engine: Engine, rogue: Ed25519Signer, *, seq: int = 5) -> None:
+        """A rebuilt log: event ``seq`` rewritten, every hash recomputed, the checkpoints and the
+        head re-signed with the attacker's key ``rogue``."""
+        with AuditTools.rogue_admin(engine) as conn:
+            conn.execute(sa.text("UPDATE audit_events SET subject = 'mallory' WHERE seq = :s"), {"s": seq})
+            AuditTools.rehash_from(conn, 1)
+            conn.exec_driver_sql("DELETE FROM audit_checkpoints")
+            rows = conn.execute(sa.text("SELECT seq, hash, ts FROM audit_events ORDER BY seq")).all()
+            for s, digest, ts in rows:
+                cp = Checkpoint(int(s), str(digest), str(ts), rogue.key_id, "")
+                signature = base64.b64encode(rogue.sign(cp.message())).decode()
+                conn.execute(
+                    sa.text("INSERT INTO audit_checkpoints VALUES (:s, :h, :t, :k, :g)"),
+                    {"s": s, "h": digest, "t": ts, "k": rogue.key_id, "g": signature},
+                )
+            head_seq, head_hash = conn.execute(sa.text("SELECT seq, hash FROM audit_head WHERE id = 1")).one()
+            message = head_message(int(head_seq), str(head_hash), rogue.key_id)
+            conn.execute(
+                sa.text("UPDATE audit_head SET head_key_id = :k, head_signature = :g WHERE id = 1"),
+                {"k": rogue.key_id, "g": base64.b64encode(rogue.sign(message)).decode()},
+            )
 
 
 @pytest.fixture

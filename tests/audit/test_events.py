@@ -96,8 +96,18 @@ def test_canonical_record_bytes_is_sorted_json(
         detail_json=json_flat_object(detail),
         prev_hash=prev_hash,
     )
-    assert fast == spec
+    assert fast == spec  # a pre-0010 row (no channel): the legacy form, without channel and os_user
     assert record_hash(fast) == record_hash(spec)
+    # every newer row: the same object with channel and os_user
+    record.update(channel="http", os_user=subject)
+    spec = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    fast = canonical_record_bytes(
+        seq=seq, ts=ts, subject=subject, roles_json=json_str_list(tuple(roles)), purpose=purpose,
+        action=action, resource=resource, fields_json=json_str_list(tuple(fields)), decision=decision,
+        row_count=row_count, request_id=request_id, record_refs_json=json_str_list(tuple(refs)),
+        detail_json=json_flat_object(detail), prev_hash=prev_hash, channel="http", os_user=subject,
+    )  # fmt: skip
+    assert fast == spec
 
 
 def test_event_normalises_lists_and_freezes_detail() -> None:
@@ -245,7 +255,7 @@ def test_record_parts_splice_to_the_canonical_record(
     event = AuditEvent(
         subject=subject, roles=tuple(roles), purpose="service", action="read", resource="customer",
         fields=("email", "é"), decision="allow", row_count=row_count, request_id=request_id,
-        record_refs=tuple(refs), detail=detail,
+        record_refs=tuple(refs), detail=detail, channel="cli", os_user=subject,
     )  # fmt: skip
     ts = "2025-01-02T03:04:05.678901Z"
     head, middle, tail = event.record_parts()
@@ -255,4 +265,5 @@ def test_record_parts_splice_to_the_canonical_record(
         seq=seq, ts=ts, subject=subject, roles_json=roles_json, purpose="service", action="read",
         resource="customer", fields_json=fields_json, decision="allow", row_count=row_count,
         request_id=request_id, record_refs_json=refs_json, detail_json=detail_json, prev_hash=prev_hash,
+        channel="cli", os_user=subject,
     )  # fmt: skip

@@ -47,8 +47,9 @@ def test_appends_form_a_gap_free_hash_chain(
             seq=r["seq"], ts=r["ts"], subject=r["subject"], roles_json=r["roles"], purpose=r["purpose"],
             action=r["action"], resource=r["resource"], fields_json=r["fields"], decision=r["decision"],
             row_count=r["row_count"], request_id=r["request_id"], record_refs_json=r["record_refs"],
-            detail_json=r["detail"], prev_hash=r["prev_hash"],
+            detail_json=r["detail"], prev_hash=r["prev_hash"], channel=r["channel"], os_user=r["os_user"],
         )  # fmt: skip
+        assert r["channel"] == "system" and r["os_user"] == ""  # make_event's defaults
         assert r["hash"] == record_hash(canonical)
         # the stored record is canonical JSON of its own values
         record = {k: r[k] for k in r if k != "hash"}

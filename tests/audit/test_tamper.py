@@ -10,6 +10,7 @@ checkpoint at every event (exact) and every 7 events (bounded).
 from __future__ import annotations
 
 import base64
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -37,7 +38,7 @@ K = 17  # the event the attacks aim at
 
 EVENT_COLS = (
     "ts, subject, roles, purpose, action, resource, fields, decision, row_count, request_id, "
-    "record_refs, detail, prev_hash, hash"
+    "record_refs, detail, prev_hash, hash, channel, os_user"
 )
 
 
@@ -135,7 +136,7 @@ def insert_forged_rehashed(s: Store) -> int:
         _shift_up(conn, K)
         conn.exec_driver_sql(
             f"INSERT INTO audit_events (seq, {EVENT_COLS}) SELECT {K}, ts, 'mallory', roles, purpose, action, "
-            f"resource, fields, decision, row_count, request_id, '[]', detail, prev_hash, hash "
+            f"resource, fields, decision, row_count, request_id, '[]', detail, prev_hash, hash, channel, os_user "
             f"FROM audit_events WHERE seq = {K - 1}"
         )
         s.tools.rehash_from(conn, K)
@@ -318,6 +319,83 @@ def forge_ref_row_past_the_end(s: Store) -> int:
     return EVENTS + 4
 
 
+def _newest_checkpoint_below(s: Store, seq: int) -> int:
+    return max(c for c in s.checkpoint_seqs() if c < seq)
+
+
+def delete_newest_event(s: Store) -> int:
+    # the newest event and its index rows deleted, the head put back on the event before (hash and all)
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(f"DELETE FROM audit_ref_index WHERE seq = {EVENTS}")
+        conn.exec_driver_sql(f"DELETE FROM audit_events WHERE seq = {EVENTS}")
+        conn.exec_driver_sql(f"DELETE FROM audit_checkpoints WHERE seq = {EVENTS}")
+        conn.exec_driver_sql(
+            f"UPDATE audit_head SET seq = {EVENTS - 1}, "
+            f"hash = (SELECT hash FROM audit_events WHERE seq = {EVENTS - 1}) WHERE id = 1"
+        )
+    return s.bound(EVENTS)
+
+
+def rewrite_newest_event(s: Store) -> int:
+    # the newest event rewritten, its hash and the head's hash recomputed
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(
+            f"UPDATE audit_events SET subject = 'mallory', decision = 'deny' WHERE seq = {EVENTS}"
+        )
+        s.tools.rehash_from(conn, EVENTS)
+    return s.bound(EVENTS)
+
+
+def truncate_after_latest_checkpoint(s: Store) -> int:
+    # everything after the newest checkpoint before the end deleted; the head rewound onto that
+    # checkpoint and given the checkpoint's own signature (the domains differ: it does not pass)
+    cut = _newest_checkpoint_below(s, EVENTS)
+    with s.tools.rogue_admin(s.engine) as conn:
+        signature = conn.execute(
+            sa.text(f"SELECT signature FROM audit_checkpoints WHERE seq = {cut}")
+        ).scalar()
+        for table in ("audit_ref_index", "audit_events", "audit_checkpoints"):
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE seq > {cut}")
+        conn.execute(
+            sa.text(
+                "UPDATE audit_head SET seq = :c, checkpoint_seq = :c, head_signature = :g, "
+                "hash = (SELECT hash FROM audit_events WHERE seq = :c) WHERE id = 1"
+            ),
+            {"c": cut, "g": signature},
+        )
+    s.checkpoints_path.write_text(  # the witness is beside the database here: cut as well
+        "".join(
+            cp.to_json_line() + "\n"
+            for cp in read_checkpoints_file(s.checkpoints_path).checkpoints
+            if cp.seq <= cut
+        )
+    )
+    return cut + 1
+
+
+def strip_head_signature(s: Store) -> int:
+    # newest event deleted and the head's signature removed, as if it were a log from before signing
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(f"DELETE FROM audit_ref_index WHERE seq = {EVENTS}")
+        conn.exec_driver_sql(f"DELETE FROM audit_events WHERE seq = {EVENTS}")
+        conn.exec_driver_sql(f"DELETE FROM audit_checkpoints WHERE seq = {EVENTS}")
+        conn.exec_driver_sql(
+            f"UPDATE audit_head SET seq = {EVENTS - 1}, head_signature = '', "
+            f"hash = (SELECT hash FROM audit_events WHERE seq = {EVENTS - 1}) WHERE id = 1"
+        )
+    return s.bound(EVENTS)
+
+
+def newest_rows_to_the_old_format(s: Store) -> int:
+    # the newest event turned into a pre-0010 row (no channel), its hash recomputed in that format,
+    # the head signature removed: "a log upgraded and never appended to since"
+    with s.tools.rogue_admin(s.engine) as conn:
+        conn.exec_driver_sql(f"UPDATE audit_events SET channel = '', os_user = '' WHERE seq = {EVENTS}")
+        s.tools.rehash_from(conn, EVENTS)
+        conn.exec_driver_sql("UPDATE audit_head SET head_signature = '' WHERE id = 1")
+    return EVENTS
+
+
 ATTACKS = [
     modify_payload,  # a changed purpose
     modify_fields_list,  # a changed JSON column
@@ -341,6 +419,11 @@ ATTACKS = [
     move_ref_to_other_partition,  # a row moved out of its partition
     forge_ref_row_for_event_without_refs,  # an index row for an event that declares no refs
     forge_ref_row_past_the_end,  # an index row for an event that does not exist
+    delete_newest_event,  # the newest event gone, the head moved back: its signature fails
+    rewrite_newest_event,  # the newest event rewritten and rehashed: the head's signature fails
+    truncate_after_latest_checkpoint,  # tail after the last checkpoint cut (witness too), head rewound
+    strip_head_signature,  # the newest event gone and the head passed off as unsigned (pre-0010)
+    newest_rows_to_the_old_format,  # a pre-0010 row after newer rows
 ]
 
 
@@ -350,7 +433,7 @@ def test_attack_is_detected_at_the_first_bad_seq(store: Store, attack: Callable[
     report = store.verify()
     assert not report.ok
     assert report.first_bad_seq == expected, report.reason
-    with pytest.raises(Exception, match=str(report.reason[:20])):
+    with pytest.raises(Exception, match=re.escape(report.reason[:20])):
         report.raise_if_tampered()
 
 
@@ -423,14 +506,15 @@ def test_wrong_public_key_fails(store: Store) -> None:
     assert not report.ok and report.first_bad_seq == 1
 
 
-def test_unsigned_tail_is_reported_not_failed(
+def test_no_unsigned_tail_the_head_is_signed(
     engine: Engine, make_log: Callable[..., AuditLog], make_event: Callable[..., AuditEvent], tools: Any,
     checkpoints_path: Path, signer: Ed25519Signer,
 ) -> None:  # fmt: skip
     log = make_log(every=10)
     tools.append_n(engine, log, make_event, 14)
     report = verify_engine(engine, checkpoints_path=checkpoints_path, public_key=signer.public_key)
-    assert report.ok and report.last_signed_seq == 11 and report.unsigned_tail == 3
+    assert report.ok and report.head_signed and report.last_checkpoint_seq == 11
+    assert report.last_signed_seq == 14 and report.unsigned_tail == 0 and report.head_seq == 14
 
 
 def test_erased_customer_events_stay_verifiable(
@@ -448,7 +532,7 @@ def test_erased_customer_events_stay_verifiable(
 # -- random byte flips ----------------------------------------------------------------------------------------
 
 EVENT_TEXT = ("ts", "subject", "roles", "purpose", "action", "resource", "fields", "decision", "request_id",
-              "record_refs", "detail", "prev_hash", "hash")  # fmt: skip
+              "record_refs", "detail", "prev_hash", "hash", "channel")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -67,9 +67,8 @@ def _stored(conn: sa.Connection, table: sa.Table, key: str, value: str) -> dict[
         select = ", ".join(f"{c}, typeof({c})" for c in cols)
         row = conn.exec_driver_sql(f"SELECT {select} FROM {table.name} WHERE {key} = ?", (value,)).one()
         return {c: (row[2 * i], row[2 * i + 1]) for i, c in enumerate(cols)}
-    row = conn.exec_driver_sql(
-        f"SELECT {', '.join(cols)} FROM {table.name} WHERE {key} = %(v)s", {"v": value}
-    ).one()
+    name = f"{table.schema}.{table.name}" if table.schema else table.name  # keystore.customer_keys
+    row = conn.exec_driver_sql(f"SELECT {', '.join(cols)} FROM {name} WHERE {key} = %(v)s", {"v": value}).one()
     return dict(zip(cols, row, strict=True))
 
 

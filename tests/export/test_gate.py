@@ -48,7 +48,11 @@ def letter(text: str, **values: str) -> Letter:
         (
             {"full_name": "Daughter Killed in Car Crash"},
             "Dear {full_name},\nOur winter sale starts now.",
-            {GateReason("accident", "full_name"), GateReason("bereavement", "full_name")},
+            {
+                GateReason("accident", "full_name"),
+                GateReason("bereavement", "full_name"),
+                GateReason("name_extra_text", "full_name"),
+            },
         ),
         # a Chinese address carrying a remark
         ({"postal_address": "北京市朝阳区 丈夫车祸去世"}, "{postal_address}", None),
@@ -56,22 +60,26 @@ def letter(text: str, **values: str) -> Letter:
         (
             {"postal_address": "12 King Street, Leeds, call 07700 900123"},
             "To: {postal_address}",
-            {GateReason(FOREIGN_IDENTIFIER, "postal_address")},
+            {GateReason(FOREIGN_IDENTIFIER, "postal_address"), GateReason("address_extra_text", "postal_address")},
         ),
         # another customer's email, with look-alike full-width characters
         (
             {"full_name": "Ann ｏｔｈｅｒ@example.com"},
             "Dear {full_name}",
-            {GateReason(FOREIGN_IDENTIFIER, "full_name")},
+            {GateReason(FOREIGN_IDENTIFIER, "full_name"), GateReason("name_extra_text", "full_name")},
         ),
         # an unknown phone number in a free-text field is not the recipient's own either
         (
             {"postal_address": "12 King Street (daughter: 07700 900999)"},
             "{postal_address}",
-            {GateReason(FOREIGN_IDENTIFIER, "postal_address")},
+            {GateReason(FOREIGN_IDENTIFIER, "postal_address"), GateReason("address_extra_text", "postal_address")},
         ),
         # a term spanning value and template text: no single field explains it
-        ({"first_name": "passed"}, "Oliver {first_name} away", {GateReason("bereavement", LETTER)}),
+        (
+            {"first_name": "passed"},
+            "Oliver {first_name} away",
+            {GateReason("bereavement", LETTER), GateReason("name_extra_text", "first_name")},
+        ),
     ],
 )
 def test_withheld(values: dict[str, str], template: str, expected: set[GateReason] | None) -> None:
@@ -129,13 +137,14 @@ def test_fixed_lines_are_scanned_once() -> None:
 @pytest.mark.parametrize(
     ("template", "line"),
     [
-        ("Dear {{ first_name }},\n\nWe were sorry to hear about your loss.\nBest", None),
+        ("Dear {{ first_name }},\n\nWe were sorry to hear about your loss.\nBest", 3),  # condolence
+        ("Dear {{ first_name }},\n\nWe hope you enjoy the sale.\nBest", None),
         ("Dear {{ first_name }},\nSo sorry your husband died.\n", 2),
         ("Hello\n\n\n亲人去世\n", 4),
     ],
 )
 def test_sensitive_template_is_refused(template: str, line: int | None) -> None:
-    if line is None:  # "loss" alone is not a listed term: this one passes
+    if line is None:  # ordinary marketing wording passes
         gate().check_template(template)
         return
     with pytest.raises(InputError, match=f"template line {line} carries sensitive content"):
@@ -155,14 +164,14 @@ _WORDS = st.sampled_from(
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_WORDS, max_size=40))
-def test_line_by_line_equals_whole_letter(words: list[str]) -> None:
-    """The per-line cache is only an optimisation: same categories as one pass over the whole text."""
+def test_line_by_line_with_joints_covers_the_whole_letter(words: list[str]) -> None:
+    """The per-line cache is only an optimisation: lines plus their joints find what one pass finds."""
     text = " ".join(words)
     g = gate()
-    by_line = {GateReason(c, LETTER) for line in text.split("\n") for c in g.categories(line)}
-    whole = {GateReason(c, LETTER) for c in g.categories(text)}
-    assert {r.category for r in by_line} == {r.category for r in whole}
-    assert {r.category for r in g.check(letter(text))} >= {r.category for r in whole}
+    by_line = {c for line in text.split("\n") for c in g.categories(line)}
+    whole = set(g.categories(text))
+    assert by_line <= whole
+    assert {r.category for r in g.check(letter(text))} >= whole
 
 
 _TEXT = st.text(

@@ -30,6 +30,7 @@ ROUTES = [
     ("GET", "/exports/" + "a" * 32 + "/files/recipients.csv"),
     ("GET", "/audit/events"),
     ("GET", "/audit/verify"),
+    ("POST", "/admin/policy/reload"),
 ]
 
 

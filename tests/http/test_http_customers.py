@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from http_tools import Api
 
+from core.records import CUSTOMER_FIELDS
+
 
 def problem(r: Any, status: int) -> dict[str, Any]:
     assert r.status_code == status, r.text
@@ -107,7 +109,6 @@ def test_duplicate_external_id_is_409(api: Api) -> None:
 @pytest.mark.parametrize(
     ("subject", "purpose", "visible", "hidden"),
     [
-        ("mailer", "marketing", {"full_name", "postal_address", "email", "consent"}, {"phone", "birth_date"}),
         ("cora", "compliance", {"full_name", "email", "owner", "pseudonym"}, set()),
         ("ana", "profiling", {"pseudonym", "consent", "created_at"}, {"full_name", "email", "phone"}),
         ("dana", "erasure", {"full_name", "email", "phone", "birth_date", "owner"}, set()),
@@ -151,6 +152,75 @@ def test_read_only_roles_cannot_write(api: Api, subject: str, purpose: str) -> N
     api.create_customer("alice", "A-9")
     problem(api.post("/customers", subject, purpose, json={"external_id": "Z-1", "full_name": "Z"}), 403)
     problem(api.patch("/customers/A-9", subject, purpose, json={"postal_address": "x"}), 403)
+
+
+# Look-ups by email or phone, per subject and purpose: who may search by which field (written by
+# hand from the decision in docs/http.md, not generated from the policy files).  A look-up needs
+# the field readable (mask full or partial) for that purpose; marketing has no single-customer
+# read at all.  Anything absent is 403.
+LOOKUPS: dict[tuple[str, str], set[str]] = {
+    ("alice", "service"): {"email", "phone"},  # her own customers
+    ("cora", "compliance"): {"email", "phone"},  # partially masked answers
+    ("dana", "erasure"): {"email", "phone"},
+}
+LOOKUP_SUBJECTS = ("alice", "bob", "mailer", "cora", "ana", "dana", "adm")
+LOOKUP_PURPOSES = ("service", "marketing", "profiling", "data_quality", "compliance", "erasure")
+
+
+@pytest.mark.parametrize("purpose", LOOKUP_PURPOSES)
+@pytest.mark.parametrize("subject", LOOKUP_SUBJECTS)
+def test_lookup_permission_table(api: Api, subject: str, purpose: str) -> None:
+    api.create_customer("alice", "L-1", email="lookup@example.com", phone="+44 7700 900321")
+    policy = api.hush.policies.current
+    plan = policy.plan(
+        subject=subject,
+        roles=policy.roles_for(subject),
+        purpose=purpose,
+        resource="customer",
+        action="read",
+        fields=CUSTOMER_FIELDS,
+    )
+    plan_fields = set(plan.allowed)
+    for field, value in (("email", "LOOKUP@example.com"), ("phone", "07700 900321")):
+        before = len(api.audit_rows(subject=subject, denied_only=True))
+        r = api.get("/customers", subject, purpose, params={field: value})
+        if field in LOOKUPS.get((subject, purpose), set()):
+            assert r.status_code == 200, r.text
+            found = r.json()["customers"]
+            assert len(found) == 1
+            assert set(found[0]) <= plan_fields  # only the plan's fields
+        elif (subject, purpose) == ("bob", "service"):
+            # may search, but alice's customer is outside his accounts: nothing found, denial recorded
+            assert r.status_code == 200 and r.json()["count"] == 0
+            assert len(api.audit_rows(subject=subject, denied_only=True)) == before + 1
+        else:
+            problem(r, 403)
+            assert len(api.audit_rows(subject=subject, denied_only=True)) > before
+
+
+def test_analyst_cannot_find_people_by_contact_details(api: Api) -> None:
+    """The issue's case: the analyst (denied email and phone) got a pseudonym and external_id back."""
+    api.create_customer("alice", "L-2", email="who@example.com", phone="+44 7700 900322")
+    for purpose in ("profiling", "data_quality"):
+        for field, value in (("email", "who@example.com"), ("phone", "+44 7700 900322")):
+            body = problem(api.get("/customers", "ana", purpose, params={field: value}), 403)
+            assert "L-2" not in str(body) and "p_" not in str(body)
+
+
+def test_mailmerge_cannot_reverse_look_up_a_phone(api: Api) -> None:
+    api.create_customer("alice", "L-3", phone="+44 7700 900323")
+    body = problem(api.get("/customers", "mailer", "marketing", params={"phone": "+44 7700 900323"}), 403)
+    assert "L-3" not in str(body)
+
+
+def test_marketing_has_no_single_customer_read(api: Api) -> None:
+    api.create_customer("alice", "L-4", email="m@example.com", consent_marketing_post=True)
+    before = len(api.audit_rows(subject="mailer", denied_only=True))
+    body = problem(api.get("/customers/L-4", "mailer", "marketing"), 403)
+    assert "campaign" in body["detail"]
+    problem(api.get("/customers", "mailer", "marketing", params={"email": "m@example.com"}), 403)
+    denials = api.audit_rows(subject="mailer", denied_only=True)
+    assert len(denials) == before + 2
 
 
 def test_find_needs_exactly_one_of_email_or_phone(api: Api) -> None:

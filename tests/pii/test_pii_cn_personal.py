@@ -6,6 +6,7 @@ import pytest
 
 from core.pii.recognizers import cn_personal
 from core.pii.recognizers.cn_personal import cn_personal_recognizers, luhn_ok, valid_resident_id
+from core.pii.recognizers.zh_names import ChineseNameRecognizer
 
 VALID_ID = "11010519491231002X"  # the GB 11643 worked example
 VALID_CARD = "6222021234567890128"
@@ -13,7 +14,7 @@ VALID_CARD = "6222021234567890128"
 
 def _found(text: str) -> list[tuple[str, str]]:
     out = []
-    for recognizer in cn_personal_recognizers():
+    for recognizer in [*cn_personal_recognizers(), ChineseNameRecognizer()]:
         out += [(r.entity_type, text[r.start : r.end]) for r in recognizer.analyze(text, [])]
     return out
 

@@ -83,3 +83,55 @@ def test_json_round_trip_without_values(engine: PiiEngine) -> None:
 def test_bad_json_is_input_error() -> None:
     with pytest.raises(InputError):
         Analysis.from_json("{}")
+
+
+def test_withheld_text_leaves_no_fact_behind(engine: PiiEngine) -> None:
+    """Every sensitive note of the hand-written corpus (English and Chinese), masked for export: what is
+    left, markers aside, holds no sensitive fact, and every note that had one shows a marker."""
+    import re
+
+    from corpus_tools import load_corpus
+
+    from core.pii import EXPORT_POLICY, mask
+
+    marker = re.compile(r"\[withheld: [a-z_, ]+\]")
+    notes = [n for n in load_corpus() if any(s.sensitive for s in n.spans)]
+    assert len(notes) >= 100
+    for note, analysis in zip(notes, engine.analyse_many([n.text for n in notes]), strict=True):
+        out = mask(note.text, analysis, policy=EXPORT_POLICY, hash_key=b"k" * 32)
+        assert out is not None and marker.search(out), note.text
+        rest = marker.sub(" ", out)
+        assert engine.analyse(rest).labels == (), (note.text, out)
+        for span in note.spans:
+            if span.sensitive:
+                assert note.text[span.start : span.end] not in rest, (note.text, out)
+
+
+def test_instruction_beside_a_sensitive_fact_survives(engine: PiiEngine) -> None:
+    from core.pii import EXPORT_POLICY, mask
+
+    text = "Her father passed away last week, so please call after the 20th about the sofa order."
+    out = mask(text, engine.analyse(text), policy=EXPORT_POLICY, hash_key=b"k" * 32)
+    assert out is not None
+    assert out.startswith("[withheld: bereavement],")
+    assert "please call after" in out and "sofa order" in out
+    assert "father" not in out and "passed away" not in out
+
+
+def test_links_and_handles_do_not_make_a_chinese_note_mixed() -> None:
+    from core.pii.language import detect_language
+
+    assert (
+        detect_language("地址：http://t.cn/zYimvPe（分享自@土豆网音乐）@mark 请查收 mary@example.com") == "zh"
+    )
+    assert detect_language("Customer said 她丈夫去世了 and wants the winter catalogue soon") == "mixed"
+
+
+def test_long_runs_without_spaces_are_cut_for_the_english_tokenizer() -> None:
+    from core.pii.engine import LONG_RUN, tokenizer_safe
+
+    text = "ok " + "😀" * (3 * LONG_RUN) + " done"
+    safe = tokenizer_safe(text)
+    assert len(safe) == len(text)
+    assert max(len(run) for run in safe.split()) <= LONG_RUN
+    assert tokenizer_safe("Mary Jones lives in Leeds.") == "Mary Jones lives in Leeds."

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.pii.normaliser import normalise
+from core.pii.normaliser import _full_skeleton, normalise, skeleton, skeletons
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,69 @@ def test_offsets_stay_inside_original(raw: str) -> None:
     for i in range(len(norm.text)):
         s, e = norm.to_original(i, i + 1)
         assert 0 <= s < e <= len(raw)
+
+
+# -- the skeleton: the word view every sensitive-term check uses -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Plain words", "plain words"),  # fast path: lower case only
+        ("ＦＵＬＬ ｗｉｄｔｈ", "full width"),  # NFKC
+        ("Саr Кеу", "car key"),  # Cyrillic look-alikes of Latin letters (UTS #39 data)
+        ("ЅТОР", "stop"),  # Cyrillic capitals that look Latin
+        ("𝐛𝐨𝐥𝐝 𝘪𝘵𝘢𝘭𝘪𝘤", "bold italic"),  # mathematical alphanumerics
+        ("na\u00efve cafe\u0301", "naive cafe"),  # accents and combining marks dropped
+        ("in\u200bvis\u00adible\u2060", "invisible"),  # zero-width, soft hyphen, word joiner
+        ("s p e l l e d out", "spelled out"),  # spelled-out letters join
+        ("S.P.E.L.L", "spell"),
+        ("Glued_Words-Here", "glued words here"),  # underscores and hyphens between letters
+        ("many   spaces\n\nand\tbreaks", "many spaces and breaks"),
+        ("l33t 5p34k w0rds", "leet 5p34k words"),  # words of four characters, no fewer letters than digits
+        ("h4ck3d", "hacked"),
+        ("pr@ise", "praise"),
+        ("3.5 kg, tel 0161-496 0000", "3.5 kg, tel 0161-496 0000"),  # numbers keep their punctuation
+        ("End. Next - one", "end. next - one"),  # sentence punctuation stays
+        ("車禍 過世", "车祸过世"),  # Traditional to Simplified, no spaces between Chinese characters
+        ("⽗親", "父亲"),  # a Kangxi radical is its ideograph
+        ("it’s", "it's"),  # typographic apostrophes
+    ],
+)
+def test_skeleton_table(raw: str, expected: str) -> None:
+    assert skeleton(raw).text == expected
+
+
+def test_glued_words_are_also_read_split() -> None:
+    plain, split = skeletons("DaughterKilledInACarCrash")
+    assert plain.text == "daughterkilledinacarcrash"
+    assert split.text == "daughter killed in a car crash"
+    assert skeletons("DiVoRcE")[0].text == "divorce"  # random capitals are read whole too
+    assert len(skeletons("plain words")) == 1
+
+
+def test_skeleton_reads_1_both_ways() -> None:
+    norm = skeleton("wi11 ki1led")
+    assert norm.text == "wiii kiiled"
+    assert norm.variants == ("will killed",)
+
+
+def test_skeleton_leaves_codes_alone() -> None:
+    for code in ("SG1 2AB", "B1 1LL", "Flat 4B", "A380", "covid19"):
+        assert skeleton(code).text == code.lower()
+
+
+@given(st.text(alphabet=st.sampled_from("aAbk eKLO01357.-,_'@$!\n\u200bＫé王車 "), max_size=30))
+def test_skeleton_offsets_map_back(raw: str) -> None:
+    norm = skeleton(raw)
+    for i in range(len(norm.text)):
+        s, e = norm.to_original(i, i + 1)
+        assert 0 <= s <= e <= len(raw)
+    for variant in norm.variants:
+        assert len(variant) == len(norm.text)
+
+
+@given(st.text(alphabet=st.sampled_from("abcdeKLOS01357 .-,'@$!|\t"), max_size=24))
+def test_skeleton_fast_path_equals_full(raw: str) -> None:
+    """The fast path (plain text: lower case only) is only an optimisation."""
+    assert skeleton(raw).text == _full_skeleton(raw).text

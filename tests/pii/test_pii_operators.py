@@ -13,6 +13,7 @@ from core.pii import (
     Action,
     Analysis,
     DropNoteParams,
+    DropSentenceParams,
     Finding,
     HashParams,
     MaskPolicy,
@@ -53,10 +54,72 @@ def no_nlp(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PiiEngine, "_load", boom)
 
 
-def test_export_policy_tags_identifiers_and_drops_sensitive_sentences() -> None:
+def test_export_policy_tags_identifiers_and_withholds_sensitive_clauses() -> None:
     assert mask(TEXT, _analysis(), policy=EXPORT_POLICY, hash_key=KEY) == (
-        "Call <PERSON> on <PHONE_NUMBER>. Wants the winter catalogue."
+        "Call <PERSON> on <PHONE_NUMBER>. [withheld: bereavement] Wants the winter catalogue."
     )
+
+
+def test_drop_sentence_leaves_a_marker() -> None:
+    policy = MaskPolicy(by_category={"bereavement": Action("drop_sentence", DropSentenceParams())})
+    text = "Her father died last week, so please call after the 20th. Wants sofas."
+    start = text.index("died")
+    a = Analysis.build(
+        language="en", findings=(Finding("BEREAVEMENT", "bereavement", start, start + 4, 0.9),)
+    )
+    assert mask(text, a, policy=policy, hash_key=KEY) == "[withheld: bereavement] Wants sofas."
+
+
+def _sensitive(text: str, *terms: tuple[str, str]) -> Analysis:
+    findings = []
+    for term, category in terms:
+        start = text.index(term)
+        findings.append(Finding(category.upper(), category, start, start + len(term), 0.9))
+    return Analysis.build(language="en", findings=tuple(findings))
+
+
+@pytest.mark.parametrize(
+    ("text", "terms", "expected"),
+    [
+        (  # the instruction after the fact survives; the fact and its subject do not
+            "Her father passed away last week, so please call after the 20th about the sofa order",
+            [("passed away", "bereavement")],
+            "[withheld: bereavement], so please call after the 20th about the sofa order",
+        ),
+        (  # a subject in an earlier clause of the same sentence goes with the fact
+            "Her father, who lived in Leeds, died last week, so call after the 20th.",
+            [("died", "bereavement")],
+            "[withheld: bereavement], so call after the 20th.",
+        ),
+        (  # a fact in the last clause takes the whole sentence; other sentences stay
+            "Please call after the 20th, her father died. Wants sofas.",
+            [("died", "bereavement")],
+            "[withheld: bereavement] Wants sofas.",
+        ),
+        (  # two facts in one sentence: one marker with both categories, up to the later one
+            "She is pregnant and lost her job: call in May, not before.",
+            [("pregnant", "pregnancy"), ("lost her job", "financial_distress")],
+            "[withheld: pregnancy, financial_distress]: call in May, not before.",
+        ),
+        (  # Chinese: full-width comma
+            "她父亲上周去世了，请20号以后再打电话。想要沙发。",
+            [("去世", "bereavement")],
+            "[withheld: bereavement]，请20号以后再打电话。想要沙发。",
+        ),
+    ],
+)
+def test_withhold_the_clause_not_the_note(text: str, terms: list[tuple[str, str]], expected: str) -> None:
+    assert mask(text, _sensitive(text, *terms), policy=EXPORT_POLICY, hash_key=KEY) == expected
+
+
+def test_masked_ranges_match_mask() -> None:
+    from core.pii.operators import masked_ranges
+
+    text = "Call Mary now. Her father died, so call later."
+    a = _sensitive(text, ("died", "bereavement"))
+    a = Analysis.build(language="en", findings=(*a.findings, Finding("PERSON", "identifier", 5, 9, 0.9)))
+    assert masked_ranges(text, a, policy=EXPORT_POLICY) == [(5, 9), (15, 30)]
+    assert text[15:30] == "Her father died"
 
 
 @pytest.mark.parametrize(
@@ -122,7 +185,15 @@ def test_registry_accepts_plugins_once() -> None:
     registry = OperatorRegistry((TagOperator(),))
     with pytest.raises(ConfigError):
         registry.register(TagOperator())
-    assert set(OPERATORS.names()) == {"tag", "partial", "hash", "redact", "drop_sentence", "drop_note"}
+    assert set(OPERATORS.names()) == {
+        "tag",
+        "partial",
+        "hash",
+        "redact",
+        "drop_sentence",
+        "withhold",
+        "drop_note",
+    }
 
 
 def test_stale_analysis_is_refused() -> None:

@@ -67,7 +67,8 @@ def test_customer_field_screen_levels() -> None:
     )
     assert level == "sensitive" and doc is not None
     stored = json.loads(doc)
-    assert set(stored) == {"full_name"}
+    assert set(stored) == {"full_name", "_review"}
+    assert stored["_review"] == "name_extra_text:accident,bereavement"  # category level
     assert "Daughter" not in doc.decode()  # offsets and labels, never the text
 
 

@@ -56,6 +56,13 @@ def test_category_found_in_both_languages(category: str, english: str, chinese: 
         "we are expecting the delivery on Monday",  # expecting a parcel
         "deliver to 3 Church Street",  # a street name
         "product demonstration at the showroom",  # demonstration of a product
+        "the deadline has passed, resend the quote",  # "passed" without a person
+        "passed on three leads to the sales team",  # "passed on" as handed over
+        "no rip-off prices, rip up the old catalogue",  # "rip" as a verb
+        "meet at terminal 5 at Heathrow",  # an airport terminal
+        "late payment fee waived",  # "late" without a relative
+        "delivered to 4 Hospital Road and 7 Hospice Way",  # street names
+        "the Roma and Napoli stores are open late",  # Roma as a place
     ],
 )
 def test_business_language_is_not_sensitive(text: str) -> None:
@@ -67,6 +74,53 @@ def test_business_language_is_not_sensitive(text: str) -> None:
 )
 def test_chinese_business_language_is_not_sensitive(text: str) -> None:
     assert _categories(ZH, text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Mr Lee's wife passed last March, R.I.P.", "bereavement"),  # abbreviations
+        ("dec'd 2021, letters to the executor", "bereavement"),
+        ("in loving memory of her late husband", "bereavement"),
+        ("widowed and still grieving", "bereavement"),
+        ("we are so sorry for your loss", "bereavement"),  # condolence wording
+        ("please accept our deepest condolences", "bereavement"),
+        ("he has terminal lung cancer", "health"),
+        ("in a hospice since June", "health"),
+        ("Rehab twice, now sober", "addiction"),
+        ("debt collection agency involved", "financial_distress"),
+        ("was released from prison in May", "criminal_record"),
+        ("her son took his own life", "mental_health"),
+        ("a Roma family, new to the area", "ethnicity"),  # Roma in a people context
+    ],
+)
+def test_euphemisms_and_abbreviations(text: str, category: str) -> None:
+    assert category in _categories(EN, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("客户的父亲上周病逝", "bereavement"),
+        ("她丈夫意外身亡", "bereavement"),
+        ("請節哀順變", "bereavement"),  # Traditional condolence wording
+        ("深表哀悼", "bereavement"),
+        ("肺癌晚期", "health"),
+        ("他坐過牢", "criminal_record"),  # Traditional
+        ("公司破產了", "financial_distress"),
+        ("女兒有抑鬱症", "mental_health"),
+        ("車 禍 過 世", "bereavement"),  # spaced Traditional
+    ],
+)
+def test_chinese_euphemisms_and_traditional(text: str, category: str) -> None:
+    assert category in _categories(ZH, text)
+
+
+def test_street_and_place_names_keep_offsets() -> None:
+    """A remark next to a street name is still found, at its original offsets."""
+    text = "7 Hospice Way; wife in hospice"
+    found = EN.analyze(text, [])
+    assert [(r.entity_type, text[r.start : r.end]) for r in found] == [("HEALTH", "hospice")]
 
 
 def test_chinese_terms_do_not_use_word_boundaries() -> None:

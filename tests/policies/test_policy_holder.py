@@ -106,3 +106,35 @@ def test_first_load_of_a_broken_policy_raises(policy_copy: Path, edit: Any) -> N
     )
     with pytest.raises(PolicyFileError):
         PolicyHolder.load(policy_copy)
+
+
+def test_the_reload_is_recorded_before_the_new_policy_takes_effect(policy_copy: Path, edit: Any) -> None:
+    """If the record of a reload cannot be written, the new policy is not swapped in."""
+    holder = PolicyHolder.load(policy_copy)
+    old_hash = holder.policy_hash
+    edit.append_line(
+        policy_copy / "policy.csv", "p, mailmerge, marketing, customer, phone, read, allow, full, all"
+    )
+    seen: list[str] = []
+
+    def failing_record(result: Any) -> None:
+        seen.append(result.policy_hash)
+        raise RuntimeError("audit log unavailable")
+
+    with pytest.raises(RuntimeError):
+        holder.reload(record=failing_record)
+    assert seen and seen[0] != old_hash
+    assert holder.policy_hash == old_hash and _mailer_reads_phone(holder) == "deny"
+    recorded: list[Any] = []
+    result = holder.reload(record=recorded.append)
+    assert result.ok and result.changed and recorded == [result]
+    assert holder.policy_hash == result.policy_hash and _mailer_reads_phone(holder) == "allow"
+
+
+def test_a_refused_reload_is_recorded_too(policy_copy: Path, edit: Any) -> None:
+    holder = PolicyHolder.load(policy_copy)
+    edit.append_line(policy_copy / "roles.csv", "g, erin, operator")
+    recorded: list[Any] = []
+    result = holder.reload(record=recorded.append)
+    assert not result.ok and recorded == [result]
+    assert result.error is not None and "granted by hushdb itself" in result.error.message

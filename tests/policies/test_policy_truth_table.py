@@ -15,7 +15,7 @@ import pytest
 from policies.authorizer import Authorizer
 
 # The whole vocabulary, by hand (a rename in policies/vocabulary.py breaks these tests).
-ROLES = ("sales", "mailmerge", "compliance", "analyst", "dpo", "admin")
+ROLES = ("sales", "mailmerge", "compliance", "analyst", "dpo", "admin", "operator", "system")
 PURPOSES = ("service", "marketing", "profiling", "data_quality", "compliance", "erasure")
 RESOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "customer": (
@@ -49,6 +49,8 @@ SUBJECT = {
     "analyst": "ana",
     "dpo": "dana",
     "admin": "adm",
+    "operator": "operator:root",  # granted by holding the key file, never by roles.csv
+    "system": "hushdb",  # hushdb's own checks, never by roles.csv
 }
 OTHER = "bob-or-someone-else"
 
@@ -177,6 +179,24 @@ EXPECTED: dict[tuple[str, str], dict[tuple[str, str], Grant]] = {
     # admin, purpose service: keys, policy reload and API keys; no customer data at all.
     ("admin", "service"): {
         ("admin", "manage"): ("all", {"keys": W, "policy": W, "apikeys": W}),
+    },
+    # operator (whoever holds the key file; the CLI without --as): key rotation, API keys,
+    # transaction imports and the audit log; never a customer's data or a note.
+    ("operator", "service"): {
+        ("admin", "manage"): ("all", {"keys": W, "apikeys": W}),
+        ("transaction", "write"): (
+            "all",
+            {"occurred_at": W, "amount": W, "currency": W, "product": W, "category": W},
+        ),
+    },
+    ("operator", "compliance"): {
+        ("admin", "manage"): ("all", {"keys": W, "apikeys": W}),
+        ("audit", "read"): ("all", {"events": F, "report": F, "verify": F, "anomalies": F}),
+    },
+    # system (hushdb's record-aware note detection and data-quality pass): names, emails
+    # and phones in full, for purpose data_quality only; results carry pseudonyms only.
+    ("system", "data_quality"): {
+        ("customer", "read"): ("all", {"pseudonym": F, "full_name": F, "email": F, "phone": F}),
     },
 }
 

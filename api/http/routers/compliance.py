@@ -1,21 +1,54 @@
-"""Compliance: audit events, verification, access reports, data-subject export."""
+"""Compliance: audit events (paged, newest first), verification, access reports, data-subject export."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
 
 from api.http.deps import Access, Services
 from api.http.routers.customers import ExternalIdPath
-from api.http.schemas import AccessReportOut, AuditEventList, DataExportOut, VerifyOut
+from api.http.schemas import AccessReportOut, AuditEventOut, DataExportOut, VerifyOut, _Out
+from core.compliance import VerifyOptions, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["compliance"])
 
 
-@router.get("/audit/events", response_model=AuditEventList, summary="Audit events (filters as the CLI)")
+class AuditEventRow(AuditEventOut):
+    channel: str | None = Field(None, description="How the access came in: http, cli or system.")
+    os_user: str | None = Field(None, description="The operating-system user of a CLI command.")
+
+
+class AuditEventPage(_Out):
+    events: list[AuditEventRow]
+    count: int
+    next: str | None = Field(
+        None, description="Cursor of the next (older) page: pass it as `cursor`; null when there is no more."
+    )
+
+
+class AuditVerifyOut(VerifyOut):
+    head_hash: str
+    head_signed: bool
+    last_checkpoint_seq: int
+    witness_checkpoints: int
+    witness_seq: int
+    since_seq: int
+    key_id: str
+    pinned_key: bool
+
+
+@router.get(
+    "/audit/events",
+    response_model=AuditEventPage,
+    summary="Audit events, newest first, one page at a time (filters as the CLI)",
+    responses={400: {"description": "Invalid cursor (problem+json)"}},
+)
 def audit_events(
+    request: Request,
+    response: Response,
     ctx: Access,
     svc: Services,
     customer: Annotated[str | None, Query(max_length=128, description="External id of a customer.")] = None,
@@ -24,9 +57,16 @@ def audit_events(
     denied: Annotated[bool, Query(description="Only denials.")] = False,
     since: Annotated[dt.datetime | None, Query(description="ISO 8601, inclusive.")] = None,
     until: Annotated[dt.datetime | None, Query(description="ISO 8601, exclusive.")] = None,
+    after: Annotated[int | None, Query(ge=0, description="Only events with a seq above this one.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="The `next` value of the previous page.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> dict[str, Any]:
-    rows = svc.compliance.events(
+    before = None
+    if cursor is not None:
+        before, after = decode_cursor(cursor)
+    page = svc.compliance.events_page(
         ctx,
         customer=customer,
         subject=subject,
@@ -35,14 +75,33 @@ def audit_events(
         since=since,
         until=until,
         limit=limit,
+        after=after,
+        before=before,
     )
-    return {"events": rows, "count": len(rows)}
+    token = encode_cursor(page.next, after) if page.next is not None else None
+    if token is not None:
+        params = {k: v for k, v in request.query_params.items() if k not in {"cursor", "after"}}
+        link = request.url.replace_query_params(**params, cursor=token)
+        response.headers["Link"] = f'<{link}>; rel="next"'
+    return {"events": page.events, "count": len(page.events), "next": token}
 
 
-@router.get("/audit/verify", response_model=VerifyOut, summary="Verify the audit chain and checkpoints")
-def audit_verify(ctx: Access, svc: Services) -> VerifyOut:
-    r = svc.compliance.verify(ctx)
-    return VerifyOut(
+@router.get(
+    "/audit/verify",
+    response_model=AuditVerifyOut,
+    summary="Verify the audit chain, signed head and checkpoints",
+)
+def audit_verify(
+    ctx: Access,
+    svc: Services,
+    incremental: Annotated[
+        bool, Query(description="Only what was appended since the last successful verification.")
+    ] = False,
+) -> AuditVerifyOut:
+    """Uses the configured witness (``HUSHDB_AUDIT_WITNESS``) and pinned key (``HUSHDB_AUDIT_PUBLIC_KEY``);
+    the verification is itself an audit event."""
+    r = svc.compliance.verify(ctx, VerifyOptions(incremental=incremental))
+    return AuditVerifyOut(
         ok=r.ok,
         events_checked=r.events_checked,
         first_bad_seq=r.first_bad_seq,
@@ -51,6 +110,14 @@ def audit_verify(ctx: Access, svc: Services) -> VerifyOut:
         last_signed_seq=r.last_signed_seq,
         unsigned_tail=r.unsigned_tail,
         head_seq=r.head_seq,
+        head_hash=r.head_hash,
+        head_signed=r.head_signed,
+        last_checkpoint_seq=r.last_checkpoint_seq,
+        witness_checkpoints=r.witness_checkpoints,
+        witness_seq=r.witness_seq,
+        since_seq=r.since_seq,
+        key_id=r.key_id,
+        pinned_key=svc.hush.settings.audit_public_key is not None,
     )
 
 

@@ -30,7 +30,8 @@ ExternalIdPath = Annotated[
 
 
 def customer_doc(record: CustomerRecord) -> dict[str, Any]:
-    return {"external_id": record.external_id, **record.values}
+    """Exactly the fields the caller's plan allows (``external_id`` too only when it is one of them)."""
+    return dict(record.values)
 
 
 @router.post("/customers", status_code=201, response_model=CustomerCreated, summary="Create a customer")
@@ -61,6 +62,10 @@ def create_customer(body: CustomerIn, ctx: Access, svc: Services, response: Resp
     response_model=CustomerList,
     response_model_exclude_unset=True,
     summary="Find customers by email or phone (blind index)",
+    description="Needs read permission on the field searched by (email or phone), for the purpose given, "
+    "with a mask that shows it (full or partial); returns only the plan's fields.  Purpose `marketing` "
+    "has no single-customer read or look-up (403): campaigns read people in bulk, with consent, "
+    "suppression and the outbound gate applied.",
 )
 def find_customers(
     ctx: Access,
@@ -81,7 +86,8 @@ def find_customers(
     summary="Read one customer as the caller's plan allows",
 )
 def read_customer(external_id: ExternalIdPath, ctx: Access, svc: Services) -> dict[str, Any]:
-    return customer_doc(svc.hush.gateway.read_customer(ctx, external_id))
+    # The caller named the customer: the id is echoed, every other field is the plan's.
+    return {"external_id": external_id, **customer_doc(svc.hush.gateway.read_customer(ctx, external_id))}
 
 
 @router.patch("/customers/{external_id}", response_model=UpdateReceipt, summary="Change a customer")
@@ -129,11 +135,4 @@ def clear_review(external_id: ExternalIdPath, ctx: Access, svc: Services) -> Rev
 )
 def erase_customer(external_id: ExternalIdPath, ctx: Access, svc: Services) -> ErasureReceiptOut:
     receipt = svc.hush.writes.erase(ctx, external_id)
-    return ErasureReceiptOut(
-        external_id=receipt.external_id,
-        pseudonym=receipt.pseudonym,
-        erased_at=receipt.erased_at,
-        audit_seq=receipt.audit_seq,
-        key_versions_retired=list(receipt.key_versions_retired),
-        backups_protected=receipt.backups_protected,
-    )
+    return ErasureReceiptOut.model_validate(receipt.to_dict())

@@ -12,6 +12,7 @@ from api.http.jobs import ExportJobs, Job, JobSpec, field_list
 from api.http.problems import FeatureUnavailable
 from api.http.schemas import JobOut, MailmergeJobIn
 from core.errors import NotFoundError
+from core.gateway import AccessContext
 from core.records import CUSTOMER_FIELDS
 
 router = APIRouter(tags=["exports"])
@@ -32,6 +33,31 @@ def _jobs(svc: Services) -> ExportJobs:
     if svc.jobs is None:
         raise FeatureUnavailable("the mail-merge service is not installed in this build")
     return svc.jobs
+
+
+def _own_job(
+    svc: Services, jobs: ExportJobs, ctx: AccessContext, job_id: str, *, purpose: bool = False
+) -> Job:
+    """The caller's job (for the caller's purpose when ``purpose``).  Someone else's job, or none,
+    answers 404 like a missing one, and the attempt is recorded as a denial."""
+    try:
+        job = jobs.get(ctx, job_id)
+        if purpose and ctx.purpose != job.purpose:
+            raise NotFoundError("export job not found")  # the same answer as for someone else's job
+    except NotFoundError:
+        gateway = svc.hush.gateway
+        gateway.record_alone(
+            gateway.event(
+                ctx,
+                action="export",
+                resource="customer",
+                fields=(),
+                decision="deny",
+                detail={"reason": "export job not found", "job_id": job_id},
+            )
+        )
+        raise
+    return job
 
 
 def _job_out(jobs: ExportJobs, job: Job) -> JobOut:
@@ -77,7 +103,7 @@ def start_mailmerge(body: MailmergeJobIn, ctx: Access, svc: Services, response: 
 @router.get("/exports/{job_id}", response_model=JobOut, summary="Status and manifest of a job")
 def get_job(job_id: JobIdPath, ctx: Access, svc: Services) -> JobOut:
     jobs = _jobs(svc)
-    return _job_out(jobs, jobs.get(ctx, job_id))
+    return _job_out(jobs, _own_job(svc, jobs, ctx, job_id))
 
 
 @router.get(
@@ -100,9 +126,7 @@ def get_job(job_id: JobIdPath, ctx: Access, svc: Services) -> JobOut:
 )
 def get_job_file(job_id: JobIdPath, name: FileNamePath, ctx: Access, svc: Services) -> Any:
     jobs = _jobs(svc)
-    job = jobs.get(ctx, job_id)
-    if ctx.purpose != job.purpose:
-        raise NotFoundError("export job not found")  # the same answer as for someone else's job
+    job = _own_job(svc, jobs, ctx, job_id, purpose=True)
     # The caller must still hold a read plan for this purpose (a role removed since is refused, audited).
     svc.hush.gateway.authorize(
         ctx, resource="customer", action="read", fields=None, all_fields=CUSTOMER_FIELDS

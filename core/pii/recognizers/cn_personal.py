@@ -1,5 +1,6 @@
 """Chinese personal data: mobile and landline numbers, resident ID (checksum),
-bank cards (Luhn), postal addresses and names in context.
+bank cards (Luhn), postal addresses, and the patterns of names in context
+(run by :mod:`core.pii.recognizers.zh_names`).
 
 No pattern uses ``\\b``: Chinese characters are word characters, so a word
 boundary never falls between ``电话`` and ``13800138000``.  Digit runs are
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import re
 from typing import Final
+
+from presidio_analyzer import AnalysisExplanation, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.recognizers.base import Rule, RuleRecognizer, has_digit
 
@@ -100,8 +104,22 @@ _NAME_AFTER_LABEL = re.compile(
 _NAME_BEFORE_RELATION = re.compile(rf"(?<![\u4e00-\u9fff])(?P<v>(?:{SURNAMES}){_GIVEN})的{_RELATION}")
 
 
+class _ContextRuleRecognizer(RuleRecognizer):
+    """Rules whose score Presidio's context enhancer may raise: the Chinese tokens are words
+    ("电话", "身份证"), so context words match, and the enhancer needs an explanation to write to."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts)
+        name = str(getattr(self, "name", type(self).__name__))
+        for r in results:
+            r.analysis_explanation = AnalysisExplanation(recognizer=name, original_score=r.score)
+        return results
+
+
 def cn_personal_recognizers() -> list[RuleRecognizer]:
-    numbers = RuleRecognizer(
+    numbers = _ContextRuleRecognizer(
         name="HushChineseNumbers",
         language="zh",
         prefilter=has_digit,
@@ -121,15 +139,15 @@ def cn_personal_recognizers() -> list[RuleRecognizer]:
             Rule("LOCATION", _ADDRESS_ADMIN, 0.6),
         ],
     )
-    names = RuleRecognizer(
-        name="HushChineseNames",
-        language="zh",
-        rules=[
-            Rule("PERSON", _NAME_BEFORE_TITLE, 0.75, group="v"),
-            Rule("PERSON", _SURNAME_TITLE, 0.7, group="v"),
-            Rule("PERSON", _NAME_AFTER_RELATION, 0.7, group="v"),
-            Rule("PERSON", _NAME_AFTER_LABEL, 0.8, group="v"),
-            Rule("PERSON", _NAME_BEFORE_RELATION, 0.6, group="v"),
-        ],
-    )
-    return [numbers, address, names]
+    return [numbers, address]
+
+
+#: Names before a title, after a relation or label, before "的" + relation: (pattern, score), group ``v``.
+#: Run by :class:`core.pii.recognizers.zh_names.ChineseNameRecognizer`, cut at the model's word boundaries.
+NAME_RULES: Final[tuple[tuple[re.Pattern[str], float], ...]] = (
+    (_NAME_BEFORE_TITLE, 0.75),
+    (_SURNAME_TITLE, 0.7),
+    (_NAME_AFTER_RELATION, 0.7),
+    (_NAME_AFTER_LABEL, 0.8),
+    (_NAME_BEFORE_RELATION, 0.6),
+)

@@ -1,9 +1,15 @@
 """English phrases for the sensitive categories, as regular-expression fragments.
 
-Each fragment is matched case-insensitively between word boundaries.  Written by
-hand for CRM notes (never derived from any evaluation data set).  Keep phrases
-specific enough that ordinary business language ("late delivery", "dead stock",
-"operations team") does not trigger them.
+Each fragment is matched between word boundaries on the text's skeleton
+(:func:`core.pii.normaliser.skeleton`: lower case, look-alikes, spacing, dots,
+underscores and leetspeak folded), so a fragment is written in plain lower-case
+ASCII with single spaces.  Written by hand for CRM notes, broker lists and letters
+(never derived from any evaluation data set): abbreviations and euphemisms as staff
+and brokers write them (RIP, dec'd, late husband, passed 2022), and condolence
+language that has no place in a marketing letter.  Keep phrases specific enough
+that ordinary business language ("late delivery", "dead stock", "operations
+team", "rip-off prices") does not trigger them.  A match that is part of a street
+name, a place or a person's name is the screen's business (:mod:`core.pii.screen`).
 """
 
 from __future__ import annotations
@@ -13,12 +19,44 @@ from typing import Final
 _REL = (
     r"(?:mother|mum|mom|father|dad|husband|wife|partner|son|daughter|brother|sister|"
     r"grandmother|grandfather|gran|grandma|grandpa|granddad|uncle|aunt|auntie|nephew|niece|"
-    r"cousin|child|baby|parents?|spouse|fianc[ée]e?|relative|friend|dog|cat)"
+    r"cousin|child|children|kids?|baby|babies|twins?|parents?|spouse|fianc[ée]e?|relative|friend|"
+    r"stepson|stepdaughter|grandson|granddaughter|dog|cat)"
 )
+_DET = r"(?:a |an |his |her |their |my |our |your |the |)"
 
 TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
     "bereavement": (
         r"pass(?:ed|es|ing)? away",
+        r"passed on (?:in \d{4}|last (?:week|month|year)|peacefully|suddenly|recently)",
+        r"(?:sadly|suddenly|peacefully|tragically) passed",
+        r"passed (?:in |on )?(?:\d{4}|last (?:week|month|year)|recently|suddenly|peacefully|unexpectedly)",
+        _REL + r" (?:has |had |)passed",
+        r"passing of " + _DET + r"(?:\w+ )?" + _REL,
+        r"rip(?! (?:off|offs|up|out|through|into|apart|open|down|current|tide|cord|saw|stop)\b)",
+        r"rest(?:ing)? in peace",
+        r"dec'?d",
+        r"late " + _REL,
+        r"in (?:loving )?memor(?:y|iam)(?: of)?",
+        r"obituar(?:y|ies)",
+        r"burial",
+        r"cemetery",
+        r"graveside",
+        r"orphan(?:ed|s)?",
+        r"fatal(?:ly|ity|ities)?",
+        r"murdered",
+        r"life support",
+        r"no longer with us",
+        r"sadly missed",
+        r"griev(?:e|es|ed|ing)",
+        r"grief",
+        r"mourn(?:s|ed|ing)?",
+        r"sorry (?:for|about) " + _DET + r"(?:\w+ )?loss",
+        r"sorry to hear (?:about|of) " + _DET + r"(?:\w+ )?(?:loss|passing|death|news)",
+        r"(?:our|my|deepest|heartfelt|sincere|sincerest|warmest) (?:condolences|sympathy|sympathies)",
+        r"with (?:deepest |heartfelt |sincere |our |my )?sympathy",
+        r"(?:this|such a) (?:difficult|sad|hard|painful|tragic) time",
+        r"thinking of you (?:and your family|at this|during this)",
+        r"loss of " + _DET + r"(?:\w+ )?" + _REL,
         r"died",
         r"dies",
         r"dying",
@@ -27,10 +65,8 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"deceased",
         r"funerals?",
         r"bereave(?:d|ment)",
-        r"widow(?:ed|er)?",
-        r"lost (?:his|her|their|my|a) " + _REL,
-        r"loss of (?:his|her|their|my|a) " + _REL,
-        r"(?:his|her|their|my) late " + _REL,
+        r"widow(?:ed|er|ers|s|hood)?",
+        r"lost " + _DET + r"(?:\w+ )?" + _REL,
         r"killed",
         r"grieving",
         r"in mourning",
@@ -47,6 +83,10 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"riding|climbing|boating|industrial) (?:accident|crash|collision)s?",
         r"(?:in|had|after|since|from|involved in|injured in|hurt in) (?:an?|the|his|her|their) (?:\w+ )?accident",
         r"crashed (?:his|her|their|the) (?:car|bike|motorbike|van)",
+        r"(?:fatal|serious|tragic|terrible|horrific|head on) (?:accident|crash|collision|incident)s?",
+        r"hit and run",
+        r"run over by",
+        r"(?:car|road|motorway) (?:wreck|pile up)",
         r"injur(?:y|ies|ed)",
         r"hit by a (?:car|van|bus|lorry|truck)",
         r"broke (?:his|her|their|my|a) (?:leg|arm|hip|wrist|ankle|back|neck|collarbone|ribs?)",
@@ -65,6 +105,14 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"cancer",
         r"tumou?rs?",
         r"chemo(?:therapy)?",
+        r"terminal(?:ly)? (?:ill|illness|cancer|diagnosis|condition|stage|disease|tumou?r)",
+        r"(?:has|had|with|got|is) terminal",
+        r"stage (?:iv|four|4) ",
+        r"oncology",
+        r"intensive care",
+        r"life limiting",
+        r"motor neurone disease",
+        r"hiv (?:positive|\+)",
         r"radiotherapy",
         r"diagnos(?:ed|is)",
         r"hospitali[sz]ed",
@@ -147,7 +195,9 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"therapist",
         r"counsell?ing",
         r"counsell?or",
-        r"suicid(?:e|al)",
+        r"suicid(?:e|al|es)",
+        r"took (?:his|her|their) own life",
+        r"killed (?:himself|herself|themselves)",
         r"self[- ]harm(?:s|ed|ing)?",
         r"PTSD",
         r"post[- ]traumatic",
@@ -231,7 +281,8 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"IVA",
         r"debts?",
         r"in debt",
-        r"debt collectors?",
+        r"debt collect(?:ors?|ion|ing)",
+        r"debt recovery",
         r"bailiffs?",
         r"arrears",
         r"behind (?:on|with) (?:the |his |her |their )?(?:rent|mortgage|payments|bills|council tax)",
@@ -353,7 +404,9 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"white british",
         r"asian (?:british|background|family|customer)",
         r"mixed race",
-        r"roma(?:ni)?",
+        r"romani",
+        r"roma (?:family|families|community|people|heritage|descent|origin|background|man|woman|child|children|boy|girl|travellers?|gypsy)",
+        r"(?:is|are|was|were) roma(?! \w+ (?:road|street|way)\b)",
         r"gypsy",
         r"traveller (?:community|family)",
         r"irish traveller",
@@ -375,7 +428,13 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
     "criminal_record": (
         r"criminal (?:record|conviction|past|history)",
         r"convict(?:ed|ion|ions)",
-        r"prison",
+        r"prison(?:er|ers|s)?",
+        r"behind bars",
+        r"in custody",
+        r"inmate",
+        r"ex (?:con|convict|offender|prisoner)",
+        r"released from (?:prison|jail)",
+        r"doing time",
         r"jail(?:ed)?",
         r"gaol",
         r"inside for",

@@ -1,7 +1,11 @@
 """Chinese phrases for the sensitive categories (regular-expression fragments, no ``\\b``).
 
 Chinese has no spaces, so fragments are matched anywhere; keep them at least two
-characters and specific (``同志`` alone means "comrade"; ``走了`` alone means "left").
+characters and specific (``同志`` alone means "comrade"; ``走了`` alone means "left";
+``意外`` alone is as often "a pleasant surprise").  Fragments are Simplified: text is
+matched on its skeleton (:func:`core.pii.normaliser.skeleton`), where Traditional
+characters have been converted (OpenCC) and spaces between Chinese characters removed.
+Condolence wording (节哀, 哀悼) is here too: it has no place in a marketing letter.
 Written by hand for CRM notes, never derived from an evaluation data set.
 """
 
@@ -11,6 +15,40 @@ from typing import Final
 
 TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
     "bereavement": (
+        "身亡",
+        "意外身亡",
+        "猝死",
+        "死于",
+        "亡夫",
+        "亡妻",
+        "先夫",
+        "先父",
+        "先母",
+        "丧父",
+        "丧母",
+        "丧子",
+        "丧女",
+        "失独",
+        "白发人送黑发人",
+        "仙逝",
+        "长眠",
+        "安息",
+        "哀悼",
+        "悼念",
+        "缅怀",
+        "默哀",
+        "噩耗",
+        "遗体",
+        "骨灰",
+        "灵堂",
+        "守灵",
+        "遗照",
+        "人不在了",
+        "撞死",
+        "溺亡",
+        "遇害",
+        "被杀",
+        "深表同情",
         "去世",
         "过世",
         "离世",
@@ -47,6 +85,13 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "英年早逝",
     ),
     "accident": (
+        "出车祸",
+        "翻车",
+        "追尾",
+        "肇事",
+        "坠楼",
+        "溺水",
+        "坠亡",
         "车祸",
         "交通事故",
         "出了事故",
@@ -75,6 +120,16 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "伤残",
     ),
     "health": (
+        "晚期",
+        "绝症",
+        "病危",
+        "临终",
+        "安宁疗护",
+        "失智",
+        "癌症",
+        "复健",
+        "插管",
+        "呼吸机",
         "癌",
         "肿瘤",
         "化疗",
@@ -131,6 +186,8 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "疗养",
     ),
     "pregnancy": (
+        "胎死腹中",
+        "没保住",
         "怀孕",
         "怀上",
         "怀了",
@@ -163,6 +220,11 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "孕",
     ),
     "mental_health": (
+        "自尽",
+        "跳楼",
+        "割腕",
+        "寻短见",
+        "抑郁症",
         "抑郁",
         "焦虑症",
         "焦虑",
@@ -190,6 +252,8 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "想不开",
     ),
     "addiction": (
+        "戒毒所",
+        "戒瘾",
         "酗酒",
         "戒酒",
         "酒瘾",
@@ -263,6 +327,10 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "赡养费",
     ),
     "financial_distress": (
+        "讨债",
+        "追债",
+        "失信",
+        "被执行人",
         "破产",
         "欠债",
         "负债",
@@ -410,6 +478,10 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "难民",
     ),
     "criminal_record": (
+        "蹲监狱",
+        "坐监",
+        "劳教",
+        "吃官司",
         "坐牢",
         "入狱",
         "服刑",

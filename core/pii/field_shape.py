@@ -1,0 +1,378 @@
+"""A positive check of what a name or an address field holds.
+
+Lists of bad words are never complete: a broker list can always write a remark
+in words the vocabulary lacks.  So, besides the sensitive-term screen, a name
+field must LOOK like a personal name and an address like an address; anything
+else in them is extra text that makes the customer go under review
+(``name_extra_text``, ``address_extra_text``) and keeps the field out of every
+letter.
+
+A **name** is a few name words: given and family names (capitalised words,
+known or not: most surnames are in no list), initials, particles (van, de, al,
+bin ...), honorifics and post-nominals, separated by spaces, commas, ``&`` or
+``and``; a nickname or maiden name in brackets.  Extra text is what names are
+not made of: a bracketed or starred remark, digits, sentence punctuation, a
+lower-case word in a capitalised name, a function word (in, has, her ...) that
+is not a given name of a short name, a verb form (``-ed``/``-ing``) or a
+kinship word in the middle of the name that is no known name, mixed scripts
+inside one word (``Кilled``), or more name words than any name has.  A Chinese
+name is a surname (one or two characters) and a one- or two-character given
+name, optionally with a title (先生, 女士 ...) or a foreign name with ``·``.
+
+An **address** holds numbers, unit words, street types, places (the shipped
+gazetteer), postcodes and capitalised proper names; a bracketed remark, a clause
+(pronouns, auxiliaries, a verb form that is no place) or sentence punctuation
+is extra text.
+
+Known names come from the given-name dictionary (gender-guesser) and the
+surname lists (census, faker) in :mod:`core.pii.gazetteer`, loaded only when a
+word needs them.  Every check is linear in the field's length and fields longer
+than :data:`MAX_CHECKED_CHARS` are extra text without further analysis.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from core.pii.normaliser import ZERO_WIDTH, fold_words
+from core.pii.zh_convert import to_simplified
+
+NAME_EXTRA_TEXT: Final = "name_extra_text"
+ADDRESS_EXTRA_TEXT: Final = "address_extra_text"
+MAX_CHECKED_CHARS: Final = 400
+MAX_NAME_WORDS: Final = 6
+
+HONORIFICS: Final = frozenset(
+    "mr mrs ms miss mx master dr doctor prof professor sir dame lord lady rev revd reverend hon "
+    "capt captain col maj lt sgt cllr judge madam mme mlle m herr frau sr sra srta dott ing".split()
+)
+POST_NOMINALS: Final = frozenset(
+    "jr jnr sr snr ii iii iv v vi phd dphil md dds mba ma ba bsc msc llb llm obe mbe cbe kbe dbe kc qc mp "
+    "esq frcs frcp rn cpa beng meng fca aca ceng mbbs".split()
+)
+PARTICLES: Final = frozenset(
+    "van von der den de del della dei degli di da du des la le lo los las al el bin binti bint ibn ben bat "
+    "ap mac st ste dos das do y e zu ter ten af av abu umm nee née geb and & of".split()
+)
+KINSHIP: Final = frozenset(
+    "son sons daughter daughters wife husband mother father mum mom dad child children kid kids baby "
+    "brother sister parents widow widower spouse partner family grandson granddaughter".split()
+)
+STREET_TYPES: Final = frozenset(
+    "road rd street st lane ln way avenue ave close cl drive dr place pl court ct crescent cres terrace tce "
+    "hill grove gardens gdns park square sq row walk mews view green rise parade boulevard blvd highway hwy "
+    "circle cir path alley wharf quay yard gate bridge end side field fields cottages villas heights "
+    "via viale piazza rue calle avenida strasse straße weg platz laan straat vej gatan".split()
+)
+UNIT_WORDS: Final = frozenset(
+    "flat apt apartment unit suite floor fl room rm block building bldg house no number po box basement "
+    "ground first second third fourth top rear front upper lower c/o co care estate tower court lodge "
+    "farm cottage manor hall mill barn studio entrance door back annex annexe".split()
+)
+ADDRESS_FUNCTION_WORDS: Final = frozenset(
+    "of the and on upon in at by under over next to off near opposite behind above below via "
+    "de la le les du des del della di da do dos das van von der den el al los las y e "
+    "one two three four five six seven eight nine ten eleven twelve".split()
+)
+ZH_TITLES: Final = (
+    "先生",
+    "女士",
+    "小姐",
+    "太太",
+    "夫人",
+    "博士",
+    "教授",
+    "老师",
+    "医生",
+    "律师",
+    "经理",
+    "董事长",
+    "总经理",
+    "同学",
+    "阿姨",
+    "叔叔",
+    "老板",
+)
+ZH_PREFIXES: Final = ("老", "小", "阿")
+_ZH_ADDRESS_ENDS: Final = "号室楼层栋座房"
+_ZH_SENTENCE: Final = re.compile(r"[。！？!?；;：:]")
+
+_CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_TOKEN: Final = re.compile(
+    r"(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?)|(?P<num>\d+[A-Za-z]{0,2})|(?P<open>[(\[{<（【「『])"
+    r"|(?P<close>[)\]}>）】」』])|(?P<star>[*#@!?;:|~^=+/\\\"“”。！？；：])|(?P<sep>[,，&.·\-–—'’])|(?P<space>\s+)"
+    r"|(?P<other>.)",
+    re.DOTALL,
+)
+# ASCII text of words, numbers and plain punctuation only: the same words as the tokeniser finds.
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9 ,.'\-&]++")
+_PLAIN_ADDRESS: Final = re.compile(r"[A-Za-z0-9 ,.'\-&\n/#]++")
+_ASCII_TOKEN: Final = re.compile(r"([A-Za-z]+(?:['\-][A-Za-z]+)*\.?)|\d+[A-Za-z]{0,2}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str
+    text: str
+    bracket: int  # nesting depth: > 0 inside brackets
+
+
+def _clean(value: str) -> str:
+    if value.isascii():
+        return value
+    out = []
+    for ch in unicodedata.normalize("NFKC", value):
+        if ch in ZERO_WIDTH or unicodedata.category(ch) in ("Cf", "Mn", "Me"):
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _tokens(value: str) -> tuple[list[_Tok], bool]:
+    """Tokens with their bracket depth; the flag says whether the brackets balance."""
+    toks: list[_Tok] = []
+    depth = 0
+    balanced = True
+    for m in _TOKEN.finditer(value):
+        kind = m.lastgroup or "other"
+        if kind == "space":
+            continue
+        if kind == "open":
+            depth += 1
+            continue
+        if kind == "close":
+            if depth == 0:
+                balanced = False
+            depth = max(0, depth - 1)
+            continue
+        toks.append(_Tok(kind, m.group(0), depth))
+    return toks, balanced and depth == 0
+
+
+def _scripts(word: str) -> set[str]:
+    if word.isascii():
+        return {"LATIN"}
+    found: set[str] = set()
+    for ch in word:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            found.add(name.split(" ", 1)[0] if name else "?")
+    return found
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _raw_given_names() -> frozenset[str]:
+    """Given names including the ones that are also English words (In, May, Will, Do)."""
+    from gender_guesser.detector import Detector  # type: ignore[import-untyped]
+
+    return frozenset(str(n).casefold() for n in Detector(case_sensitive=False).names)
+
+
+def _known_name(word: str) -> bool:
+    from core.pii.gazetteer import is_known_name
+
+    return is_known_name(word)
+
+
+def _is_place(words: Sequence[str]) -> bool:
+    from core.pii.gazetteer import gazetteer
+
+    return gazetteer().kind(" ".join(words)) is not None
+
+
+def _low(word: str) -> str:
+    """A word's skeleton (look-alikes and accents folded, lower case), cheaply for ASCII."""
+    return word.lower() if word.isascii() else fold_words(word).replace(" ", "")
+
+
+def _in_place(words: Sequence[str], i: int) -> bool:
+    """Whether words[i] is part of a place name of one to three words (United Kingdom, Reading)."""
+    for size in (1, 2, 3):
+        for start in range(max(0, i - size + 1), i + 1):
+            if start + size <= len(words) and _is_place(words[start : start + size]):
+                return True
+    return False
+
+
+def _verb_form(low: str) -> bool:
+    return len(low) >= 5 and (low.endswith("ed") or low.endswith("ing"))
+
+
+def _zh_name_ok(core: str) -> bool:
+    from core.pii.gazetteer import chinese_surnames
+
+    core = to_simplified(core)
+    for title in ZH_TITLES:
+        if core.endswith(title) and len(core) > len(title):
+            core = core[: -len(title)]
+            break
+    for prefix in ZH_PREFIXES:
+        if core.startswith(prefix) and len(core) == 2:
+            return True  # 老王, 小李, 阿明
+    if "·" in core or "・" in core:
+        parts = re.split(r"[·・]", core)
+        return 2 <= len(parts) <= 4 and all(1 <= len(p) <= 5 for p in parts)
+    surnames = chinese_surnames()
+    for size in (2, 1):
+        if len(core) > size and core[:size] in surnames and 1 <= len(core) - size <= 2:
+            return True
+    return len(core) <= 3  # a short transliterated name (大卫) is no remark
+
+
+def check_name(value: str) -> str | None:
+    """``name_extra_text`` when ``value`` holds more than a personal name, else None."""
+    if len(value) > MAX_CHECKED_CHARS:
+        return NAME_EXTRA_TEXT
+    text = _clean(value).strip()
+    if not text:
+        return None
+    cjk = _CJK.findall(text)
+    if cjk:
+        if _ZH_SENTENCE.search(text) or re.search(r"[(\[（【]", text):
+            return NAME_EXTRA_TEXT
+        latin = _CJK.sub(" ", text)
+        core = "".join(ch for ch in text if _CJK.match(ch) or ch in "·・")
+        if not _zh_name_ok(core):
+            return NAME_EXTRA_TEXT
+        return check_name(latin) if latin.strip() else None
+    if _PLAIN_NAME.fullmatch(text):  # the common case, without the full tokeniser
+        if any(c.isdigit() for c in text):
+            return NAME_EXTRA_TEXT
+        outer = [w.rstrip(".") for w in _ASCII_TOKEN.findall(text) if w]
+    else:
+        toks, balanced = _tokens(text)
+        if not balanced:
+            return NAME_EXTRA_TEXT
+        words = [t for t in toks if t.kind == "word"]
+        if any(t.kind in ("star", "other") for t in toks):
+            return NAME_EXTRA_TEXT
+        if any(t.kind == "num" for t in toks):
+            return NAME_EXTRA_TEXT  # digits in a name (K1lled, 2023)
+        inner = [t for t in words if t.bracket > 0]
+        if inner and not _nickname(inner):
+            return NAME_EXTRA_TEXT
+        outer = [t.text.rstrip(".") for t in words if t.bracket == 0]
+    letters = [c for w in outer for c in w if c.isalpha()]
+    mixed_case = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+    all_caps = bool(letters) and not any(c.islower() for c in letters)
+    name_words = 0
+    for i, word in enumerate(outer):
+        if len(_scripts(word)) > 1:
+            return NAME_EXTRA_TEXT  # Latin and Cyrillic in one word: a disguise
+        low = _low(word)
+        if low in HONORIFICS or low in POST_NOMINALS or low in PARTICLES:
+            continue
+        if len(low) == 1:
+            continue  # an initial
+        name_words += 1
+        capitalised = word[0].isupper()
+        if mixed_case and not capitalised and "'" not in word and "’" not in word:
+            return NAME_EXTRA_TEXT  # a lower-case word inside a capitalised name
+        if low in _stop_words():
+            if not (len(outer) <= 4 and (capitalised or not mixed_case) and low in _raw_given_names()):
+                return NAME_EXTRA_TEXT
+            continue
+        if _verb_form(low) and not _known_name(low):
+            return NAME_EXTRA_TEXT
+        if low in KINSHIP and 0 < i < len(outer) - 1 and not (all_caps and _known_name(low)):
+            return NAME_EXTRA_TEXT
+    if name_words > MAX_NAME_WORDS:
+        return NAME_EXTRA_TEXT
+    return None
+
+
+def _nickname(inner: Sequence[_Tok]) -> bool:
+    """A bracketed nickname or maiden name: ``(Bob)``, ``(née Smith)``."""
+    words = [t.text.rstrip(".") for t in inner]
+    if words and words[0].lower() in ("née", "nee", "geb", "formerly"):
+        words = words[1:]
+    return 1 <= len(words) <= 2 and all(
+        w[0].isupper()
+        and not (len(w) > 1 and w.isupper())  # (RIP), (DECD): an abbreviation, not a nickname
+        and _low(w) not in _stop_words()
+        and not _verb_form(_low(w))
+        for w in words
+    )
+
+
+def check_address(value: str) -> str | None:
+    """``address_extra_text`` when ``value`` holds more than an address, else None."""
+    if len(value) > MAX_CHECKED_CHARS:
+        return ADDRESS_EXTRA_TEXT
+    text = _clean(value).strip()
+    if not text:
+        return None
+    if _CJK.search(text):
+        if re.search(r"[(\[（【]", text) or _ZH_SENTENCE.search(text):
+            return ADDRESS_EXTRA_TEXT
+        end = max(text.rfind(c) for c in _ZH_ADDRESS_ENDS)
+        if end >= 0 and len(_CJK.findall(text[end + 1 :])) >= 2:
+            return ADDRESS_EXTRA_TEXT  # words after the house number: a remark, not an address
+        latin = _CJK.sub(" ", text)
+        return check_address(latin) if re.search(r"[A-Za-z]{2}", latin) else None
+    if _PLAIN_ADDRESS.fullmatch(text):  # the common case, without the full tokeniser
+        outer = [w for w in _ASCII_TOKEN.findall(text) if w]
+    else:
+        toks, balanced = _tokens(text)
+        if not balanced or any(t.kind in ("star", "other") and t.text not in "#/" for t in toks):
+            return ADDRESS_EXTRA_TEXT
+        words = [t for t in toks if t.kind == "word"]
+        inner = [t for t in words if t.bracket > 0]
+        if inner and not _address_words_ok([t.text for t in inner], strict=True):
+            return ADDRESS_EXTRA_TEXT
+        outer = [t.text for t in words if t.bracket == 0]
+    if not _address_words_ok(outer, strict=False):
+        return ADDRESS_EXTRA_TEXT
+    return None
+
+
+def _address_words_ok(raw: Sequence[str], *, strict: bool) -> bool:
+    words = [w.rstrip(".") for w in raw]
+    lows = [_low(w) for w in words]
+    letters = [c for w in words for c in w if c.isalpha()]
+    mixed_case = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+    lower_run = 0
+    for i, (word, low) in enumerate(zip(words, lows, strict=True)):
+        if len(_scripts(word)) > 1:
+            return False
+        following = lows[i + 1 : i + 3]
+        street_next = any(f in STREET_TYPES for f in following)
+        if low in STREET_TYPES or low in UNIT_WORDS or low in ADDRESS_FUNCTION_WORDS or len(low) <= 1:
+            lower_run = 0
+            continue
+        if low in _stop_words() or low in KINSHIP:
+            if not street_next and not _in_place(words, i):
+                return False  # a clause inside an address: he, has, her, son ...
+            continue
+        if _verb_form(low) and word[0].islower() and not street_next and not _in_place(words, i):
+            return False  # "passed", "moving": a verb, unless part of a street or a place
+        if strict and not street_next and not word[0].isupper() and not _in_place(words, i):
+            return False
+        if mixed_case and word[0].islower():
+            lower_run += 1
+            if lower_run >= 3:
+                return False  # lower-case prose inside a capitalised address
+        else:
+            lower_run = 0
+    return not (strict and len(words) > 4)
+
+
+def check_field(field: str, value: str) -> str | None:
+    """The shape check for a customer field (``full_name``/``first_name``: name; ``postal_address``)."""
+    if field in ("full_name", "first_name", "last_name"):
+        return check_name(value)
+    if field == "postal_address":
+        return check_address(value)
+    return None

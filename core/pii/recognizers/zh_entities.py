@@ -1,0 +1,167 @@
+"""Chinese names, places, addresses and organisations from the Chinese model's words.
+
+The NLP engine hands over one token per word of Baidu LAC (:mod:`core.pii.zh_ner`)
+with its tag (``PER``, ``LOC``, ``ORG``, ``TIME`` or a part of speech).  This
+recognizer turns them into Presidio results:
+
+* ``PER`` -> PERSON (an honorific glued to the name, "王女士", stays outside the span),
+  ``LOC`` -> LOCATION, ``ORG`` -> ORGANIZATION, a calendar date -> DATE_TIME;
+* a word that is the name of a province, city or district (the division list,
+  :mod:`core.pii.zh_places`) -> LOCATION;
+* an address as a whole: a run of place words, roads, numbers, buildings, units
+  and rooms ("郑州市须水镇西岗村", "香港湾仔轩尼诗道123号5楼B室") -> one ADDRESS span;
+* a Latin-script proper noun inside Chinese text (a user handle, a foreign name
+  in letters: "Eric", "MagicYang") -> PROPER_NOUN, a quasi-identifier.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+from typing import Final
+
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from core.pii.nlp import ZH_WORDS
+from core.pii.zh_places import Divisions, divisions
+
+_ENTITY: Final = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORGANIZATION"}
+_HONORIFIC: Final = re.compile(r"(?:先生|女士|小姐|太太|夫人|老师|师傅|医生|律师|同学|教授|博士|总)$")
+# a date to the day (a birthday, an appointment); a year or a month alone identifies nobody
+_CALENDAR_DATE: Final = re.compile(r"[0-9一二三四五六七八九十]{1,2}月[0-9一二三四五六七八九十]{1,3}[日号]")
+# a word that names a place by its suffix: administrative units, roads, villages, estates, buildings
+_PLACE_WORD: Final = re.compile(
+    r"^[\u4e00-\u9fff0-9A-Za-z]{1,12}(?:省|市|区|县|旗|州|盟|镇|乡|村|屯|庄|街道|社区|路|街|大街|大道|道|巷|弄|胡同|"
+    r"里|坊|小区|花园|公寓|大厦|广场|新村|苑|园|城|湾|邨|坊)$"
+)
+# a unit of an address after the street: numbers, buildings, units, floors, rooms (号, 號 -> 号 before this)
+# a word that is a place by itself: a road, a village, an estate, a landmark or a shop ("工业路", "物美超市")
+_LANDMARK_WORD: Final = re.compile(
+    r"^[\u4e00-\u9fff0-9A-Za-z]{2,12}(?:路|街|大街|大道|巷|弄|胡同|小区|花园|公馆|大厦|新村|村|镇|乡|广场|商场|"
+    r"超市|百货|体育场|体育馆|机场|火车站|码头|公园|大院|分店|门店|店)$"
+)
+_LANDMARK_TAGS: Final = frozenset({"n", "ns", "nz", "s"})
+# a place word that follows a proper name as its own word: "物美 超市", "刘家 大院", "洼跨 码头"
+_PLACE_HEAD: Final = re.compile(
+    r"^(?:路|街|大街|大道|巷|胡同|村|镇|超市|商场|广场|大厦|公馆|会馆|酒店|宾馆|饭店|公园|体育场|体育馆|码头|网吧|大院|"
+    r"中心|商务区|小区|花园)$"
+)
+_PROPER_TAGS: Final = frozenset({"nz", "ns", "nr", "PER", "LOC", "ORG"})
+_UNIT_WORD: Final = re.compile(
+    r"^(?:[0-9A-Za-z零〇一二三四五六七八九十百甲乙丙丁东西南北\-#]*(?:号楼|号院|号|栋|幢|座|单元|楼|层|室|户|弄|巷|期|区|段))+$"
+)
+# the end of an address after a place: a branch, a building, an estate ("虹口龙之梦店")
+_TAIL_WORD: Final = re.compile(
+    r"^[\u4e00-\u9fff]{1,6}(?:店|分店|门店|中心|广场|大厦|商场|大楼|公寓|花园|小区)$"
+)
+_NUMBER_WORD: Final = re.compile(r"^[0-9A-Za-z零〇一二三四五六七八九十百\-#]{1,8}$")
+_LATIN_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]$")
+_LATIN_TAGS: Final = frozenset({"PER", "nz", "ORG", "LOC"})
+# a capitalised or camel-case Latin word ("Eric", "TomConlin", "IdrA"); all-capital acronyms ("PC", "RPG") are not
+_LATIN_CAPITALISED: Final = re.compile(r"^(?=[A-Za-z0-9]*[a-z])[A-Z][A-Za-z0-9]+$")
+_URL: Final = re.compile(
+    r"(?:https?://|www\.)[!-~]+"
+    r"|(?<![A-Za-z0-9.\-])[A-Za-z0-9.\-]{1,100}\.(?:cn|com|net|org|jpg|png|gif)(?:/[!-~]*)?"
+)
+_PLACE, _UNIT, _NUMBER, _OTHER = range(4)
+
+
+def artifact_words(art: NlpArtifacts) -> list[tuple[int, int, str]]:
+    """The (start, end, tag) of every token: as the NLP engine stored them, else from the Doc."""
+    doc = art.tokens
+    stored = doc.user_data.get(ZH_WORDS)
+    if stored is not None:
+        return list(stored)
+    return [(tok.idx, tok.idx + len(tok.text), str(tok.tag_)) for tok in doc]
+
+
+def _kind(word: str, tag: str, places: Divisions) -> int:
+    if tag == "LOC" or places.in_address(word):
+        return _PLACE
+    if tag in ("PER", "TIME", "w", "v", "p", "c", "u", "xc", "d", "r", "_SP"):
+        return _OTHER
+    if _UNIT_WORD.match(word) or (tag in ("n", "nz", "ORG", "s") and _TAIL_WORD.match(word)):
+        return _UNIT
+    if _PLACE_WORD.match(word) and tag in ("n", "ns", "nz", "ORG", "s", "f", "m"):
+        return _PLACE
+    if _NUMBER_WORD.match(word):
+        return _NUMBER
+    return _OTHER
+
+
+def address_runs(words: list[tuple[int, int, str]], text: str, places: Divisions) -> list[tuple[int, int]]:
+    """Runs of two or more address words starting with a place: [start, end) in ``text``."""
+    kinds = [_kind(text[s:e], tag, places) for s, e, tag in words]
+    runs: list[tuple[int, int]] = []
+    i = 0
+    n = len(words)
+    while i < n:
+        if kinds[i] != _PLACE:
+            i += 1
+            continue
+        last = i
+        j = i + 1
+        while j < n:
+            if kinds[j] in (_PLACE, _UNIT):
+                last = j
+            elif kinds[j] != _NUMBER:
+                break
+            j += 1
+        if last > i:
+            runs.append((words[i][0], words[last][1]))
+        i = last + 1
+    return runs
+
+
+class ChineseEntityRecognizer(LocalRecognizer):
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["PERSON", "LOCATION", "ORGANIZATION", "ADDRESS", "DATE_TIME", "PROPER_NOUN"],
+            name="HushChineseEntities",
+            supported_language="zh",
+        )
+
+    def load(self) -> None:
+        """Nothing to load: the model ran in the NLP engine; the division list loads on first use."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if nlp_artifacts is None or nlp_artifacts.tokens is None:
+            return []
+        places = divisions()
+        words = artifact_words(nlp_artifacts)
+        urls = [m.span() for m in _URL.finditer(text)] if "." in text else []
+        out: list[RecognizerResult] = []
+        for start, end, tag in words:
+            kind = _ENTITY.get(tag)
+            if kind is not None:
+                # the model reads characters it does not know (emoji, symbols) into a name: leave them out
+                while start < end and not text[start].isalnum():
+                    start += 1
+                while end > start and not text[end - 1].isalnum():
+                    end -= 1
+                if start == end:
+                    continue
+            word = text[start:end]
+            if kind == "PERSON":
+                m = _HONORIFIC.search(word)
+                if m is not None and m.start() >= 1:
+                    end = start + m.start()
+                out.append(RecognizerResult(kind, start, end, 0.85))
+            elif kind is not None:
+                out.append(RecognizerResult(kind, start, end, 0.85))
+            elif places.is_place(word) or (tag in _LANDMARK_TAGS and _LANDMARK_WORD.match(word)):
+                out.append(RecognizerResult("LOCATION", start, end, 0.7))
+            elif tag == "TIME" and _CALENDAR_DATE.search(word):
+                out.append(RecognizerResult("DATE_TIME", start, end, 0.7))
+            elif (
+                (tag in _LATIN_TAGS and _LATIN_NAME.match(word)) or _LATIN_CAPITALISED.match(word)
+            ) and not any(a <= start < b for a, b in urls):
+                out.append(RecognizerResult("PROPER_NOUN", start, end, 0.6))
+        for (start, _, tag), (head_start, end, head_tag) in pairwise(words):
+            if tag in _PROPER_TAGS and head_tag == "n" and _PLACE_HEAD.match(text[head_start:end]):
+                out.append(RecognizerResult("LOCATION", start, end, 0.6))
+        out.extend(RecognizerResult("ADDRESS", s, e, 0.8) for s, e in address_runs(words, text, places))
+        return out

@@ -1,0 +1,223 @@
+"""Every regular expression that can see user text runs in linear time.
+
+The patterns are collected, not listed: every compiled pattern held at module
+level (directly or in a tuple, list, dict or dataclass) by any module of
+``core``, ``api``, ``audit`` and ``policies``, and every pattern held by a
+recognizer of the analyser's registry (hushdb's rules, Presidio's predefined
+``PatternRecognizer`` regexes, compiled with ``regex`` and their own flags, and
+patterns recognizers build at run time).  A new pattern is therefore fuzzed
+without anyone adding it here.
+
+Each pattern runs ``finditer`` over adversarial families (repeated separators,
+nested repeats, long digit and letter runs, near-miss e-mails, ``x dot``
+repeats, mixed CJK ...) and over units drawn by hypothesis, at sizes growing
+from 20 characters to 20,480 (the note size limit): the time may grow by at
+most :data:`RATIO` per eightfold growth of the input, where linear work grows by
+8 and quadratic by 64.  The ladder doubles at first, so that an exponential
+pattern fails on a short input instead of hanging the suite.  Wall-clock thresholds
+alone are not the test; the worst-case note figure is in ``bench/pii.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import pkgutil
+import re
+import time
+from collections.abc import Iterator
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import pytest
+import regex
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import api
+import audit
+import core
+import policies
+
+#: Allowed growth of the match time per eightfold growth of the input (linear: 8, quadratic: 64).
+RATIO = 24.0
+#: Times below this are noise (timer, call overhead): growth is measured from this floor.
+FLOOR = 50e-6
+#: Doubling first, so an exponential pattern fails on a short input instead of hanging the suite.
+SIZES = (20, 40, 80, 160, 320, 2_560, 20_480)
+_SKIP_MODULES = ("migrations",)
+
+AnyPattern = re.Pattern[str] | regex.Pattern[str]
+
+
+def _modules() -> Iterator[ModuleType]:
+    for pkg in (core, api, audit, policies):
+        yield pkg
+        for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            if any(part in info.name for part in _SKIP_MODULES):
+                continue
+            yield importlib.import_module(info.name)
+
+
+def _walk(value: object, found: dict[tuple[str, int], tuple[str, AnyPattern]], where: str, depth: int) -> None:
+    if isinstance(value, re.Pattern | regex.Pattern):
+        if isinstance(value.pattern, str):
+            found.setdefault((value.pattern, int(value.flags)), (where, value))
+        return
+    if depth <= 0 or isinstance(value, str | bytes | int | float | type | ModuleType):
+        return
+    items: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        items = [(f"{where}[{k!r}]", v) for k, v in list(value.items())[:5_000]]
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(list(value)[:5_000])]
+    elif dataclasses.is_dataclass(value):
+        items = [(f"{where}.{f.name}", getattr(value, f.name, None)) for f in dataclasses.fields(value)]
+    elif hasattr(value, "__dict__") and type(value).__module__.split(".")[0] in {"core", "presidio_analyzer"}:
+        items = [(f"{where}.{k}", v) for k, v in vars(value).items()]
+    for name, item in items:
+        _walk(item, found, name, depth - 1)
+
+
+def _recognizers() -> list[Any]:
+    from presidio_analyzer import PatternRecognizer, RecognizerRegistry
+
+    from core.pii.registry import hush_recognizers, offline_tld_extractor
+
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.load_predefined_recognizers(languages=["en"])
+    found: list[Any] = list(hush_recognizers(extractor=offline_tld_extractor()))
+    found.extend(registry.recognizers)
+    # Presidio compiles PatternRecognizer regexes at analysis time, with the regex module
+    for rec in list(found):
+        if isinstance(rec, PatternRecognizer):
+            flags = rec.global_regex_flags if rec.global_regex_flags is not None else 0
+            found.extend(regex.compile(p.regex, flags=flags) for p in rec.patterns)
+    return found
+
+
+@cache
+def all_patterns() -> tuple[tuple[str, AnyPattern], ...]:
+    found: dict[tuple[str, int], tuple[str, AnyPattern]] = {}
+    for module in _modules():
+        for name, value in list(vars(module).items()):
+            _walk(value, found, f"{module.__name__}.{name}", depth=3)
+    for i, rec in enumerate(_recognizers()):
+        _walk(rec, found, f"recognizer[{i}]:{type(rec).__name__}", depth=4)
+    return tuple(sorted(found.values(), key=lambda item: item[0]))
+
+
+def _elapsed(pattern: AnyPattern, text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _match in pattern.finditer(text):
+            pass
+        best = min(best, time.perf_counter() - start)
+        if best < FLOOR:
+            break
+    return best
+
+
+def _grows_linearly(pattern: AnyPattern, unit: str) -> str | None:
+    """None, or why the time to scan ``unit`` repeated grows faster than linearly."""
+    previous, previous_size = FLOOR, SIZES[0]
+    for size in SIZES:
+        text = (unit * (size // len(unit) + 1))[:size]
+        allowed = RATIO ** math.log(size / previous_size, 8) * max(previous, FLOOR)
+        took = _elapsed(pattern, text)
+        if took > allowed:
+            # confirm on a second try: another process may have had the CPU
+            took = min(took, _elapsed(pattern, text))
+            if took > allowed:
+                return f"{size} chars of {unit[:40]!r}: {took * 1e3:.1f} ms after {previous * 1e3:.2f} ms"
+        previous, previous_size = took, size
+    return None
+
+
+FAMILIES: dict[str, str] = {
+    "x dot": "john dot ",
+    "x [dot]": "john [dot] ",
+    "x (at)": "a (at) ",
+    "x at x dot": "a at b dot ",
+    "near-miss e-mail": "a.b@",
+    "near-miss e-mail 2": "john.smith@example.",
+    "e-mail dots": "a.",
+    "digit dash": "1-",
+    "digit space": "1 ",
+    "digit dot": "1.",
+    "digit slash": "1/",
+    "plus digit": "+1 ",
+    "digit run": "1",
+    "letter run": "a",
+    "upper run": "AB",
+    "capitalised words": "Ab ",
+    "capitalised list": "Abc, ",
+    "capitalised pairs": "Abc Def, ",
+    "number and word": "12 Abc ",
+    "letter digit": "1a",
+    "initial digit": "A1 ",
+    "label colon": "Ab: ",
+    "spaces": " ",
+    "tabs": "a\t",
+    "newlines": "a\n",
+    "dashes": "- ",
+    "nested repeat": "aa-aa aa-aa, ",
+    "street-like": "12 High Street ",
+    "house words": "Flat 1 Rose House ",
+    "postcode-like": "SW1 1AA ",
+    "mr names": "Mr Ab Cd ",
+    "phone-like": "(020) 7946 ",
+    "card-like": "4111 1111 ",
+    "CJK": "王先生",
+    "CJK places": "北京市朝阳区",
+    "CJK digits": "零一",
+    "mixed CJK": "王 a 1 点 ",
+    "CJK dot name": "阿·",
+    "full-width": "１２３＠",
+    "url-like": "http://a.",
+    "brackets": "([{<",
+}
+
+
+def _ids() -> list[str]:
+    return [name for name, _ in all_patterns()]
+
+
+def test_the_collector_finds_the_known_patterns() -> None:
+    names = {name for name, _ in all_patterns()}
+    assert "core.pii.recognizers.obfuscated._EMAIL_OBFUSCATED" in names
+    assert any(name.startswith("recognizer[") and "regex" not in name for name in names)
+    # Presidio's predefined pattern recognizers are in (compiled with the regex module)
+    assert sum(isinstance(p, regex.Pattern) for _, p in all_patterns()) >= 10
+    assert len(names) >= 100
+
+
+@pytest.mark.parametrize("index", range(len(all_patterns())), ids=_ids())
+def test_every_pattern_is_linear_on_adversarial_families(index: int) -> None:
+    name, pattern = all_patterns()[index]
+    slow = [why for unit in FAMILIES.values() if (why := _grows_linearly(pattern, unit)) is not None]
+    assert not slow, f"{name} ({pattern.pattern[:120]!r}) is not linear: " + "; ".join(slow)
+
+
+_TOKENS = st.sampled_from(
+    [
+        "a", "Z", "Ab", "1", "12", " ", "  ", "\t", "\n", ".", ",", "-", "_", "/", ":", "@", "+", "(", ")",
+        "[", "]", "dot", "at", "period", "com", "Mr", "Street", "Rd", "Box", "and", "王", "先生", "市",
+        "区", "点", "艾特", "零", "·", "１", "＠", "'", "&", "é",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(unit=st.lists(_TOKENS, min_size=1, max_size=6).map("".join))
+def test_every_pattern_is_linear_on_generated_repeats(unit: str) -> None:
+    slow: list[str] = []
+    for name, pattern in all_patterns():
+        why = _grows_linearly(pattern, unit)
+        if why is not None:
+            slow.append(f"{name}: {why}")
+    assert not slow, "\n".join(slow)
+
