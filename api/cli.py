@@ -15,16 +15,18 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.wiring import Hush, init_store, open_store
 from core.config import load_settings
 from core.errors import HushError, InputError
-from core.writes import ImportReport
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic, Casbin, ...) loads when a command opens it
+    from api.wiring import Hush
+    from core.writes import ImportReport
 
 T = TypeVar("T")
 
@@ -50,8 +52,9 @@ app.add_typer(transactions_app, name="transactions")
 app.add_typer(keys_app, name="keys")
 app.add_typer(notes_app, name="notes")
 
-err = Console(stderr=True)
-out = Console()
+# Piped or redirected output is not re-flowed at 80 columns (rich would break lines mid-word).
+err = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+out = Console(soft_wrap=not sys.stdout.isatty())
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (default: $HUSHDB_HOME or ./.hushdb).")
@@ -80,6 +83,8 @@ def fail(error: HushError) -> None:
 @contextmanager
 def opened(data_dir: Path | None) -> Iterator[Hush]:
     """Open the store for one command; HushError becomes a one-line error and exit code."""
+    from api.wiring import open_store
+
     hush: Hush | None = None
     try:
         hush = open_store(load_settings(data_dir))
@@ -118,6 +123,19 @@ def guarded(fn: Callable[[], T]) -> T:
         raise AssertionError("unreachable") from exc
 
 
+def human(value: Any) -> str:
+    """A value as a person reads it: no Python reprs (``-`` for nothing, yes/no, ``key: value, ...``)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{str(k).replace('_', ' ')} {human(v)}" for k, v in value.items()) or "-"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(human(v) for v in value) or "-"
+    return str(value)
+
+
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
 
@@ -134,23 +152,38 @@ def progress_bar(label: str, total: int | None = None) -> Progress:
     )
 
 
-def report_import(report: ImportReport, what: str) -> None:
-    for row in report.rejected:
-        say_err(f"line {row.line}: {row.reason}")
-    out.print(f"imported {report.imported} {what}, rejected {len(report.rejected)}", highlight=False)
+def report_import(report: ImportReport, what: str, *, json_out: bool = False) -> None:
+    """Rejected rows and warnings one line each (line, field, reason; never a value); exit 3 if any row was rejected."""
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        lines = [(r.line, f"line {r.line}: {r.reason}") for r in report.rejected]
+        lines += [(w.line, f"line {w.line}: warning: {w.field}: {w.reason}") for w in report.warnings]
+        for _, text in sorted(lines, key=lambda item: item[0]):
+            say_err(text)
+        noun = what[:-1] if what.endswith("s") else what
+        summary = f"imported {plural(report.imported, noun)}, rejected {len(report.rejected)}"
+        if report.warnings:
+            summary += f", kept {len({w.line for w in report.warnings})} with warnings"
+        out.print(summary, highlight=False)
     if report.rejected:
         raise typer.Exit(3)
 
 
 def run_import(
-    file: Path, label: str, what: str, call: Callable[[Callable[[int], None]], ImportReport]
+    file: Path,
+    label: str,
+    what: str,
+    call: Callable[[Callable[[int], None]], ImportReport],
+    *,
+    json_out: bool = False,
 ) -> None:
     """Run one CSV import with a progress bar sized by the file, then report rejected rows (exit 3)."""
     total = count_lines(file)
     with progress_bar(label) as bar:
         task = bar.add_task("import", total=total)
         report = call(lambda n: bar.advance(task, n))
-    report_import(report, what)
+    report_import(report, what, json_out=json_out)
 
 
 def count_lines(path: Path) -> int:
@@ -163,19 +196,46 @@ def count_lines(path: Path) -> int:
 
 @app.command()
 def init(data_dir: DataDir = None) -> None:
-    """Create the data directory, key file (0600), audit signing key and schema."""
+    """Create the data directory, key file (0600), audit signing key and schema.
+
+    On an existing directory too, the directory ends up 0700 and a SQLite database file 0600."""
+    from sqlalchemy.engine import make_url
+
+    from api.wiring import init_store
+    from core.errors import ConfigError
+
     try:
         settings = load_settings(data_dir)
+        if settings.data_dir.exists() and not settings.data_dir.is_dir():
+            raise ConfigError(f"the data directory {settings.data_dir} exists and is not a directory")
         hush = init_store(settings)
         hush.close()
+        # an existing directory keeps the mode it had: make it private, and the SQLite file with it
+        settings.data_dir.chmod(0o700)
+        db_file = make_url(settings.database_url).database if settings.is_sqlite else None
+        sqlite_files = [*settings.data_dir.glob("*.sqlite3"), *settings.data_dir.glob("*.sqlite3-*")]
+        if db_file:  # the data file may live outside the data directory
+            sqlite_files += [Path(db_file), Path(f"{db_file}-wal"), Path(f"{db_file}-shm")]
+        for path in sqlite_files:  # the data and the key store (and their WAL files)
+            if path.is_file():
+                path.chmod(0o600)
     except HushError as exc:
         fail(exc)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        fail(ConfigError(f"cannot create or restrict the data directory{where}: {exc.strerror}"))
     out.print(f"initialised hushdb in {settings.data_dir}", highlight=False)
 
 
 @customers_app.command("import")
-def customers_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None) -> None:
-    """Import customers from CSV; bad rows are reported by line (exit 3), good rows imported."""
+def customers_import(
+    file: Path, as_subject: AsSubject, data_dir: DataDir = None, json_out: JsonFlag = False
+) -> None:
+    """Import customers from CSV; bad rows are reported by line (exit 3), good rows imported.
+
+    A row whose email or phone fails its format check is imported with the
+    value stored as given (not indexed) and reported as a warning (exit 0).
+    """
     from core.csv_import import customer_rows
 
     with opened(data_dir) as hush:
@@ -186,6 +246,7 @@ def customers_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None
             "importing customers",
             "customers",
             lambda p: hush.writes.import_customers(ctx, rows, progress=p),
+            json_out=json_out,
         )
 
 
@@ -205,7 +266,7 @@ def customers_show(
             print_json(doc)
         else:
             for key, value in doc.items():
-                out.print(f"{key}: {value}", markup=False, highlight=False)
+                out.print(f"{key}: {human(value)}", markup=False, highlight=False, soft_wrap=True)
 
 
 @customers_app.command("find")
@@ -232,7 +293,8 @@ def customers_find(
             print_json(docs)
         else:
             for doc in docs:
-                out.print(" ".join(f"{k}={v}" for k, v in doc.items()), markup=False, highlight=False)
+                line = "  ".join(f"{k}: {human(v)}" for k, v in doc.items())
+                out.print(line, markup=False, highlight=False)
             out.print(f"{len(docs)} found", highlight=False)
 
 
@@ -251,6 +313,7 @@ def transactions_import(
     as_subject: Annotated[
         str | None, typer.Option("--as", help="Audited subject (default: the operator).")
     ] = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Import transactions from CSV (operator command; rows for unknown customers are rejected)."""
     from core.csv_import import transaction_rows
@@ -262,6 +325,7 @@ def transactions_import(
             "importing transactions",
             "transactions",
             lambda p: hush.writes.import_transactions(ctx, transaction_rows(file), progress=p),
+            json_out=json_out,
         )
 
 
@@ -300,8 +364,10 @@ def notes_add(
     text: Annotated[str | None, typer.Option("--text", help="The note text.")] = None,
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the note text from standard input.")] = False,
     data_dir: DataDir = None,
+    json_out: JsonFlag = False,
 ) -> None:
-    """Add a note; prints {note_id, sensitivity, labels, findings} — never the matched values."""
+    """Add a note; prints its id, sensitivity, labels and findings (--json: {note_id, sensitivity, labels,
+    findings}) — never the matched values."""
     if (text is None) == (not stdin):
         say_err("error: give exactly one of --text or --stdin")
         raise typer.Exit(2)
@@ -315,11 +381,26 @@ def notes_add(
     assert text is not None
     with opened(data_dir) as hush:
         receipt = hush.notes.add(hush.context(as_subject, "service"), external_id, text)
-        print_json(receipt.to_dict())
+        if json_out:
+            print_json(receipt.to_dict())
+            return
+        doc = receipt.to_dict()
+        labels = ", ".join(doc["labels"]) or "none"
+        out.print(
+            f"added note {doc['note_id']} to {external_id}: sensitivity {doc['sensitivity']}; labels: {labels}",
+            markup=False,
+            highlight=False,
+        )
+        for finding in doc["findings"]:  # type, category and place; never the matched text
+            where = f"characters {finding.get('start')}-{finding.get('end')}"
+            kind = " ".join(str(finding[k]) for k in ("type", "category") if finding.get(k))
+            out.print(f"  {kind} at {where}", markup=False, highlight=False)
 
 
 @notes_app.command("import")
-def notes_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None) -> None:
+def notes_import(
+    file: Path, as_subject: AsSubject, data_dir: DataDir = None, json_out: JsonFlag = False
+) -> None:
     """Import notes from CSV (external_id,author,created_at,text); each is analysed once."""
     from core.csv_import import note_rows
 
@@ -330,6 +411,7 @@ def notes_import(file: Path, as_subject: AsSubject, data_dir: DataDir = None) ->
             "analysing notes",
             "notes",
             lambda p: hush.notes.import_notes(ctx, note_rows(file), progress=p),
+            json_out=json_out,
         )
 
 
@@ -355,7 +437,7 @@ def notes_show(
             out.print(f"  {body if body is not None else '<withheld>'}", markup=False, highlight=False)
             if doc.get("labels"):
                 out.print(f"  labels: {', '.join(doc['labels'])}", markup=False, highlight=False)
-        out.print(f"{len(docs)} notes", highlight=False)
+        out.print(plural(len(docs), "note"), highlight=False)
 
 
 @app.command()
@@ -387,15 +469,64 @@ def demo_data(
     seed: Annotated[int, typer.Option("--seed")] = 7,
     data_dir: DataDir = None,
 ) -> None:
-    """Write realistic synthetic CSVs (English and Chinese), deterministic for a seed."""
+    """Write realistic synthetic CSVs (English and Chinese), deterministic for a seed.
+
+    Besides customers.csv and notes.csv, customers-OWNER.csv and notes-OWNER.csv hold each sales
+    rep's share: a rep may import only the customers they own (`customers import
+    customers-alice.csv --as alice`)."""
     from core.demo_data import write_demo_data
 
     counts = guarded(lambda: write_demo_data(out_dir, customers=customers, seed=seed))
+    owners = guarded(lambda: split_by_owner(out_dir))
     out.print(
-        f"wrote {counts['customers']} customers, {counts['transactions']} transactions, "
-        f"{counts['notes']} notes to {out_dir}",
+        f"wrote {plural(counts['customers'], 'customer')}, {plural(counts['transactions'], 'transaction')}, "
+        f"{plural(counts['notes'], 'note')} to {out_dir}",
         highlight=False,
     )
+    for owner, (n_customers, n_notes) in sorted(owners.items()):
+        out.print(
+            f"  {owner}: {plural(n_customers, 'customer')} in customers-{owner}.csv, "
+            f"{plural(n_notes, 'note')} in notes-{owner}.csv",
+            highlight=False,
+        )
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 note``, ``2 notes`` (``many`` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
+def split_by_owner(out_dir: Path) -> dict[str, tuple[int, int]]:
+    """Write customers-OWNER.csv and notes-OWNER.csv (notes by their customer's owner); counts per owner."""
+    import csv
+    import re
+
+    def read(name: str) -> tuple[list[str], list[dict[str, str]]]:
+        with (out_dir / name).open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            return list(reader.fieldnames or []), list(reader)
+
+    def write(name: str, header: list[str], rows: list[dict[str, str]]) -> None:
+        with (out_dir / name).open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    try:
+        c_header, customers = read("customers.csv")
+        n_header, notes = read("notes.csv")
+        owner_of = {row["external_id"]: row["owner"] for row in customers}
+        owners = sorted({o for o in owner_of.values() if re.fullmatch(r"[A-Za-z0-9_.-]+", o)})
+        counts: dict[str, tuple[int, int]] = {}
+        for owner in owners:
+            own_customers = [r for r in customers if r["owner"] == owner]
+            own_notes = [r for r in notes if owner_of.get(r["external_id"]) == owner]
+            write(f"customers-{owner}.csv", c_header, own_customers)
+            write(f"notes-{owner}.csv", n_header, own_notes)
+            counts[owner] = (len(own_customers), len(own_notes))
+        return counts
+    except OSError as exc:
+        raise InputError(f"cannot write the per-owner files in {out_dir}: {exc.strerror}") from exc
 
 
 def _mount_sub_apps() -> None:

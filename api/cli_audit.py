@@ -6,14 +6,15 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli import AsSubjectOpt, DataDir, JsonFlag, opened, out, print_json, say_err
-from audit.verify import VerifyReport
-from core.compliance import ComplianceQueries, VerifyOptions
+from api.cli import AsSubjectOpt, DataDir, JsonFlag, opened, plural, print_json, say_err
 from core.errors import InputError
+
+if TYPE_CHECKING:  # the store's modules load when a command runs, not for `hushdb --help`
+    from audit.verify import VerifyReport
 
 audit_app = typer.Typer(
     pretty_exceptions_show_locals=False, help="The append-only audit log.", no_args_is_help=True
@@ -38,6 +39,8 @@ def _line(text: str) -> None:
 def _verify_doc(report: VerifyReport, key: str, witness: str) -> dict[str, Any]:
     return {
         "ok": report.ok,
+        "status": report.status,
+        "lost": [gap.as_dict() for gap in report.lost],
         "events_checked": report.events_checked,
         "first_bad_seq": report.first_bad_seq,
         "reason": report.reason,
@@ -85,35 +88,51 @@ def verify(
     data_dir: DataDir = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Verify the hash chain, the signed head and checkpoints: exit 0 intact, 1 tampered, 2 cannot run."""
+    """Verify the hash chain, the signed head and checkpoints: exit 0 intact, 1 tampered, 2 cannot run.
+
+    After a restore the log verifies with a gap: exit 0, status intact_with_restore_gap, and
+    each range a restore lost is named (see the README's audit section).
+    """
     report = None
     key = witness_path = ""
+    external = False
     try:
         with opened(data_dir) as hush:
+            from core.compliance import ComplianceQueries, VerifyOptions
+
             options = VerifyOptions(public_key=public_key, witness=witness, incremental=since_checkpoint)
             report = ComplianceQueries(hush=hush).verify(hush.operator_context("compliance"), options)
             pinned = public_key or hush.settings.audit_public_key
             key = f"pinned {pinned}" if pinned else "data directory (not pinned)"
             witness_path = str(witness or hush.settings.checkpoints_path)
+            external = not Path(witness_path).absolute().is_relative_to(hush.settings.data_dir)
     except typer.Exit as exc:
         raise typer.Exit(2 if exc.exit_code not in (0, 1) else exc.exit_code) from exc
     assert report is not None
     if json_out:
-        print_json(_verify_doc(report, key, witness_path))
+        print_json({**_verify_doc(report, key, witness_path), "witness_external": external})
     elif report.ok:
         scope = (
             f"events {report.since_seq + 1}..{report.head_seq}"
             if report.since_seq
-            else f"{report.events_checked} events"
+            else plural(report.events_checked, "event")
         )
         head = "signed" if report.head_signed else "NOT signed (written before head signing)"
-        _line(f"audit log intact: {scope} verified")
+        if report.lost:
+            _line(
+                f"audit log verified, NOT intact: {len(report.lost)} restore gap(s); the rest: {scope} verified"
+            )
+            for gap in report.lost:
+                _line(f"lost: {gap.describe()}")
+        else:
+            _line(f"audit log intact: {scope} verified")
         _line(f"head: seq {report.head_seq} hash {report.head_hash}")
         _line(
             f"signatures: head {head}, {report.checkpoints_checked} checkpoints, key {report.key_id} ({key})"
         )
         _line(
             f"witness: {witness_path} ({report.witness_checkpoints} checkpoints, newest seq {report.witness_seq})"
+            + ("" if external else "; beside the database, not independent: see HUSHDB_AUDIT_WITNESS")
         )
     else:
         say_err(f"audit log TAMPERED: first bad event seq={report.first_bad_seq}: {report.reason}")
@@ -191,6 +210,8 @@ def events(
     JSON: {"events": [...], "next": SEQ or null}; pass SEQ as --before (as --after with --oldest-first).
     """
     with opened(data_dir) as hush:
+        from core.compliance import ComplianceQueries
+
         ctx = hush.context(as_subject, "compliance") if as_subject else hush.operator_context("compliance")
         page = ComplianceQueries(hush=hush).events_page(
             ctx,
@@ -209,7 +230,7 @@ def events(
         print_json({"events": page.events, "next": page.next})
         return
     _print_rows(page.events)
-    _line(f"{len(page.events)} events")
+    _line(plural(len(page.events), "event"))
     if page.next is not None:
         _line(f"more: next page with {'--before' if page.newest_first else '--after'} {page.next}")
     else:
@@ -225,13 +246,15 @@ def report(
 ) -> None:
     """Who accessed this person's data, when, for what purpose, which fields (GDPR Art. 15(1)(c))."""
     with opened(data_dir) as hush:
+        from core.compliance import ComplianceQueries
+
         ctx = hush.context(as_subject, "compliance") if as_subject else hush.operator_context("compliance")
         rows = ComplianceQueries(hush=hush).access_report(ctx, customer)
     if json_out:
         print_json(rows)
         return
     _print_rows(rows)
-    out.print(f"{len(rows)} events", highlight=False)
+    _line(plural(len(rows), "event"))
 
 
 def _print_rows(rows: list[dict[str, Any]]) -> None:
@@ -240,11 +263,9 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
         how = f" via {r['channel']}" if r.get("channel") else ""
         if r.get("os_user"):
             how += f" ({r['os_user']})"
-        out.print(
+        _line(
             f"#{r['seq']} {r['ts']} {r['subject']} [{','.join(r.get('roles', []))}] {r['purpose']} "
             f"{r['action']} {r['resource']} {fields} -> {r['decision']}"
             + (f" rows={r['row_count']}" if "row_count" in r else "")
-            + how,
-            markup=False,
-            highlight=False,
+            + how
         )

@@ -17,15 +17,11 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from api.cli import DataDir, JsonFlag, err, fail, opened, out, print_json
-from audit.checkpoints import JsonlCheckpointSink
-from audit.log import AuditLog
-from audit.signing import load_signer
-from core.backup import BackupMaker, Restorer, check_chain
-from core.backup.auditgap import archived_witnesses, verify_with_restores
 from core.config import load_settings
-from core.db import create_db_engine
 from core.errors import HushError
-from core.keys import KeyRing, open_key_provider
+
+# The backup machinery (SQLAlchemy, cryptography, the audit log) loads when a command runs, not
+# for `hushdb --help`.
 
 backup_app = typer.Typer(
     help="Backups of the data: full and incremental, encrypted and signed.", no_args_is_help=True
@@ -90,6 +86,8 @@ def create(
                 )
             )
 
+        from core.backup import BackupMaker
+
         with _progress("backup") as progress:
             maker = BackupMaker(
                 engine=hush.engine,
@@ -127,6 +125,10 @@ def verify(
     json_out: JsonFlag = False,
 ) -> None:
     """Check integrity, signatures and the chain of bases without restoring: exit 0 ok, nonzero otherwise."""
+    from audit.signing import load_signer
+    from core.backup import check_chain
+    from core.keys import KeyRing, open_key_provider
+
     try:
         settings = load_settings(data_dir)
         provider = open_key_provider(settings.key_source)
@@ -172,6 +174,10 @@ def check_audit(
     json_out: JsonFlag = False,
 ) -> None:
     """Verify the audit log against the witness, reporting the ranges that restores lost: exit 0 ok, 1 tampered."""
+    from audit.signing import load_signer
+    from core.backup.auditgap import archived_witnesses, verify_with_restores
+    from core.db import create_db_engine
+
     try:
         settings = load_settings(data_dir)
         signer = load_signer(settings.signing_key_path)
@@ -218,6 +224,12 @@ def restore(
     json_out: JsonFlag = False,
 ) -> None:
     """Rebuild the data from a full backup plus its incrementals, keeping the current key store."""
+    from audit.checkpoints import JsonlCheckpointSink
+    from audit.log import AuditLog
+    from audit.signing import load_signer
+    from core.backup import Restorer
+    from core.keys import KeyRing, open_key_provider
+
     try:
         settings = load_settings(data_dir)
         provider = open_key_provider(settings.key_source)

@@ -14,7 +14,6 @@ import typer
 
 from api.cli import AsSubject, DataDir, JsonFlag, opened, out, print_json
 from core.errors import InputError
-from core.records import CustomerChanges
 
 FLAGS = ("deceased", "do-not-contact")
 
@@ -32,6 +31,8 @@ def set_flag(
 ) -> None:
     """Set (or with --clear lift) deceased or do-not-contact on a customer (audited)."""
     value = not clear
+    from core.records import CustomerChanges
+
     changes = CustomerChanges(deceased=value) if flag == "deceased" else CustomerChanges(do_not_contact=value)
     with opened(data_dir) as hush:
         if flag not in FLAGS:

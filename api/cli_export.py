@@ -66,9 +66,14 @@ def mailmerge(
         )
         service = MailmergeService(gateway=hush.gateway, pii=hush.pii, settings=hush.settings)
         ctx = hush.context(as_subject, "marketing")
-        with progress_bar("exporting") as bar:
-            task = bar.add_task("export", total=None)
-            manifest = service.run(ctx, request, out_dir, progress=lambda n: bar.advance(task, n))
+        try:
+            with progress_bar("exporting") as bar:
+                task = bar.add_task("export", total=None)
+                manifest = service.run(ctx, request, out_dir, progress=lambda n: bar.advance(task, n))
+        except KeyboardInterrupt:
+            # the service removed its partial directory (nothing under --out) and audited the failure
+            say_err(f"error: export interrupted; nothing was written to {out_dir}")
+            raise typer.Exit(130) from None
     if json_out:
         print_json(manifest.to_dict())
         return

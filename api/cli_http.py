@@ -6,14 +6,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli import AsSubject, DataDir, JsonFlag, opened, out, print_json, say_err
-from core.apikeys import ApiKeyInfo, ApiKeys
-from core.compliance import ComplianceQueries
-from core.dsar import DSAR_PURPOSE, DataSubjectExport
+from api.cli import AsSubject, DataDir, JsonFlag, fail, guarded, opened, out, plural, print_json, say_err
+
+if TYPE_CHECKING:  # the store's modules load when a command runs, not for `hushdb --help`
+    from core.apikeys import ApiKeyInfo
 
 apikeys_app = typer.Typer(
     pretty_exceptions_show_locals=False,
@@ -22,16 +22,66 @@ apikeys_app = typer.Typer(
 )
 
 
+SHUTDOWN_GRACE_SECONDS = 5
+
+
+def check_listen(host: str, port: int) -> None:
+    """Bind ``host:port`` once, as uvicorn will, so a busy port is one clear line (ListenError, exit 8)."""
+    import errno
+    import socket
+
+    from core.errors import ListenError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: unknown host") from exc
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            reason = (
+                "the port is in use (another server is running; choose --port)"
+                if exc.errno == errno.EADDRINUSE
+                else (exc.strerror or "cannot bind").lower()
+            )
+            raise ListenError(f"cannot listen on {host}:{port}: {reason}") from exc
+
+
 def _serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
+    try:
+        _run_server(host, port, workers, data_dir)
+    except SystemExit as exc:
+        # uvicorn exits 3 when the server did not start (e.g. the port was taken since the check):
+        # 3 means "rows rejected" here, so report it as the documented ListenError code
+        if exc.code == 3:
+            from core.errors import ListenError
+
+            fail(ListenError(f"the server did not start on {host}:{port} (see the log above)"))
+        raise
+
+
+def _run_server(host: str, port: int, workers: int, data_dir: Path | None) -> None:
     import uvicorn
 
     from api.http.access_log import configure_logging
     from api.http.app import create_app, default_routers
     from core.config import load_settings
 
-    settings = load_settings(data_dir)
+    settings = guarded(lambda: load_settings(data_dir))
+    guarded(lambda: check_listen(host, port))
     configure_logging(settings.log_level)
-    options = {"host": host, "port": port, "log_config": None, "access_log": False, "server_header": False}
+    options = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        # SIGTERM: stop accepting, give open requests a few seconds, then shut down (the app's
+        # lifespan cancels running export jobs, which stop at their next letter)
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+    }
     if workers > 1:
         with opened(data_dir):
             pass  # fail here, with a one-line error, if the store does not open
@@ -88,6 +138,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a key for SUBJECT and print it once (it is stored only as a keyed hash)."""
         with opened(data_dir) as hush:
+            from core.apikeys import ApiKeys
+
             new = ApiKeys(gateway=hush.gateway).create(hush.operator_context("service"), subject)
         if json_out:
             print_json({**info_doc(new.info), "token": new.token})
@@ -99,6 +151,8 @@ def register(app: typer.Typer) -> None:
     def apikeys_list(data_dir: DataDir = None, json_out: JsonFlag = False) -> None:
         """List keys (ids, subjects, state; never the keys)."""
         with opened(data_dir) as hush:
+            from core.apikeys import ApiKeys
+
             keys = ApiKeys(gateway=hush.gateway).list(hush.operator_context("service"))
         if json_out:
             print_json([info_doc(k) for k in keys])
@@ -110,12 +164,14 @@ def register(app: typer.Typer) -> None:
                 markup=False,
                 highlight=False,
             )
-        out.print(f"{len(keys)} keys", highlight=False)
+        out.print(plural(len(keys), "key"), highlight=False)
 
     @apikeys_app.command("revoke")
     def apikeys_revoke(key_id: str, data_dir: DataDir = None) -> None:
         """Revoke key KEY_ID (it stops working at once; revoking twice is harmless)."""
         with opened(data_dir) as hush:
+            from core.apikeys import ApiKeys
+
             info = ApiKeys(gateway=hush.gateway).revoke(hush.operator_context("service"), key_id)
         out.print(f"revoked API key {info.key_id} of {info.subject}", highlight=False)
 
@@ -128,13 +184,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Data-subject export (dpo, purpose erasure): everything held about one person, as JSON."""
         with opened(data_dir) as hush:
+            from core.compliance import ComplianceQueries
+            from core.dsar import DSAR_PURPOSE, DataSubjectExport
+
             ctx = hush.context(as_subject, DSAR_PURPOSE)
             reports = ComplianceQueries(hush=hush)
             doc = DataSubjectExport(gateway=hush.gateway, reports=reports).export(ctx, external_id)
             _write_private(out_file, json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
         out.print(
-            f"wrote {out_file}: {len(doc['notes'])} notes, {len(doc['transactions'])} transactions, "
-            f"{len(doc['consents']['history'])} consent events, {len(doc['access_report'])} access events",
+            f"wrote {out_file}: {plural(len(doc['notes']), 'note')}, "
+            f"{plural(len(doc['transactions']), 'transaction')}, "
+            f"{plural(len(doc['consents']['history']), 'consent event')}, "
+            f"{plural(len(doc['access_report']), 'access event')}",
             highlight=False,
         )
 

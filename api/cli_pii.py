@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from core.config import load_settings
-from core.errors import HushError, InputError
+from core.errors import HushError, InputError, PayloadTooLargeError
 from core.pii.analysis import Analysis
 
 if TYPE_CHECKING:
@@ -57,9 +57,37 @@ def _engine() -> PiiEngine:
     return PiiEngine.create(spacy_model=settings.spacy_model, zh_model=settings.zh_ner_model)
 
 
+def _limit() -> int:
+    """The largest text analysed, in bytes of UTF-8: the note limit (``HUSHDB_NOTE_MAX_BYTES``)."""
+    return load_settings(None).note_max_bytes
+
+
+def _check_size(text: str, limit: int, where: str = "input") -> str:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise PayloadTooLargeError(
+            f"{where} is larger than {limit} bytes of UTF-8 (HUSHDB_NOTE_MAX_BYTES); split it or use --jsonl"
+        )
+    return text
+
+
+def _read_text(limit: int) -> str:
+    """Standard input, read only up to one character past the limit (a character is at least a byte)."""
+    return _check_size(sys.stdin.read(limit + 1), limit)
+
+
 def _jsonl_texts() -> Iterator[list[str]]:
+    limit = _limit()
     chunk: list[str] = []
-    for number, line in enumerate(sys.stdin, start=1):
+    number = 0
+    while True:
+        # a line is read only up to what a note of the limit can take as JSON (\uXXXX is 6 bytes per byte)
+        line = sys.stdin.readline(6 * limit + 64)
+        if not line:
+            break
+        number += 1
+        if not line.endswith("\n") and len(line) >= 6 * limit + 64:
+            raise PayloadTooLargeError(f"line {number} is longer than {6 * limit + 64} characters")
         if not line.strip():
             continue
         try:
@@ -68,7 +96,7 @@ def _jsonl_texts() -> Iterator[list[str]]:
             raise InputError(f"line {number}: not JSON") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
             raise InputError(f'line {number}: expected an object with a string "text"')
-        chunk.append(doc["text"])
+        chunk.append(_check_size(doc["text"], limit, "a text"))
         if len(chunk) >= _CHUNK:
             yield chunk
             chunk = []
@@ -92,13 +120,14 @@ def scan(
 ) -> None:
     """Print the findings in the text on stdin (types and offsets, never the values)."""
     try:
-        engine = _engine()
         if jsonl:
+            engine = _engine()
             for texts in _jsonl_texts():
                 for analysis in engine.analyse_many(texts, lang=lang.value):
                     _write({"findings": _findings(analysis)})
             return
-        analysis = engine.analyse(sys.stdin.read(), lang=lang.value)
+        text = _read_text(_limit())  # before spaCy loads: oversized input fails at once
+        analysis = _engine().analyse(text, lang=lang.value)
     except HushError as exc:
         fail(exc)
         return
@@ -121,8 +150,8 @@ def mask_cmd(lang: LangOpt = Lang.auto, jsonl: JsonlFlag = False) -> None:
 
     key = secrets.token_bytes(32)  # the export policy tags; a hash operator would get a fresh key
     try:
-        engine = _engine()
         if jsonl:
+            engine = _engine()
             for texts in _jsonl_texts():
                 for text, analysis in zip(texts, engine.analyse_many(texts, lang=lang.value), strict=True):
                     _write(
@@ -133,8 +162,8 @@ def mask_cmd(lang: LangOpt = Lang.auto, jsonl: JsonlFlag = False) -> None:
                         }
                     )
             return
-        text = sys.stdin.read()
-        masked = mask(text, engine.analyse(text, lang=lang.value), policy=EXPORT_POLICY, hash_key=key)
+        text = _read_text(_limit())
+        masked = mask(text, _engine().analyse(text, lang=lang.value), policy=EXPORT_POLICY, hash_key=key)
     except HushError as exc:
         fail(exc)
         return

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from core.config import load_settings
 from core.errors import HushError
-from policies.authorizer import Authorizer
-from policies.table import build_table
+
+if TYPE_CHECKING:  # Casbin loads when a command runs, not for `hushdb --help`
+    from policies.authorizer import Authorizer
 
 policy_app = typer.Typer(
     pretty_exceptions_show_locals=False,
@@ -29,6 +30,8 @@ def _fail(exc: HushError) -> typer.Exit:
 
 
 def _load(policy_dir: Path | None, data_dir: Path | None) -> Authorizer:
+    from policies.authorizer import Authorizer
+
     directory = policy_dir if policy_dir is not None else load_settings(data_dir).policy_dir
     return Authorizer.load(directory)
 
@@ -36,6 +39,8 @@ def _load(policy_dir: Path | None, data_dir: Path | None) -> Authorizer:
 @policy_app.command("check")
 def check(policy_dir: PolicyDirOption = None, data_dir: DataDirOption = None) -> None:
     """Validate the policy files and print the effective permission table per role and purpose."""
+    from policies.table import build_table
+
     try:
         authorizer = _load(policy_dir, data_dir)
         typer.echo(build_table(authorizer).render(), nl=False)
@@ -51,6 +56,8 @@ def show(
     data_dir: DataDirOption = None,
 ) -> None:
     """Print what one role may do, per purpose."""
+    from policies.table import build_table
+
     try:
         authorizer = _load(policy_dir, data_dir)
         typer.echo(build_table(authorizer, roles=[role]).render(), nl=False)

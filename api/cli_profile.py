@@ -3,21 +3,29 @@
 Every run is authorized by the policy, leaves out customers who objected to profiling (the count
 is printed), is audited with its inputs and stored (see ``core.profiling.results``).  Output names
 customers only by pseudonym.
+
+``profile clv`` and ``profile churn`` whose model fit is not usable (a parameter on a bound, no
+convergence, a parameter the data cannot identify) print one line ``error: <reason>; run ... was
+stored without results`` on stderr and exit with code 8; with ``--json`` they also print
+``{"usable": false, "reason", "run_id", "audit_seq", "fit"}`` on stdout.  No result is printed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api.cli import DataDir, JsonFlag, opened, out, print_json
-from api.wiring import Hush
 from core.errors import InputError
-from core.gateway import AccessContext
-from core.profiling.governed import RunReceipt
+
+if TYPE_CHECKING:  # the store's modules load when a command runs, not for `hushdb --help`
+    from api.wiring import Hush
+    from core.gateway import AccessContext
+    from core.profiling.fit_check import ModelUnusableError
+    from core.profiling.governed import RunReceipt
 
 profile_app = typer.Typer(
     pretty_exceptions_show_locals=False,
@@ -69,6 +77,20 @@ def _receipt_line(receipt: RunReceipt) -> None:
         f"run {receipt.run_id} (audit event {receipt.audit_seq}): {receipt.row_count} customers; "
         f"left out {pop.left_out} ({pop.objected} objected to profiling, {pop.erased} erased)"
     )
+
+
+def _report_unusable(exc: ModelUnusableError, json_out: bool) -> None:
+    """With ``--json``, the unusable fit as a document on stdout (the error line follows on stderr)."""
+    if json_out:
+        print_json(
+            {
+                "usable": False,
+                "reason": exc.message,
+                "run_id": exc.run_id,
+                "audit_seq": exc.audit_seq,
+                "fit": exc.fit,
+            }
+        )
 
 
 def rfm(
@@ -128,26 +150,32 @@ def clv(
     json_out: JsonFlag = False,
 ) -> None:
     """BG/NBD + Gamma-Gamma lifetime value (purchases after --as-of are ignored)."""
+    from core.profiling.fit_check import ModelUnusableError
     from core.profiling.service import ProfilingService
 
     with opened(data_dir) as hush:
         if time_unit not in ("week", "day"):
             raise InputError("--time-unit must be week or day")
         unit: Any = time_unit
-        run = ProfilingService(gateway=hush.gateway).clv(
-            analyst_context(hush, as_subject, "profiling"),
-            as_of=parse_as_of(as_of),
-            time_unit=unit,
-            horizon=horizon,
-            months=months,
-            discount=discount,
-        )
+        try:
+            run = ProfilingService(gateway=hush.gateway).clv(
+                analyst_context(hush, as_subject, "profiling"),
+                as_of=parse_as_of(as_of),
+                time_unit=unit,
+                horizon=horizon,
+                months=months,
+                discount=discount,
+            )
+        except ModelUnusableError as exc:
+            _report_unusable(exc, json_out)
+            raise
         params = run.model.params_dict()
         if json_out:
             print_json(
                 {
                     **run.receipt.as_dict(),
                     **params,
+                    "fit": run.model.fit_dict(),
                     "as_of": run.as_of.isoformat(),
                     "time_unit": time_unit,
                     "customers": {
@@ -185,12 +213,20 @@ def churn(
     json_out: JsonFlag = False,
 ) -> None:
     """Churn candidates (pseudonyms) by P(alive) or overdue purchases."""
+    from core.profiling.fit_check import ModelUnusableError
     from core.profiling.service import ProfilingService
 
     with opened(data_dir) as hush:
-        run = ProfilingService(gateway=hush.gateway).churn(
-            analyst_context(hush, as_subject, "profiling"), threshold=threshold, k=k, as_of=parse_as_of(as_of)
-        )
+        try:
+            run = ProfilingService(gateway=hush.gateway).churn(
+                analyst_context(hush, as_subject, "profiling"),
+                threshold=threshold,
+                k=k,
+                as_of=parse_as_of(as_of),
+            )
+        except ModelUnusableError as exc:
+            _report_unusable(exc, json_out)
+            raise
         if json_out:
             print_json(
                 {

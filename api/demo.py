@@ -42,16 +42,6 @@ def run(*args: str, ok: tuple[int, ...] = (0,)) -> str:
     return result.stdout
 
 
-def split_by_owner(path: Path) -> None:
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for owner in ("alice", "bob"):
-        with (path.parent / f"customers-{owner}.csv").open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(r for r in rows if r["owner"] == owner)
-
-
 def first_id(path: Path) -> str:
     with path.open(encoding="utf-8", newline="") as fh:
         return next(csv.DictReader(fh))["external_id"]
@@ -67,8 +57,7 @@ def main() -> None:
     run("init", *dd)
 
     step("2. Synthetic customers (English and Chinese), transactions and notes")
-    run("demo-data", "--customers", "200", "--seed", "7", "--out", str(ROOT / "csv"))
-    split_by_owner(ROOT / "csv" / "customers.csv")
+    run("demo-data", "--customers", "200", "--seed", "7", "--out", str(ROOT / "csv"))  # also per owner
 
     step("3. Each sales rep imports the customers they own; bad rows are reported by line, never echoed")
     run("customers", "import", str(ROOT / "csv" / "customers-alice.csv"), "--as", "alice", *dd)

@@ -7,6 +7,13 @@ paged with ``limit``/``offset``; ``POST /profiles/{kind}/runs`` starts a new run
 the access anomalies over the audit log (compliance).  Authentication, the ``X-Purpose`` header
 and problem+json errors come from :mod:`api.http.deps` and :mod:`api.http.problems`.
 
+A CLV or churn run whose model fit is not usable (a parameter on a bound, no convergence, a
+parameter the data cannot identify; see :mod:`core.profiling.fit_check`) is never served as a
+result: ``POST /profiles/{clv,churn}/runs`` stores the run without results and answers 422
+``application/problem+json`` with ``type`` ``urn:hushdb:problem:model-unusable``, ``title``
+"Model unusable" and the reason, run id and audit event in ``detail``; ``GET /profiles/{clv,churn}``
+answers the same while the latest stored run of that kind is not usable.
+
 Mount with ``api.http.app.include(app, api.http_profiles.router)`` or
 ``create_app(hush, extra_routers=[build_router()])``.
 """
@@ -19,6 +26,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.http.deps import Access, Services
+from api.http.problems import error_responses
 from core.profiling.access import AccessAnalytics
 from core.profiling.quality_service import DataQualityService
 from core.profiling.reader import MAX_LIMIT, StoredProfiles
@@ -41,11 +49,17 @@ def build_router() -> APIRouter:
     def get_rfm(ctx: Access, svc: Services, limit: Limit = 1000, offset: Offset = 0) -> dict[str, Any]:
         return _stored(svc, ctx, "rfm", limit, offset)
 
-    @r.get("/profiles/clv", summary="Latest lifetime values per pseudonym, with the fitted parameters")
+    unusable = error_responses(422)  # includes urn:hushdb:problem:model-unusable
+
+    @r.get(
+        "/profiles/clv",
+        summary="Latest lifetime values per pseudonym, with the fitted parameters",
+        responses=unusable,
+    )
     def get_clv(ctx: Access, svc: Services, limit: Limit = 1000, offset: Offset = 0) -> dict[str, Any]:
         return _stored(svc, ctx, "clv", limit, offset)
 
-    @r.get("/profiles/churn", summary="Latest churn candidates (pseudonyms)")
+    @r.get("/profiles/churn", summary="Latest churn candidates (pseudonyms)", responses=unusable)
     def get_churn(ctx: Access, svc: Services, limit: Limit = 1000, offset: Offset = 0) -> dict[str, Any]:
         return _stored(svc, ctx, "churn", limit, offset)
 
@@ -57,7 +71,9 @@ def build_router() -> APIRouter:
     def get_quality(ctx: Access, svc: Services, limit: Limit = 1000, offset: Offset = 0) -> dict[str, Any]:
         return _stored(svc, ctx, "quality", limit, offset)
 
-    @r.post("/profiles/{kind}/runs", status_code=201, summary="Run and store a profile now")
+    @r.post(
+        "/profiles/{kind}/runs", status_code=201, summary="Run and store a profile now", responses=unusable
+    )
     def post_run(
         kind: Literal["rfm", "clv", "churn", "cross-sell", "quality"],
         ctx: Access,

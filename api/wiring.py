@@ -123,7 +123,7 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
     def pii() -> PiiEngine:
         from core.pii.engine import PiiEngine  # spaCy and Presidio load on first use only
 
-        return PiiEngine.create(spacy_model=settings.spacy_model)
+        return PiiEngine.create(spacy_model=settings.spacy_model, zh_model=settings.zh_ner_model)
 
     gateway = Gateway(
         engine=engine,
@@ -147,7 +147,11 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
         audit=audit,
         signer=signing,
         gateway=gateway,
-        writes=CustomerWrites(gateway=gateway),
+        writes=CustomerWrites(
+            gateway=gateway,
+            keystore_backup_retention_days=settings.keystore_backup_retention_days,
+            exports_dir=settings.exports_dir,
+        ),
         notes=notes,
         pii=pii,
     )

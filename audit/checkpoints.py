@@ -39,6 +39,8 @@ from core.errors import AuditError
 MESSAGE_DOMAIN = "hushdb.audit.checkpoint.v1"
 HEAD_DOMAIN = "hushdb.audit.head.v1"
 WITNESS_FILE_NAME = "checkpoints.jsonl"
+ARCHIVE_INFIX = ".before-restore-"
+"""A restore keeps the witness it replaced as ``<witness>.before-restore-<backup id>`` (never modified)."""
 
 
 def head_message(seq: int, head_hash: str, key_id: str) -> bytes:
@@ -50,6 +52,20 @@ def head_message(seq: int, head_hash: str, key_id: str) -> bytes:
 def witness_file(location: Path) -> Path:
     """The witness file of a location: ``DIR/checkpoints.jsonl`` for a directory, else the file itself."""
     return location / WITNESS_FILE_NAME if location.is_dir() else location
+
+
+def archived_witness(witness: Path, backup_id: str) -> Path:
+    """Where a restore of ``backup_id`` keeps the witness as it was (``<witness>.before-restore-<id12>``)."""
+    return witness.with_name(f"{witness.name}{ARCHIVE_INFIX}{backup_id[:12]}")
+
+
+def archived_witnesses(witness: Path) -> list[Path]:
+    """The witness copies that restores set aside beside ``witness`` (see :func:`archived_witness`)."""
+    try:
+        prefix = f"{witness.name}{ARCHIVE_INFIX}"
+        return sorted(p for p in witness.parent.iterdir() if p.name.startswith(prefix) and p.is_file())
+    except OSError as exc:
+        raise AuditError(f"audit witness location {witness.parent} cannot be listed: {_reason(exc)}") from exc
 
 
 def _reason(exc: OSError) -> str:

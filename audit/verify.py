@@ -45,6 +45,22 @@ the start (a change there that left the start's hash intact, i.e. without
 recomputing hashes, is found by a full verification), index rows of old
 partitions and old checkpoints.  Run a full verification periodically.
 
+Restores (``hushdb restore``): a restore rewinds the log to the backup's audit
+head and appends an event (action ``restore``, :data:`RESTORE_ACTION`) whose
+detail names the backup and the range lost (``lost_from_seq`` .. ``lost_to_seq``).
+The restored log reuses those sequence numbers, so witness checkpoints signed
+BEFORE the restore at a seq in that range (in an independent witness, or in
+the copy the restore kept, ``<witness>.before-restore-<id>``, read here as
+well) no longer match the log.  Such a checkpoint is not tampering: its
+signature must still verify, and it is counted in the range that restore lost
+(:class:`LostRange`) instead of being compared with the new events.  Every
+other checkpoint is compared as usual.  A restore event only counts when it
+lies in the verified chain (covered by the signed head), so it cannot be
+forged without the signing key.  The report then has ``lost`` set and
+``status`` ``intact_with_restore_gap``: the log is never called just intact
+once a restore lost events.  An incremental run learns the restores before its
+start from the ``restore_seqs`` its start event recorded.
+
 Consistency under concurrent writers: the witness file is read first, then
 the head, then the rows.  On PostgreSQL run verify in a REPEATABLE READ
 transaction (:func:`verify_engine` does this); under READ COMMITTED, rows
@@ -56,7 +72,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +83,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from audit.checkpoints import (
     Checkpoint,
+    archived_witnesses,
     check_witness_reachable,
     decode_signature,
     head_message,
@@ -81,7 +98,45 @@ from core.errors import AuditError, AuditIntegrityError
 DEFAULT_BATCH = 20_000
 READ_ONLY_OPTION = "hushdb_read_only"  # execution option: this connection only reads (see verify_engine)
 VERIFY_ACTION = "audit_verify"
+RESTORE_ACTION = "restore"
+STATUS_INTACT = "intact"
+STATUS_RESTORE_GAP = "intact_with_restore_gap"
+STATUS_TAMPERED = "tampered"
 _CURSOR_IDS = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class LostRange:
+    """Events ``first_seq`` .. ``last_seq`` of the log before a restore are gone (``last_seq`` None: unknown).
+
+    ``restore_seq`` is the restore's own audit event; ``witnessed`` counts the
+    witness checkpoints (signature verified) that were signed before the restore
+    at a seq in the range.
+    """
+
+    restore_seq: int
+    restored_at: str
+    backup_id: str
+    first_seq: int
+    last_seq: int | None
+    witnessed: int = 0
+
+    def describe(self) -> str:
+        upto = str(self.last_seq) if self.last_seq is not None else "?"
+        return (
+            f"events {self.first_seq}..{upto} lost by the restore of backup {self.backup_id[:12]} "
+            f"at {self.restored_at} (audit event {self.restore_seq}; {self.witnessed} witness checkpoints)"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lost_from_seq": self.first_seq,
+            "lost_to_seq": self.last_seq,
+            "backup_id": self.backup_id,
+            "restore_seq": self.restore_seq,
+            "restored_at": self.restored_at,
+            "witness_checkpoints": self.witnessed,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +162,15 @@ class VerifyReport:
     ref_part: int = 0
     ref_fill: int = 0
     """The reference-partition state after the last event checked (for the next incremental run)."""
+    lost: tuple[LostRange, ...] = ()
+    """The ranges restores lost (oldest restore first); empty when no restore is recorded."""
+
+    @property
+    def status(self) -> str:
+        """``intact``, ``intact_with_restore_gap`` (ok, but restores lost :attr:`lost`) or ``tampered``."""
+        if not self.ok:
+            return STATUS_TAMPERED
+        return STATUS_RESTORE_GAP if self.lost else STATUS_INTACT
 
     def raise_if_tampered(self) -> None:
         if not self.ok:
@@ -122,6 +186,8 @@ class _Start:
     part: int = 0
     fill: int = 0
     note: str = ""
+    restore_seqs: tuple[int, ...] | None = None
+    """The restore events at or before ``seq`` (None: not recorded, look them up)."""
 
 
 @dataclass(slots=True)
@@ -180,6 +246,7 @@ def _check_chain(
     wanted: set[int],
     seen: dict[int, str],
     batch: int,
+    restores: list[tuple[int, str, str]],
 ) -> _ChainResult:
     """Walk the events and refs in seq order (after ``start``); stop at the first inconsistency.
 
@@ -255,6 +322,8 @@ def _check_chain(
             break
         if seq in wanted:
             seen[seq] = stored_hash
+        if action == RESTORE_ACTION and decision == "allow":
+            restores.append((seq, ts, detail))
         prev = stored_hash
         expected = seq + 1
     res.ref_state = ref_check.state
@@ -317,6 +386,7 @@ def verify(
     batch_size: int = DEFAULT_BATCH,
     incremental: bool = False,
     witness_required: bool = False,
+    extra_witnesses: Sequence[Path] = (),
 ) -> VerifyReport:
     """Verify the log; never raises for tampering (see :meth:`VerifyReport.raise_if_tampered`).
 
@@ -326,16 +396,27 @@ def verify(
     witness named explicitly, or kept outside the data directory: its absence
     must not pass for "nothing published yet").  ``incremental``: start after the
     head recorded by the newest ``audit_verify`` event (module docstring); the
-    whole log when there is none.
+    whole log when there is none.  The copies of the witness that restores kept
+    beside it (``<witness>.before-restore-*``) and ``extra_witnesses`` are read
+    too: their checkpoints must match the log, except those a restore lost.
     """
+    others: list[tuple[str, Checkpoint]] = []
+    malformed: list[str] = []
     if checkpoints_path is not None:
         check_witness_reachable(checkpoints_path, must_exist=witness_required)
         external = read_checkpoints_file(checkpoints_path)  # first: it must not be newer than the rows
         witness, bad_lines = external.checkpoints, external.bad_lines
+        extra = [*archived_witnesses(checkpoints_path), *extra_witnesses]
     else:
         witness, bad_lines = (), ()
+        extra = list(extra_witnesses)
+    for path in extra:
+        found = read_checkpoints_file(path)
+        others.extend((f"witness {path.name}", cp) for cp in found.checkpoints)
+        if found.bad_lines:
+            malformed.append(f"witness file {path} lines {list(found.bad_lines)[:5]} are malformed")
     try:
-        return _verify(conn, witness, bad_lines, public_key, batch_size, incremental)
+        return _verify(conn, witness, bad_lines, public_key, batch_size, incremental, others, malformed)
     except AuditError:
         raise
     except Exception as exc:
@@ -366,7 +447,70 @@ def _incremental_start(conn: Connection, pointer: int, head_seq: int) -> _Start:
         usable = False
     if not usable:
         return _Start(note=f"event seq {pointer} is not a usable verification record: verified in full")
-    return _Start(seq=seq, hash=digest, part=part, fill=fill)
+    return _Start(seq=seq, hash=digest, part=part, fill=fill, restore_seqs=_restore_seqs(detail))
+
+
+def _restore_seqs(detail: dict[str, Any]) -> tuple[int, ...] | None:
+    """The ``restore_seqs`` a verification recorded ("12,340"); None when absent or unreadable."""
+    value = detail.get("restore_seqs")
+    if not isinstance(value, str):
+        return None
+    try:
+        return tuple(int(part) for part in value.split(",") if part)
+    except ValueError:
+        return None
+
+
+def _earlier_restores(conn: Connection, start: _Start) -> list[tuple[int, str, str]]:
+    """The restore events at or before an incremental start (verified by the run that recorded it)."""
+    if not start.seq or start.restore_seqs == ():
+        return []
+    c = audit_events.c
+    stmt = sa.select(c.seq, c.ts, c.detail).where(
+        c.action == RESTORE_ACTION, c.decision == "allow", c.seq <= start.seq
+    )
+    if start.restore_seqs is not None:  # by primary key; else (an older record) one scan
+        stmt = stmt.where(c.seq.in_(start.restore_seqs))
+    return [(int(r.seq), str(r.ts), str(r.detail)) for r in conn.execute(stmt.order_by(c.seq))]
+
+
+def _lost_ranges(rows: Sequence[tuple[int, str, str]]) -> list[LostRange]:
+    """The ranges the restore events name; an event whose detail is not a restore's is skipped."""
+    found: list[LostRange] = []
+    for seq, ts, detail in rows:
+        try:
+            d = json.loads(detail)
+            first, last, backup = d["lost_from_seq"], d.get("lost_to_seq"), d["backup_id"]
+            if not isinstance(first, int) or not isinstance(backup, str):
+                continue
+            if last is not None and not isinstance(last, int):
+                continue
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue
+        found.append(LostRange(int(seq), str(ts), backup, first, last))
+    return found
+
+
+def _split_lost(
+    checkpoints: Sequence[tuple[str, Checkpoint]], ranges: Sequence[LostRange]
+) -> tuple[list[tuple[str, Checkpoint]], list[list[tuple[str, Checkpoint]]]]:
+    """(checkpoints of the current log, per range the checkpoints it lost).
+
+    A checkpoint belongs to a restore's lost range when it was signed before the
+    restore (its ``ts`` is earlier: both are fixed-width UTC text) at a seq from
+    the range's start on; the oldest such restore owns it.
+    """
+    kept: list[tuple[str, Checkpoint]] = []
+    lost: list[list[tuple[str, Checkpoint]]] = [[] for _ in ranges]
+    for source, cp in checkpoints:
+        owner = next(
+            (i for i, r in enumerate(ranges) if cp.seq >= r.first_seq and cp.ts < r.restored_at), None
+        )
+        if owner is None:
+            kept.append((source, cp))
+        else:
+            lost[owner].append((source, cp))
+    return kept, lost
 
 
 def _verify(
@@ -376,6 +520,8 @@ def _verify(
     public_key: Ed25519PublicKey,
     batch: int,
     incremental: bool,
+    others: Sequence[tuple[str, Checkpoint]] = (),
+    malformed: Sequence[str] = (),
 ) -> VerifyReport:
     head = conn.execute(sa.select(audit_head).where(audit_head.c.id == HEAD_ID)).one_or_none()
     if head is None:
@@ -383,15 +529,24 @@ def _verify(
     head_seq, head_hash = int(head.seq), str(head.hash)
     bounded = not _is_snapshot(conn)
     start = _incremental_start(conn, int(head.verified_event_seq), head_seq) if incremental else _Start()
-    entries = _load_checkpoints(conn, head_seq if bounded else None, start.seq) + [
-        ("witness", cp) for cp in external if cp.seq > start.seq
-    ]
-    entries.sort(key=lambda item: item[1].seq)
+    stored = _load_checkpoints(conn, head_seq if bounded else None, start.seq)
+    outside: list[tuple[str, Checkpoint]] = []
+    distinct: set[tuple[int, str]] = set()
+    for source, cp in [("witness", cp) for cp in external] + list(others):
+        if (cp.seq, cp.signature) not in distinct:  # a kept copy repeats the witness it was taken from
+            distinct.add((cp.seq, cp.signature))
+            outside.append((source, cp))
+    restore_rows = _earlier_restores(conn, start)
     seen: dict[int, str] = {}
+    wanted = {cp.seq for _, cp in stored} | {cp.seq for _, cp in outside if cp.seq > start.seq}
     chain = _check_chain(
-        conn, head_seq=head_seq, bounded=bounded, start=start, wanted={cp.seq for _, cp in entries},
-        seen=seen, batch=batch,
+        conn, head_seq=head_seq, bounded=bounded, start=start, wanted=wanted, seen=seen, batch=batch,
+        restores=restore_rows,
     )  # fmt: skip
+    ranges = _lost_ranges(restore_rows)
+    current, lost_by_range = _split_lost(outside, ranges)
+    entries = stored + [(source, cp) for source, cp in current if cp.seq > start.seq]
+    entries.sort(key=lambda item: item[1].seq)
     problems: list[tuple[int, str]] = []
     if chain.bad_seq is not None:
         problems.append((chain.bad_seq, chain.reason))
@@ -435,6 +590,21 @@ def _verify(
         last_checkpoint = max(last_checkpoint, cp.seq)
     if bad_lines:
         bad_signatures.append((last_good + 1, f"witness file lines {list(bad_lines)[:5]} are malformed"))
+    for text in malformed:
+        bad_signatures.append((last_good + 1, text))
+    lost: list[LostRange] = []
+    for r, owned in zip(ranges, lost_by_range, strict=True):
+        top, witnessed = r.last_seq, 0
+        for source, cp in owned:
+            if not _signature_ok(cp, public_key, key_id):
+                bad_signatures.append(
+                    (cp.seq, f"{source} checkpoint at seq {cp.seq} (before the restore at event "
+                     f"{r.restore_seq}) has an invalid signature")
+                )  # fmt: skip
+                continue
+            top = cp.seq if top is None else max(top, cp.seq)
+            witnessed += 1
+        lost.append(LostRange(r.restore_seq, r.restored_at, r.backup_id, r.first_seq, top, witnessed))
 
     head_signed = False
     last_signed = last_good
@@ -467,6 +637,7 @@ def _verify(
         "key_id": key_id,
         "ref_part": chain.ref_state[0],
         "ref_fill": chain.ref_state[1],
+        "lost": tuple(lost),
     }
     if problems:
         first_bad, reason = min(problems)
@@ -484,6 +655,9 @@ def _verify(
         reason += f"; {tail} newest events (written before head signing) not yet covered by a signature"
     if start.note and incremental:
         reason += f" ({start.note})"
+    if lost:
+        gaps = "; ".join(r.describe() for r in lost)
+        reason = f"NOT intact: {gaps}; the rest is {reason}"
     return VerifyReport(True, chain.checked, None, reason, **common)  # type: ignore[arg-type]
 
 
@@ -495,6 +669,7 @@ def verify_engine(
     batch_size: int = DEFAULT_BATCH,
     incremental: bool = False,
     witness_required: bool = False,
+    extra_witnesses: Sequence[Path] = (),
 ) -> VerifyReport:
     """:func:`verify` on its own read-only connection, in a snapshot.
 
@@ -515,6 +690,7 @@ def verify_engine(
                 batch_size=batch_size,
                 incremental=incremental,
                 witness_required=witness_required,
+                extra_witnesses=extra_witnesses,
             )
             conn.rollback()
             return report

@@ -260,6 +260,29 @@ def chinese_report(
         print(
             f"  a {len(long_note.encode()) / 1024:.1f} KB {label} note analysed in {time.perf_counter() - t0:.2f}s"
         )
+    worst_case_notes(engine)
+
+
+#: Adversarial note shapes (issue 15): repeated separators, long runs, near-miss e-mails and URLs, CJK.
+WORST_CASE_UNITS: tuple[str, ...] = (
+    "john dot ", "john [dot] ", "a at b dot ", "1-", "1 ", "1.", "ab.", "a.b@", "Ab ", "Abc, ", "Mr Ab Cd ",
+    "12 High Street ", "([{<", "a", "1", " ", "王先生", "北京市朝阳区", "零一", "王 a 1 点 ", "www.a",
+)  # fmt: skip
+
+
+def worst_case_notes(engine: PiiEngine, max_bytes: int = 20 * 1024) -> None:
+    """Analysis time of the slowest accepted note (at the note size limit) over adversarial shapes."""
+    print(f"\nworst-case notes ({max_bytes} bytes each; target: every one under 1 s)")
+    timings: list[tuple[float, str]] = []
+    for unit in WORST_CASE_UNITS:
+        note = unit * (max_bytes // len(unit.encode()))
+        t0 = time.perf_counter()
+        engine.analyse(note)
+        timings.append((time.perf_counter() - t0, unit))
+    for took, unit in sorted(timings, reverse=True)[:5]:
+        print(f"  {took:6.2f}s  {unit!r} repeated")
+    worst, unit = max(timings)
+    print(f"  worst {worst:.2f}s ({unit!r}); {sum(t > 1.0 for t, _ in timings)} of {len(timings)} over 1 s")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ Reading the audit log is itself governed (resource ``audit``) and audited;
 so is every verification: its event (action ``audit_verify``) records the
 result, the head it verified and whether the key was pinned, and a successful
 one becomes the start of the next incremental verification (:mod:`audit.verify`).
+After a restore the report's status is ``intact_with_restore_gap`` and the
+event names the ranges restores lost (``lost_0``, ...) and the restore events
+(``restore_seqs``) an incremental run starting there must still account for.
 
 Event listings are newest first and paged by sequence number: ``after`` and
 ``before`` bound the seqs (exclusive), ``next`` of a page is the seq to pass as
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CURSOR_VERSION = 1
 MAX_CURSOR_CHARS = 200
+MAX_RECORDED_GAPS = 20  # lost ranges named in a verification's event (all are counted in restore_seqs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +178,19 @@ class ComplianceQueries:
             "key_id": report.key_id,
             "witness_external": not witness.is_relative_to(self._hush.settings.data_dir),
             "witness_seq": report.witness_seq,
+            "status": report.status,
         }
+        for number, gap in enumerate(report.lost[:MAX_RECORDED_GAPS]):
+            detail[f"lost_{number}"] = (
+                f"{gap.first_seq}..{'' if gap.last_seq is None else gap.last_seq} backup {gap.backup_id}"
+            )
         if report.ok and report.head_seq > 0:  # where the next incremental verification starts
             detail.update(
                 verified_seq=report.head_seq,
                 verified_hash=report.head_hash,
                 ref_part=report.ref_part,
                 ref_fill=report.ref_fill,
+                restore_seqs=",".join(str(gap.restore_seq) for gap in report.lost),
             )
         event: AuditEvent = self._gateway.event(
             ctx, action=VERIFY_ACTION, resource="audit", fields=["verify"], decision="allow", detail=detail

@@ -28,6 +28,7 @@ Environment variables:
 ``HUSHDB_KEYSTORE_BACKUP_RETENTION_DAYS``
                             days a key-store backup is kept; an erasure reaches key-store backups
                             older than this (the erasure receipt says so); default 7
+``HUSHDB_EXPORT_RETENTION_HOURS`` how long mail-merge job output is kept; default 24
 ``HUSHDB_LOG_LEVEL``        default ``INFO``
 """
 
@@ -50,6 +51,7 @@ DEFAULT_NOTE_MAX_BYTES = 20 * 1024
 DEFAULT_PHONE_REGION = "GB"
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS = 7
+DEFAULT_EXPORT_RETENTION_HOURS = 24
 SQLITE_FILE_NAME = "hushdb.sqlite3"
 KEY_FILE_NAME = "master.key"
 SIGNING_KEY_FILE_NAME = "audit-signing.key"
@@ -99,6 +101,8 @@ class Settings:
     """A pinned audit public key file (PEM) for verification; None: the data directory's key."""
     keystore_backup_retention_days: int = DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS
     """Key-store backups older than this are deleted; an erasure reaches them once they are."""
+    export_retention_hours: int = DEFAULT_EXPORT_RETENTION_HOURS
+    """Mail-merge job output (plaintext letters) older than this is deleted (api.http.jobs)."""
 
     def __repr__(self) -> str:
         """Every setting; the database URL's password is redacted (key material is never held here)."""
@@ -199,6 +203,7 @@ def load_settings(
         keystore_backup_retention_days=_int(
             environ, "HUSHDB_KEYSTORE_BACKUP_RETENTION_DAYS", DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS
         ),
+        export_retention_hours=_int(environ, "HUSHDB_EXPORT_RETENTION_HOURS", DEFAULT_EXPORT_RETENTION_HOURS),
     )
 
 

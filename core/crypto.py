@@ -278,7 +278,11 @@ _FAST_CODES: dict[int, re.Pattern[str]] = {
 
 def normalise_phone(value: str, region: str) -> str:
     """The phone number in E.164 form; numbers without a country code use ``region``."""
-    text = unicodedata.normalize("NFKC", value).strip()
+    return _normalise_phone_text(unicodedata.normalize("NFKC", value).strip(), region)
+
+
+def _normalise_phone_text(text: str, region: str) -> str:
+    """:func:`normalise_phone` of text already NFKC-normalised and stripped."""
     fast = _fast_e164(text)
     if fast is not None:
         return fast
@@ -289,3 +293,97 @@ def normalise_phone(value: str, region: str) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InputError("phone is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+PHONE_HINT_REGIONS = ("GB", "US", "CN")
+"""Regions tried for a national number the default region does not take (those of :data:`_FAST_CODES`).
+
+A number is accepted from them only when exactly one of them (or the number
+read as international without its ``+``) makes it a valid number.
+"""
+
+_ADDRESS_SEPARATORS = re.compile(r"[,\n;]+")
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Country name (case-folded, in every language libphonenumber ships) -> region code.
+
+    Read from ``phonenumbers``' own locale data; a name that several regions
+    share is left out.
+    """
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    found: dict[str, set[str]] = {}
+    for region, names in LOCALE_DATA.items():
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            continue
+        for name in names.values():
+            if name and not name.startswith("*"):
+                key = unicodedata.normalize("NFKC", name).casefold().strip()
+                found.setdefault(key, set()).add(region)
+    return {name: next(iter(regions)) for name, regions in found.items() if len(regions) == 1}
+
+
+def address_region(address: str | None) -> str | None:
+    """The region an address names as its country (its last or first part), if any."""
+    if not address:
+        return None
+    parts = [p.strip(" .") for p in _ADDRESS_SEPARATORS.split(unicodedata.normalize("NFKC", address))]
+    parts = [p.casefold() for p in parts if p]
+    if not parts:
+        return None
+    names = _country_names()
+    for part in (parts[-1], parts[0]):
+        region = names.get(part)
+        if region is not None:
+            return region
+    return None
+
+
+def _valid_for_region(text: str, region: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number_for_region(number, region):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def resolve_phone(value: str, region: str, *, address: str | None = None) -> str | None:
+    """The number in E.164 form when a region makes it one, else None (stored as given, not indexed).
+
+    In order: ``region`` as :func:`normalise_phone` reads it, unless the
+    number is in national form (no ``+`` or ``00``), not valid there, and
+    valid in the country ``address`` names (:func:`address_region`), which
+    then wins; for a number no region took, the regions
+    of :data:`PHONE_HINT_REGIONS` and the digits read as international, when
+    exactly one of them makes a valid number.  A number written with its
+    country code that is not a possible number there (an outdated one) is
+    never re-read under another country.  Bounded: at most seven parses.
+    """
+    text = unicodedata.normalize("NFKC", value).strip()
+    try:
+        default: str | None = _normalise_phone_text(text, region)
+    except InputError:
+        default = None
+    if default is not None and (address is None or text.startswith("+")):
+        return default
+    digits = text.translate(_PHONE_PUNCTUATION)
+    if len(digits) > 17 or not digits.isascii() or not digits.isdigit() or digits.startswith("00"):
+        return default  # international form, letters or an extension: nothing to re-read
+    hinted = address_region(address)
+    if hinted is not None and hinted != region:
+        if default is not None and _valid_for_region(text, region) is not None:
+            return default
+        found = _valid_for_region(text, hinted)
+        if found is not None:
+            return found
+    if default is not None:
+        return default
+    candidates = {_valid_for_region(text, r) for r in PHONE_HINT_REGIONS if r not in (region, hinted)}
+    if not digits.startswith("0"):
+        candidates.add(_valid_for_region("+" + digits, "ZZ"))
+    candidates.discard(None)
+    return candidates.pop() if len(candidates) == 1 else None

@@ -4,6 +4,11 @@ Rows are parsed one at a time; a bad row becomes a :class:`RowError` (line
 number and reason, never the row's content) and the rest of the file goes
 on.  Invalid UTF-8 only spoils the rows it sits in: the file is decoded with
 ``surrogateescape`` and rows that carry an undecodable byte are rejected.
+
+Values this module cannot read without guessing (a date not in ISO 8601, a
+consent that is not yes/no) refuse the row; an email or phone is passed on as
+typed, and the store keeps it as given when it does not normalise
+(:data:`core.store.KEPT_AS_GIVEN`, reported as a warning, never refused).
 """
 
 from __future__ import annotations
@@ -176,7 +181,12 @@ def transaction_rows(path: Path) -> Iterator[tuple[int, TransactionInput | RowEr
 
 
 def note_rows(path: Path) -> Iterator[tuple[int, NoteInput | RowError]]:
-    """Notes CSV: ``external_id,author,created_at,text`` (``created_at`` may be empty: now)."""
+    """Notes CSV: ``external_id,author,created_at,text`` (``author`` and ``created_at`` may be empty).
+
+    ``author`` and ``created_at`` are what the file claims; the import stores the importing
+    subject as the author and keeps the date only for an importer who may backdate
+    (:meth:`core.notes.NoteService.import_notes`).
+    """
 
     def build(r: dict[str, str]) -> NoteInput:
         created = r.get("created_at", "").strip()

@@ -21,16 +21,17 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 from core.keystore import attach_sqlite, finish_migration, keystore_path
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # imported when used: commands that only read start faster
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
@@ -100,6 +103,8 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent); finish moving keys to the key store."""
     try:
+        from alembic import command
+
         command.upgrade(alembic_config(engine), "head")
         finish_migration(engine)
     except SQLAlchemyError as exc:

@@ -192,21 +192,79 @@ def gen_customers(n: int, seed: int) -> Iterator[dict[str, str]]:
         }
 
 
-def gen_transactions(n_customers: int, seed: int, per_customer: float = 5.0) -> Iterator[dict[str, str]]:
+#: The purchase process of the demo customers (Fader, Hardie & Lee's BG/NBD and Gamma-Gamma
+#: assumptions, rates per week): purchase rate ``lambda ~ Gamma(shape r, rate alpha)``, after each
+#: purchase the customer drops out for good with probability ``p ~ Beta(a, b)``, and a purchase's
+#: value is ``Gamma(shape p_spend, rate nu)`` with ``nu ~ Gamma(shape q, rate gamma)`` per customer.
+DEMO_PURCHASE_PROCESS: dict[str, float] = {
+    "r": 0.9,
+    "alpha": 3.0,
+    "a": 1.2,
+    "b": 6.0,
+    "p_spend": 3.0,
+    "q": 3.0,
+    "gamma": 30.0,
+}
+DEMO_WINDOW_DAYS = 730
+"""Customers are acquired (first purchase) uniformly over the last two years before ``until``."""
+DEMO_NON_BUYERS = 0.1
+"""Share of customers (leads) who never buy."""
+_MAX_PURCHASES = 500
+"""A hard cap per customer, so that a freak draw of the purchase rate stays bounded."""
+
+
+def _demo_until(until: dt.date | None) -> dt.datetime:
+    day = until if until is not None else dt.datetime.now(dt.UTC).date()
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
+
+
+def gen_transactions(
+    n_customers: int, seed: int, *, until: dt.date | None = None
+) -> Iterator[dict[str, str]]:
+    """Purchases drawn from :data:`DEMO_PURCHASE_PROCESS`, ending before ``until`` (default today, UTC).
+
+    Each buying customer's first purchase falls uniformly in the :data:`DEMO_WINDOW_DAYS` before
+    ``until``; purchases follow at exponential gaps (rate ``lambda``) until the customer drops out
+    (probability ``p`` after each repeat purchase) or the window ends.  Products lean towards a favourite
+    category per customer, so that items of one category are bought together more than by chance.
+    Deterministic for ``(n_customers, seed, until)``.
+    """
     rng = random.Random(seed + 1)
-    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    end = _demo_until(until)
+    start = end - dt.timedelta(days=DEMO_WINDOW_DAYS)
+    window_weeks = DEMO_WINDOW_DAYS / 7.0
+    proc = DEMO_PURCHASE_PROCESS
+    categories = sorted({c for _, c in PRODUCTS})
     for i in range(1, n_customers + 1):
-        for _ in range(int(rng.expovariate(1 / per_customer))):
-            product, category = rng.choice(PRODUCTS)
-            when = start + dt.timedelta(minutes=rng.randint(0, 60 * 24 * 690))
+        rate = rng.gammavariate(proc["r"], 1.0 / proc["alpha"])
+        dropout = rng.betavariate(proc["a"], proc["b"])
+        nu = rng.gammavariate(proc["q"], 1.0 / proc["gamma"])
+        favourite = rng.choice(categories)
+        first = rng.uniform(0.0, window_weeks)
+        if rng.random() < DEMO_NON_BUYERS:
+            continue
+        week = first
+        for purchase in range(_MAX_PURCHASES):
+            if rng.random() < 0.6:
+                product, category = rng.choice([pc for pc in PRODUCTS if pc[1] == favourite])
+            else:
+                product, category = rng.choice(PRODUCTS)
+            amount = max(rng.gammavariate(proc["p_spend"], 1.0 / nu), 0.01)
+            when = start + dt.timedelta(minutes=int(week * 7 * 24 * 60))
             yield {
                 "external_id": f"C{i:06d}",
                 "occurred_at": when.isoformat(),
-                "amount": f"{rng.lognormvariate(3.5, 0.6):.2f}",
+                "amount": f"{amount:.2f}",
                 "currency": "GBP",
                 "product": product,
                 "category": category,
             }
+            # As in BG/NBD, the chance to drop out comes after each *repeat* purchase.
+            if (purchase > 0 and rng.random() < dropout) or rate <= 0.0:
+                break
+            week += rng.expovariate(rate)
+            if week >= window_weeks:
+                break
 
 
 def gen_notes(n_customers: int, seed: int) -> Iterator[dict[str, str]]:
@@ -241,7 +299,8 @@ def _write(path: Path, rows: Iterator[dict[str, str]]) -> int:
     return count
 
 
-def write_demo_data(out: Path, *, customers: int, seed: int) -> dict[str, int]:
+def write_demo_data(out: Path, *, customers: int, seed: int, until: dt.date | None = None) -> dict[str, int]:
+    """Write customers.csv, transactions.csv and notes.csv; purchases end before ``until`` (default today)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -249,6 +308,6 @@ def write_demo_data(out: Path, *, customers: int, seed: int) -> dict[str, int]:
     n = customers
     return {
         "customers": _write(out / "customers.csv", gen_customers(n, seed)),
-        "transactions": _write(out / "transactions.csv", gen_transactions(n, seed)),
+        "transactions": _write(out / "transactions.csv", gen_transactions(n, seed, until=until)),
         "notes": _write(out / "notes.csv", gen_notes(n, seed)),
     }

@@ -1,8 +1,10 @@
 """Data-subject access and portability export (GDPR Art. 15 and 20).
 
 Everything hushdb holds about one person, as one JSON-ready document: the
-customer's fields, notes, consents (current state and history), transactions
-and the access report (who read or changed the record, when and why).  Each
+customer's fields, notes, consents (current state and history), transactions,
+the profiling results held under the person's pseudonym (segment, lifetime
+value, churn risk, recommendations: every stored run, GDPR Art. 15(1)(h)
+asks for the logic and the outcome of profiling) and the access report (who read or changed the record, when and why).  Each
 part is read through the gateway under the caller's access plan, with purpose
 ``erasure`` (the dpo's purpose in the policy files), and each read is audited;
 a final ``export`` event records that the document was produced.
@@ -10,6 +12,7 @@ a final ``export`` event records that the document was produced.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from core.db import transaction
 from core.gateway import AccessContext, Gateway
 from core.models import consent_events_t, transactions_t, utcnow
+from core.profiling.results import profile_results_t, profile_runs_t
 from core.records import CUSTOMER_FIELDS
 from policies.vocabulary import RESOURCES
 
@@ -51,6 +55,7 @@ class DataSubjectExport:
         notes = self._gateway.read_notes(ctx, external_id)
         customer_id, history = self._consent_history(ctx, external_id)
         purchases = self._transactions(ctx, external_id)
+        profiling = self._profiling(record.pseudonym)
         report = self._reports.access_report(ctx, external_id)
         values = dict(record.values)
         doc: dict[str, Any] = {
@@ -64,6 +69,7 @@ class DataSubjectExport:
             "consents": {"current": values.get("consent"), "history": history},
             "notes": [{"note_id": n.note_id, **n.values} for n in notes],
             "transactions": purchases,
+            "profiling": profiling,
             "access_report": report,
         }
         self._gateway.record_alone(
@@ -80,6 +86,7 @@ class DataSubjectExport:
                     "notes": len(notes),
                     "transactions": len(purchases),
                     "consent_events": len(history),
+                    "profiling_results": len(profiling),
                 },
             )
         )
@@ -134,6 +141,39 @@ class DataSubjectExport:
             )
         self._gateway.publish()
         return out
+
+    def _profiling(self, pseudonym: str) -> list[dict[str, Any]]:
+        """Every profiling result stored under the pseudonym, newest run first (pseudonymous data only)."""
+        with transaction(self._gateway.engine) as conn:
+            rows = conn.execute(
+                sa.select(
+                    profile_runs_t.c.kind,
+                    profile_runs_t.c.id,
+                    profile_runs_t.c.created_at,
+                    profile_runs_t.c.code_version,
+                    profile_results_t.c.label,
+                    profile_results_t.c.score,
+                    profile_results_t.c.data,
+                )
+                .select_from(
+                    profile_results_t.join(profile_runs_t, profile_runs_t.c.id == profile_results_t.c.run_id)
+                )
+                .where(profile_results_t.c.pseudonym == pseudonym)
+                .order_by(profile_runs_t.c.created_at.desc(), profile_runs_t.c.id)
+                .limit(1000)
+            ).all()
+        return [
+            {
+                "kind": r.kind,
+                "run_id": r.id,
+                "run_at": r.created_at.isoformat(),
+                "code_version": r.code_version,
+                "label": r.label,
+                "score": r.score,
+                "data": json.loads(r.data),
+            }
+            for r in rows
+        ]
 
 
 def _jsonable(value: Any) -> Any:

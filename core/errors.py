@@ -33,7 +33,8 @@ dependencies.  Messages never carry personal data, secrets or key material.
     ├── AuditError                     exit 2, HTTP 503
     │   ├── AuditWriteError            exit 2             fail closed: the access did not happen
     │   └── AuditIntegrityError        exit 1             names the first bad sequence number
-    └── StoreError                     exit 2, HTTP 503   the database failed
+    ├── StoreError                     exit 2, HTTP 503   the database failed
+    └── ListenError                    exit 8             `serve` cannot listen (address in use, not allowed)
 """
 
 from __future__ import annotations
@@ -185,3 +186,10 @@ class StoreError(HushError):
     exit_code = 2
     http_status = 503
     title = "Store unavailable"
+
+
+class ListenError(HushError):
+    """``hushdb serve`` cannot listen on the address it was given (in use, not available, not allowed)."""
+
+    exit_code = 8
+    title = "Cannot listen"

@@ -42,7 +42,7 @@ from core.errors import (
     InvalidPurposeError,
     NotFoundError,
 )
-from core.models import customers_t
+from core.models import customers_t, meta_t
 from policies.holder import PolicyHolder, ReloadResult
 from policies.plan import AccessPlan
 from policies.vocabulary import SYSTEM_ROLE, SYSTEM_SUBJECT
@@ -319,16 +319,33 @@ class Governance:
             }
             if result.error is not None:
                 detail["reason"] = result.error.message
-            self.record_alone(
-                self.event(
-                    who,
-                    action="policy_reload" if result.ok else "policy_reload_failed",
-                    resource="admin",
-                    fields=["policy"],
-                    decision="allow" if result.ok else "deny",
-                    detail=detail,
-                )
+            event = self.event(
+                who,
+                action="policy_reload" if result.ok else "policy_reload_failed",
+                resource="admin",
+                fields=["policy"],
+                decision="allow" if result.ok else "deny",
+                detail=detail,
             )
+            if not result.changed:
+                self.record_alone(event)
+                return
+            try:
+                with self.engine.begin() as conn:
+                    # the hash in force, as the start-up check reads it (api.wiring)
+                    updated = conn.execute(
+                        sa.update(meta_t)
+                        .where(meta_t.c.key == "policy_hash")
+                        .values(value=result.policy_hash)
+                    ).rowcount
+                    if not updated:
+                        conn.execute(sa.insert(meta_t).values(key="policy_hash", value=result.policy_hash))
+                    self.audit.append(conn, event)
+            except AuditWriteError:
+                raise
+            except Exception as exc:
+                raise AuditWriteError("the audit event could not be written") from exc
+            self.publish()
 
         # The event is written before the new policy is swapped in: none is in force unrecorded.
         return self.policies.reload(record=record)

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from core import keystore
-from core.crypto import FieldCipher, HmacSha256, new_key, normalise_email, normalise_phone
+from core.crypto import FieldCipher, HmacSha256, new_key, normalise_email, resolve_phone
 from core.errors import (
     ConflictError,
     ErasedError,
@@ -105,6 +105,22 @@ _CONSENT_ROW = ("customer_id", "purpose", "granted", "at", "source")  # a consen
 _PSEUDONYM, _UNDER_REVIEW, _CREATED_AT = (
     CUSTOMER_ROW.index(c) for c in ("pseudonym", "under_review", "created_at")
 )
+_INDEXED = tuple(
+    (name, CUSTOMER_ROW.index(f"{name}_ct"), CUSTOMER_ROW.index(f"{name}_bidx"))
+    for name in ("email", "phone")
+)
+
+KEPT_AS_GIVEN = {
+    "email": "email is not a valid address; kept as given, not indexed",
+    "phone": "phone is not a valid number under any region hint; kept as given, not indexed",
+}
+"""Fields stored as given, with the warning's reason, when they fail their format check.
+
+A value that carries data is never dropped: an email or phone that does not
+normalise is stored encrypted as typed, without a blind index (so it is not
+found by look-ups and not linked as a duplicate), and the write reports a
+warning.  Every other check refuses the row as a whole.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +156,12 @@ class PreparedCustomer:
     @property
     def created_at(self) -> dt.datetime:
         return cast(dt.datetime, self.row[_CREATED_AT])
+
+    @property
+    def kept_as_given(self) -> tuple[str, ...]:
+        """The fields stored as given, not normalised nor indexed (see :data:`KEPT_AS_GIVEN`)."""
+        row = self.row
+        return tuple(name for name, ct, bidx in _INDEXED if row[ct] is not None and row[bidx] is None)
 
 
 def _check_text(name: str, value: str | None, *, required: bool = False) -> str | None:
@@ -374,7 +396,11 @@ class CustomerStore:
         return self._index_hmac().blind_index("email:" + normalise_email(email))
 
     def phone_index(self, phone: str) -> bytes:
-        return self._index_hmac().blind_index("phone:" + normalise_phone(phone, self.phone_region))
+        """The blind index a phone is stored under, read as :func:`resolve_phone` reads it at import."""
+        normalised = resolve_phone(phone, self.phone_region)
+        if normalised is None:
+            raise InputError("phone is not a valid phone number")
+        return self._index_hmac().blind_index("phone:" + normalised)
 
     # -- customers ----------------------------------------------------------
 
@@ -393,8 +419,8 @@ class CustomerStore:
         full_name = _check_text("full_name", inp.full_name, required=True)
         owner = _check_text("owner", inp.owner, required=True) or ""
         address = _check_text("postal_address", inp.postal_address)
-        email = normalise_email(inp.email) if inp.email and inp.email.strip() else None
-        phone = normalise_phone(inp.phone, self.phone_region) if inp.phone and inp.phone.strip() else None
+        email, email_key = self._contact("email", inp.email, None)
+        phone, phone_key = self._contact("phone", inp.phone, address)
         birth_date = inp.birth_date
         if birth_date is not None and birth_date > now.date():
             raise InputError("birth_date is in the future")
@@ -427,8 +453,8 @@ class CustomerStore:
             phone_ct,
             address_ct,
             birth_ct,
-            index.blind_index("email:" + email) if email else None,
-            index.blind_index("phone:" + phone) if phone else None,
+            index.blind_index("email:" + email_key) if email_key else None,
+            index.blind_index("phone:" + phone_key) if phone_key else None,
             1,  # dek_version
             analysis_ct,
             sensitivity,
@@ -456,6 +482,24 @@ class CustomerStore:
         return PreparedCustomer(
             customer_id, external_id, owner, row, key_row, consents, sensitivity, data_key
         )
+
+    def _contact(self, name: str, value: str | None, address: str | None) -> tuple[str | None, str | None]:
+        """``(stored value, normalised value)`` of an email or phone; see :data:`KEPT_AS_GIVEN`.
+
+        The normalised value is stored and blind-indexed; a value that does
+        not normalise is stored as given (stripped), not indexed.  Too long or
+        with control characters, it refuses the row (:class:`InputError`).
+        """
+        if value is None or not value.strip():
+            return None, None
+        if name == "email":
+            try:
+                email = normalise_email(value)
+            except InputError:
+                return _check_text(name, value), None
+            return email, email
+        phone = resolve_phone(value, self.phone_region, address=address)
+        return (phone, phone) if phone is not None else (_check_text(name, value), None)
 
     def _screen(self, values: Mapping[str, str | None]) -> tuple[str, bytes | None]:
         present = {k: v for k, v in values.items() if v}
@@ -550,8 +594,12 @@ class CustomerStore:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def update(self, conn: Connection, customer_id: str, changes: CustomerChanges, *, source: str) -> None:
+    def update(
+        self, conn: Connection, customer_id: str, changes: CustomerChanges, *, source: str
+    ) -> tuple[str, ...]:
+        """Apply ``changes``; returns the fields stored as given (see :data:`KEPT_AS_GIVEN`)."""
         now = utcnow()
+        kept: list[str] = []
         cipher = FieldCipher(
             self._data_key(conn, customer_id), table="customers", row_id=customer_id, key_version=1
         )
@@ -570,14 +618,25 @@ class CustomerStore:
             values["postal_address_ct"] = cipher.encrypt(
                 "postal_address", _check_text("postal_address", changes.postal_address)
             )
-        if changes.email is not None:
-            email = normalise_email(changes.email)
-            values["email_ct"] = cipher.encrypt("email", email)
-            values["email_bidx"] = self._index_hmac().blind_index("email:" + email)
-        if changes.phone is not None:
-            phone = normalise_phone(changes.phone, self.phone_region)
-            values["phone_ct"] = cipher.encrypt("phone", phone)
-            values["phone_bidx"] = self._index_hmac().blind_index("phone:" + phone)
+        for name in ("email", "phone"):
+            given = getattr(changes, name)
+            if given is None:
+                continue
+            address = None
+            if name == "phone" and not given.strip().startswith("+"):
+                address = changes.postal_address
+                if address is None:  # a national number: the stored address may name its country
+                    stored = conn.execute(
+                        sa.select(customers_t.c.postal_address_ct).where(customers_t.c.id == customer_id)
+                    ).scalar()
+                    address = cipher.decrypt("postal_address", stored)
+            value, key = self._contact(name, given, address)
+            if value is None:
+                raise InputError(f"{name} is empty (use clear to remove it)")
+            values[f"{name}_ct"] = cipher.encrypt(name, value)
+            values[f"{name}_bidx"] = self._index_hmac().blind_index(f"{name}:{key}") if key else None
+            if key is None:
+                kept.append(name)
         if changes.birth_date is not None:
             if changes.birth_date > now.date():
                 raise InputError("birth_date is in the future")
@@ -606,6 +665,7 @@ class CustomerStore:
             conn.execute(sa.update(customers_t).where(customers_t.c.id == customer_id).values(**values))
         except IntegrityError as exc:
             raise ConflictError("update conflicts with another customer") from exc
+        return tuple(kept)
 
     def set_consent(
         self, conn: Connection, customer_id: str, consents: Mapping[str, bool], *, source: str

@@ -8,10 +8,12 @@ the audit event in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -24,9 +26,10 @@ from core.errors import AccessDenied, ConflictError, ErasedError, HushError, Inp
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, utcnow
 from core.prepare_pool import Outcome, PreparePool, Ticket
+from core.profiling.results import profile_results_t
 from core.records import CUSTOMER_FIELDS, PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
 from core.rotation import KeyRotator, RotationReport
-from core.store import PreparedCustomer
+from core.store import KEPT_AS_GIVEN, PreparedCustomer
 from policies.plan import AccessPlan
 from policies.vocabulary import RESOURCES
 
@@ -67,10 +70,36 @@ class RowError:
         raise self.error(self.reason)
 
 
+@dataclass(frozen=True, slots=True)
+class RowWarning:
+    """A row that was kept, with a field stored as given: line, field and why -- never the value."""
+
+    line: int
+    field: str
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"line": self.line, "field": self.field, "reason": self.reason}
+
+
+def warnings_of(line: int, prepared: PreparedCustomer) -> list[RowWarning]:
+    """The warnings for a prepared customer's fields stored as given (see :data:`KEPT_AS_GIVEN`)."""
+    return [RowWarning(line, name, KEPT_AS_GIVEN[name]) for name in prepared.kept_as_given]
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
     rejected: list[RowError] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
+    """Rows imported with a field stored as given (one entry per field), in line order."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "imported": self.imported,
+            "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +107,8 @@ class CreatedCustomer:
     external_id: str
     pseudonym: str
     under_review: bool
+    warnings: tuple[RowWarning, ...] = ()
+    """Fields stored as given (line 0: a single write)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +134,11 @@ class ErasureReceipt:
     """When the last key-store backup that still holds the key has expired."""
     resumed: bool = False
     """This run finished an erasure that an earlier, interrupted run had started."""
+    profiling_results_deleted: int = 0
+    """Profiling results (segment, lifetime value, churn, recommendations) held under the pseudonym."""
+    exports_reached: int = 0
+    """Finished exports held by the server (``exports_dir``) from which the person's rows were removed."""
+    export_rows_removed: int = 0
 
     @property
     def covers(self) -> dict[str, object]:
@@ -112,6 +148,9 @@ class ErasureReceipt:
             "data_backups": True,
             "keystore_backups_older_than_days": self.keystore_backup_retention_days,
             "keystore_backups_clear_at": self.keystore_backups_clear_at,
+            "profiling_results": True,
+            "exports_held_by_server": True,
+            "exports_written_with_out": False,
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -123,6 +162,9 @@ class ErasureReceipt:
             "backups_protected": self.backups_protected,
             "covers": self.covers,
             "resumed": self.resumed,
+            "profiling_results_deleted": self.profiling_results_deleted,
+            "exports_reached": self.exports_reached,
+            "export_rows_removed": self.export_rows_removed,
         }
 
 
@@ -134,10 +176,12 @@ class CustomerWrites:
         *,
         gateway: Gateway,
         keystore_backup_retention_days: int = DEFAULT_KEYSTORE_BACKUP_RETENTION_DAYS,
+        exports_dir: Path | None = None,
     ) -> None:
         self.gateway = gateway
         self.store = gateway.store
         self.keystore_backup_retention_days = keystore_backup_retention_days
+        self.exports_dir = exports_dir
 
     def _write_plan(self, ctx: AccessContext, resource: str = "customer", action: str = "write") -> str:
         plan = self.gateway.authorize(
@@ -203,6 +247,7 @@ class CustomerWrites:
         part, _ = self._import(ctx, batch, scope=scope, source=f"import:{ctx.subject}", outcomes=outcomes)
         report.imported += part.imported
         report.rejected.extend(part.rejected)
+        report.warnings.extend(part.warnings)
         if progress:
             progress(len(batch))
 
@@ -280,7 +325,12 @@ class CustomerWrites:
         self.gateway.publish()
         report.imported = len(prepared)
         report.rejected.sort(key=lambda e: e.line)
-        created = [CreatedCustomer(p.external_id, p.pseudonym, p.under_review) for p in prepared]
+        created = []
+        for p in prepared:
+            warned = warnings_of(line_of[p.customer_id], p) if p.kept_as_given else []
+            report.warnings += warned
+            created.append(CreatedCustomer(p.external_id, p.pseudonym, p.under_review, tuple(warned)))
+        report.warnings.sort(key=lambda w: w.line)
         return report, created
 
     def _audit_outside_scope(
@@ -389,7 +439,11 @@ class CustomerWrites:
         self.gateway.publish()
         return seq
 
-    def update(self, ctx: AccessContext, external_id: str, changes: CustomerChanges) -> None:
+    def update(
+        self, ctx: AccessContext, external_id: str, changes: CustomerChanges
+    ) -> tuple[RowWarning, ...]:
+        """Change a customer; returns a warning per field stored as given (see :data:`KEPT_AS_GIVEN`)."""
+        kept: list[str] = []
         changed = [n for n in PII_FIELDS if getattr(changes, n) is not None]
         changed += [n for n in changes.clear if n not in changed]
         if changes.do_not_contact is not None or changes.deceased is not None:
@@ -399,10 +453,11 @@ class CustomerWrites:
         self._audited_change(
             ctx,
             external_id,
-            lambda conn, cid: self.store.update(conn, cid, changes, source=f"api:{ctx.subject}"),
+            lambda conn, cid: kept.extend(self.store.update(conn, cid, changes, source=f"api:{ctx.subject}")),
             operation="update",
             fields=changed,
         )
+        return tuple(RowWarning(0, name, KEPT_AS_GIVEN[name]) for name in kept)
 
     def set_consents(
         self, ctx: AccessContext, external_id: str, consents: Mapping[str, bool], *, source: str
@@ -521,6 +576,9 @@ class CustomerWrites:
                     sa.select(customers_t.c.pseudonym).where(customers_t.c.id == customer_id)
                 ).scalar_one()
                 erased_at = self.store.shred(conn, customer_id)
+                profiling_deleted = conn.execute(
+                    sa.delete(profile_results_t).where(profile_results_t.c.pseudonym == pseudonym)
+                ).rowcount
                 keystore.crash_point("erase:shredded")
                 seq = self.gateway.record(
                     conn,
@@ -535,16 +593,54 @@ class CustomerWrites:
                         detail={
                             "operation": "crypto_shred",
                             "keystore_backup_retention_days": self.keystore_backup_retention_days,
+                            "profiling_results_deleted": profiling_deleted,
                         },
                     ),
                 )
         except ErasedError:
             resumed = self._finish_erasure(ctx, plan, external_id)
             if resumed is None:
+                self._erase_erased_from_exports(ctx, plan, external_id)
                 raise
-            return resumed
+            reached, removed = self._erase_from_exports(resumed.pseudonym)
+            return dataclasses.replace(resumed, exports_reached=reached, export_rows_removed=removed)
         self.gateway.publish()
-        return self._receipt(external_id, pseudonym, erased_at, seq, resumed=False)
+        receipt = self._receipt(external_id, pseudonym, erased_at, seq, resumed=False)
+        reached, removed = self._erase_from_exports(pseudonym)
+        return dataclasses.replace(
+            receipt,
+            profiling_results_deleted=profiling_deleted,
+            exports_reached=reached,
+            export_rows_removed=removed,
+        )
+
+    def _erase_erased_from_exports(self, ctx: AccessContext, plan: AccessPlan, external_id: str) -> None:
+        """An already erased customer: reach exports an interrupted run may have left (idempotent)."""
+        if self.exports_dir is None or not self.exports_dir.is_dir():
+            return
+        with transaction(self.gateway.engine) as conn:
+            pseudonym = conn.execute(
+                sa.select(customers_t.c.pseudonym).where(
+                    customers_t.c.external_id == external_id,
+                    customers_t.c.erased_at.is_not(None),
+                    self.gateway.scope_filter(ctx, plan, customers_t.c.owner),
+                )
+            ).scalar_one_or_none()
+        if pseudonym is not None:
+            self._erase_from_exports(pseudonym)
+
+    def _erase_from_exports(self, pseudonym: str) -> tuple[int, int]:
+        """Remove the person from every export the server still holds (after the erasure committed).
+
+        Idempotent: a rerun of an interrupted erasure reaches what the first
+        run did not.  Exports written with ``--out`` are the operator's files.
+        """
+        if self.exports_dir is None or not self.exports_dir.is_dir():
+            return 0, 0
+        from core.export.retention import erase_from_exports
+
+        held = erase_from_exports(self.exports_dir, pseudonym)
+        return held.exports, held.rows
 
     def _receipt(
         self, external_id: str, pseudonym: str, erased_at: dt.datetime, seq: int, *, resumed: bool

@@ -317,7 +317,7 @@ class AuditReads:
 
     # -- dashboard ------------------------------------------------------------------
 
-    def chain_status(self, ctx: AccessContext) -> ChainStatus:
+    def chain_status(self, ctx: AccessContext, *, record: bool = True) -> ChainStatus:
         """The head, the newest signed checkpoint, the witness file and the last verification."""
         self.authorize(ctx, "verify")
         with self._gw.engine.connect() as conn:
@@ -332,7 +332,8 @@ class AuditReads:
         cp_ts = _ts(cp.ts) if cp is not None else None
         age = (datetime.now(UTC) - cp_ts).total_seconds() if cp_ts is not None else None
         verified = self._verified
-        self._audited(ctx, "verify", 1, detail={"view": "console_chain_status"})
+        if record:
+            self._audited(ctx, "verify", 1, detail={"view": "console_chain_status"})
         return ChainStatus(
             head_seq=int(head.seq) if head is not None else 0,
             head_hash=str(head.hash) if head is not None else "",
@@ -372,7 +373,9 @@ class AuditReads:
         first, head = self._window(days)
         return 0 if first == 0 else head - first + 1
 
-    def events_per_day(self, ctx: AccessContext, *, days: int = 14) -> list[tuple[str, str, str, int]] | None:
+    def events_per_day(
+        self, ctx: AccessContext, *, days: int = 14, record: bool = True
+    ) -> list[tuple[str, str, str, int]] | None:
         """(day, purpose, decision, events) over the last ``days`` days; None while first computed."""
         self.authorize(ctx, "events")
         start = (datetime.now(UTC) - timedelta(days=days - 1)).replace(
@@ -392,16 +395,17 @@ class AuditReads:
                 return [(str(r.day), str(r.purpose), str(r.decision), int(r.n)) for r in conn.execute(stmt)]
 
         rows = self.aggregates.get(f"per_day:{days}", compute, size=self.window_events(days))
-        self._audited(
-            ctx,
-            "events",
-            sum(r[3] for r in rows or ()),
-            detail={"view": "console_per_day", "days": days, "pending": rows is None},
-        )
+        if record:
+            self._audited(
+                ctx,
+                "events",
+                sum(r[3] for r in rows or ()),
+                detail={"view": "console_per_day", "days": days, "pending": rows is None},
+            )
         return rows
 
     def recent_denials(
-        self, ctx: AccessContext, *, days: int = 7, limit: int = 20
+        self, ctx: AccessContext, *, days: int = 7, limit: int = 20, record: bool = True
     ) -> tuple[int | None, list[dict[str, Any]]]:
         """How many denials in the last ``days`` days (None while first computed), and the newest ``limit``.
 
@@ -429,10 +433,13 @@ class AuditReads:
         total: int | None = len(rows)
         if len(rows) == limit:
             total = self.aggregates.get(f"denials:{days}", count, size=head - first + 1)
-        self._audited(ctx, "events", len(rows), detail={"view": "console_denials", "days": days})
+        if record:
+            self._audited(ctx, "events", len(rows), detail={"view": "console_denials", "days": days})
         return total, rows
 
-    def anomalies(self, ctx: AccessContext, *, days: int = 7, limit: int = 50) -> list[Anomaly] | None:
+    def anomalies(
+        self, ctx: AccessContext, *, days: int = 7, limit: int = 50, record: bool = True
+    ) -> list[Anomaly] | None:
         """Access anomalies of the last ``days`` days, highest score first; None while first computed.
 
         The scan reads every event of the window, so it is kept five cache
@@ -448,10 +455,28 @@ class AuditReads:
             return sorted(report.anomalies, key=lambda a: -a.score)[:limit]
 
         found = self.aggregates.get(f"anomalies:{days}", compute, size=self.window_events(days), ttl_factor=5)
-        self._audited(
-            ctx, "anomalies", len(found or ()), detail={"view": "console_anomalies", "pending": found is None}
-        )
+        if record:
+            self._audited(
+                ctx,
+                "anomalies",
+                len(found or ()),
+                detail={"view": "console_anomalies", "pending": found is None},
+            )
         return found
+
+    def record_dashboard(self, ctx: AccessContext, *, fields: list[str], rows: int) -> None:
+        """One audit event for a dashboard view that read ``fields`` of the audit log unrecorded."""
+        self._gw.record_alone(
+            self._gw.event(
+                ctx,
+                action="read",
+                resource="audit",
+                fields=sorted(fields),
+                decision="allow",
+                row_count=rows,
+                detail={"via": "console", "view": "console_dashboard"},
+            )
+        )
 
 
 def _csv_cell(value: Any) -> Any:

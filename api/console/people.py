@@ -432,7 +432,7 @@ def check_reason(code: str, reason: str, *, codes: dict[str, str] = REASON_CODES
     (the officer rewrites it in general terms).
     """
     if code not in codes:
-        raise InputError("choose one of the listed reasons")
+        raise InputError("choose one of the listed reasons for this decision")
     text = " ".join(reason.split())
     if not REASON_MIN <= len(text) <= REASON_MAX:
         raise InputError(f"write a reason of {REASON_MIN} to {REASON_MAX} characters")

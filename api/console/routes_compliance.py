@@ -13,7 +13,7 @@ from api.console.charts import events_per_day_png, series_by_day
 from api.console.people import KEEP_CODES, REASON_CODES
 from api.console.sessions import Session
 from api.console.web import COMPLIANCE, Console, age_text, external_id_of, flash_of
-from core.errors import AccessDenied, InputError
+from core.errors import AccessDenied, ErasedError, InputError
 from core.gateway import PURPOSES, AccessContext
 
 CHART_DAYS = 14
@@ -26,14 +26,19 @@ def add_compliance_routes(router: APIRouter, console: Console) -> None:
     @router.get("/dashboard")
     def dashboard(request: Request) -> Response:
         def produce(session: Session, ctx: AccessContext) -> Response:
-            chain = console.audit.chain_status(ctx)
-            rows = console.audit.events_per_day(ctx, days=CHART_DAYS)
+            # The audit log's parts are read unrecorded, then recorded as one event for the view.
+            chain = console.audit.chain_status(ctx, record=False)
+            rows = console.audit.events_per_day(ctx, days=CHART_DAYS, record=False)
             days, series = series_by_day(rows or [])
-            denial_total, denials = console.audit.recent_denials(ctx, days=ANOMALY_DAYS)
+            denial_total, denials = console.audit.recent_denials(ctx, days=ANOMALY_DAYS, record=False)
+            read = ["verify", "events"]
             try:
-                anomalies, anomalies_allowed = console.audit.anomalies(ctx, days=ANOMALY_DAYS), True
+                anomalies = console.audit.anomalies(ctx, days=ANOMALY_DAYS, record=False)
+                anomalies_allowed = True
+                read.append("anomalies")
             except AccessDenied:  # audited by the gateway; the rest of the page is still shown
                 anomalies, anomalies_allowed = None, False
+            console.audit.record_dashboard(ctx, fields=read, rows=len(denials) + len(anomalies or ()))
             under_review = console.people.count_under_review(ctx)
             campaigns = console.people.campaigns(ctx)
             return console.render(
@@ -165,7 +170,19 @@ def add_compliance_routes(router: APIRouter, console: Console) -> None:
         def produce(session: Session, ctx: AccessContext) -> Response:
             xid = external_id_of(external_id)
             report = console.svc.compliance.access_report(ctx, xid)
-            view = console.people.person(ctx, xid, report)
+            try:
+                view = console.people.person(ctx, xid, report)
+            except ErasedError:
+                # Erased: nothing is left to read, but who saw the data stays answerable (Art. 15(1)(c)).
+                return console.render(
+                    request,
+                    "person_erased.html",
+                    session=session,
+                    active="/people",
+                    title=f"Customer {xid}",
+                    external_id=xid,
+                    report=report,
+                )
             values = view.record.values
             shown = [
                 (k, "—" if v is None else v)

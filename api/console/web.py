@@ -294,6 +294,7 @@ class Console:
         return HTMLResponse(page, status_code=status, background=background)
 
     def error_page(self, request: Request, session: Session | None, exc: HushError) -> HTMLResponse:
+        self.svc.hush.gateway.governance.settle(exc)  # a denial raised inside a transaction is recorded now
         status = exc.http_status if isinstance(exc, HushError) else 500
         if isinstance(exc, AccessDenied):
             heading, message = "Not allowed", "Your role may not open this page or do this for this purpose."

@@ -60,7 +60,12 @@ def mailmerge_jobs(hush: Hush, runner: MailmergeRunner | None = None) -> ExportJ
             format=spec.format,
         )
 
-    return ExportJobs(runner=runner, make_request=make_request, exports_dir=hush.settings.exports_dir)
+    return ExportJobs(
+        runner=runner,
+        make_request=make_request,
+        exports_dir=hush.settings.exports_dir,
+        retention_hours=hush.settings.export_retention_hours,
+    )
 
 
 def default_routers() -> list[APIRouter]:

@@ -46,10 +46,21 @@ class CustomerIn(_In):
     deceased: bool = False
 
 
+class FieldWarning(_Out):
+    """A field stored as given (it failed its format check): not normalised, not indexed.  Never the value."""
+
+    field: str
+    reason: str
+
+
 class CustomerCreated(_Out):
     external_id: str
     pseudonym: str
     under_review: bool = Field(description="True when a name or address field holds sensitive content.")
+    warnings: list[FieldWarning] = Field(
+        default_factory=list,
+        description="Email or phone stored as given (not normalised, not found by look-ups); the customer is kept.",
+    )
 
 
 class CustomerPatch(_In):
@@ -101,6 +112,10 @@ class CustomerList(_Out):
 class UpdateReceipt(_Out):
     external_id: str
     updated: list[str] = Field(description="Names of the fields that were changed (never their values).")
+    warnings: list[FieldWarning] = Field(
+        default_factory=list,
+        description="Email or phone stored as given (not normalised, not found by look-ups).",
+    )
 
 
 class ConsentsIn(_In):
@@ -131,6 +146,15 @@ class ErasureCoverage(_Out):
     keystore_backups_clear_at: str = Field(
         description="When the last key-store backup that still holds the key expires."
     )
+    profiling_results: bool = Field(
+        description="Profiling results (segment, lifetime value, churn, recommendations) held under the pseudonym."
+    )
+    exports_held_by_server: bool = Field(
+        description="Finished exports the server still holds: the person's rows and letters are removed."
+    )
+    exports_written_with_out: bool = Field(
+        description="Exports written elsewhere with `--out` are the operator's files and are not reached."
+    )
 
 
 class ErasureReceiptOut(_Out):
@@ -141,6 +165,9 @@ class ErasureReceiptOut(_Out):
     backups_protected: bool = Field(description="Data backups keep the person unreadable (always true).")
     covers: ErasureCoverage = Field(description="What the erasure reaches, by kind of copy.")
     resumed: bool = Field(description="This request finished an erasure that an interrupted one started.")
+    profiling_results_deleted: int = Field(description="Profiling results deleted with the person.")
+    exports_reached: int = Field(description="Held exports from which the person was removed.")
+    export_rows_removed: int = Field(description="Recipient rows removed from held exports.")
 
 
 # -- notes -------------------------------------------------------------------------------
@@ -243,6 +270,18 @@ class TransactionOut(_Out):
     category: str | None = None
 
 
+class ProfilingResultOut(_Out):
+    """One profiling result stored under the person's pseudonym (segment, lifetime value, churn, ...)."""
+
+    kind: str
+    run_id: str
+    run_at: str
+    code_version: str
+    label: str | None = None
+    score: float | None = None
+    data: Any = None
+
+
 class DataExportOut(_Out):
     """Everything held about one person (GDPR Art. 15 and 20)."""
 
@@ -256,6 +295,9 @@ class DataExportOut(_Out):
     consents: ConsentHistory
     notes: list[NoteOut]
     transactions: list[TransactionOut]
+    profiling: list[ProfilingResultOut] = Field(
+        default_factory=list, description="Profiling results held under the person's pseudonym."
+    )
     access_report: list[AuditEventOut]
 
 
@@ -270,7 +312,7 @@ class MailmergeJobIn(_In):
     format: Literal["csv", "jsonl"] = "csv"
 
 
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
 class JobError(_Out):

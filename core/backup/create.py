@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import os
 import shutil
 import sqlite3
@@ -69,6 +70,7 @@ from core.backup.source import (
     audit_hash_at,
     audit_head,
     data_sections,
+    driver_errors,
     latest_checkpoint,
     quote,
     schema_version,
@@ -137,7 +139,7 @@ def remove_stale(directory: Path, prefix: str) -> None:
     """Remove leftovers ``<prefix><pid>-...`` of runs whose process is gone."""
     if not directory.is_dir():
         return
-    for leftover in directory.glob(prefix + "*"):
+    for leftover in directory.glob(glob.escape(prefix) + "*"):
         rest = leftover.name[len(prefix) :]
         pid_text = rest.split("-", 1)[0]
         if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
@@ -186,6 +188,10 @@ class BackupMaker:
         except sa.exc.SQLAlchemyError as exc:
             cause = getattr(exc, "orig", None) or exc
             raise StoreError(f"backup failed: database error {type(cause).__name__}") from exc
+        except driver_errors() as exc:
+            raise StoreError(f"backup failed: database error {type(exc).__name__}") from exc
+        except TypeError as exc:  # a value the row format cannot hold, or keys that do not compare
+            raise BackupError(f"backup failed: {exc}") from exc
 
     def _create(self, out: Path, *, incremental_from: Path | None) -> BackupOutcome:
         started = time.perf_counter()

@@ -6,6 +6,10 @@ HushError
     │   └── BackupChainError     exit 1   a missing or mismatched incremental base
     ├── ForeignBackupError       exit 2   the backup belongs to another store (key store)
     └── RestoreTargetError       exit 5   the target is not empty (use --force) or is in use
+
+Also at the CLI: a key store that does not match (KeyStoreMismatchError) and
+database errors during a backup or restore (StoreError) exit 2.  Every error
+is one line on stderr and never holds key material or a decrypted value.
 """
 
 from __future__ import annotations

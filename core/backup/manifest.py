@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.events import canonical_json
 from audit.signing import Ed25519Signer, key_id_for, verify_signature
-from core.backup.errors import BackupChainError, BackupError, BackupIntegrityError
+from core.backup.errors import BackupChainError, BackupError, BackupIntegrityError, ForeignBackupError
 from core.backup.sealed import file_sha256
 
 FORMAT = "hushdb-backup/1"
@@ -87,14 +90,25 @@ class Backup:
         files = self.manifest.get("files")
         if not isinstance(files, dict) or not files:
             raise BackupIntegrityError(f"backup {self.path} lists no files")
+        for name in (DATA_NAME, *([INDEX_NAME] if INDEX_NAME in files else [])):
+            if not isinstance(files.get(name), dict):
+                raise BackupIntegrityError(f"backup {self.path} does not list its file {name}")
         for name, info in files.items():
-            path = self.path / str(name)
-            if Path(str(name)).name != name or not path.is_file():
+            if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+                raise BackupIntegrityError(f"backup {self.path} names a file outside itself")
+            path = self.path / name
+            try:
+                st = path.stat()
+            except OSError:
+                st = None
+            if st is None or not stat.S_ISREG(st.st_mode):
                 raise BackupIntegrityError(f"backup {self.path} is missing its file {name}")
+            if not isinstance(info, dict) or st.st_size != info.get("bytes"):  # before reading it: bounded
+                raise BackupIntegrityError(f"backup file {name} in {self.path} is truncated or extended")
             digest, size = file_sha256(path)
             if size != info.get("bytes"):
                 raise BackupIntegrityError(f"backup file {name} in {self.path} is truncated or extended")
-            if digest != info.get("sha256"):
+            if not hmac.compare_digest(digest, str(info.get("sha256"))):
                 raise BackupIntegrityError(f"backup file {name} in {self.path} was modified")
 
 
@@ -118,12 +132,19 @@ def load_backup(path: Path, public_key: Ed25519PublicKey) -> Backup:
     if not path.is_dir():
         raise BackupError(f"backup directory {path} does not exist")
     try:
-        with mpath.open("rb") as fh:
-            raw = fh.read(MAX_MANIFEST_BYTES + 1)
+        # O_NONBLOCK: a FIFO (or a device) named manifest.json must not block the reader
+        fd = os.open(mpath, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise BackupIntegrityError(
             f"{path} has no {MANIFEST_NAME} (not a backup, or an incomplete one)"
         ) from None
+    except OSError as exc:
+        raise BackupError(f"cannot read {mpath}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise BackupIntegrityError(f"{mpath} is not a regular file")
+            raw = fh.read(MAX_MANIFEST_BYTES + 1)
     except OSError as exc:
         raise BackupError(f"cannot read {mpath}: {exc.strerror}") from exc
     if len(raw) > MAX_MANIFEST_BYTES:
@@ -138,7 +159,7 @@ def load_backup(path: Path, public_key: Ed25519PublicKey) -> Backup:
     if not isinstance(signature, str):
         raise BackupIntegrityError(f"{mpath} is not signed")
     if doc.get("key_id") != key_id_for(public_key):
-        raise BackupIntegrityError(f"{mpath} is signed by another audit signing key (another store?)")
+        raise ForeignBackupError(f"{mpath} is signed by another audit signing key (another store's backup)")
     try:
         sig = base64.b64decode(signature, validate=True)
     except ValueError:

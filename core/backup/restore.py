@@ -10,18 +10,21 @@ only there) and rebuilds the data from a full backup plus its incrementals:
 2. SQLite: the full backup's database file is decrypted into a hidden staging
    file beside the data file; PostgreSQL: one transaction empties the data
    tables (their guard triggers disabled inside it) and loads them with
-   ``COPY``.  Incrementals are applied in order (upserts in foreign-key
-   order, deletions in reverse), then the row counts must equal the newest
-   manifest's.
+   ``COPY``.  Incrementals are applied in order (each one's deletions in
+   reverse foreign-key order, then its upserts in foreign-key order), then
+   the row counts and the audit head must equal the newest manifest's.
+   SQLite refuses a database file that another process has open.
 3. Erasures are re-applied: a customer whose data key is absent from the key
    store was erased after the backup (or never had a key); their ciphertexts
-   and blind indexes are cleared and ``erased_at`` set, as an erasure does.
+   and blind indexes are cleared, the profiling results under their
+   pseudonym deleted and ``erased_at`` set, as an erasure does.
 4. The key store must match the restored data (:func:`core.keystore.check_matches`).
 5. The restore is an audit event (``action=restore``) naming the backup and
    the audit range lost: the events after the backup's audit head, up to the
    newest seq the damaged database or the witness knew of.
 6. SQLite: the staging file is checkpointed and renamed over the data file
-   (the old write-ahead log removed first); PostgreSQL: the transaction
+   (the old database's write-ahead log folded into it, then removed, so a
+   crash at the rename loses none of its commits); PostgreSQL: the transaction
    commits.  A crash before that leaves the old state (and perhaps a hidden
    staging file the next run removes); rerunning finishes the work.
 
@@ -46,6 +49,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError as AlembicCommandError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
@@ -63,8 +69,15 @@ from core.backup.errors import (
 from core.backup.manifest import DATA_NAME, INDEX_NAME, Backup, load_backup, resolve_chain
 from core.backup.rows import Record, Row, Section, read_stream
 from core.backup.sealed import backup_key, read_sealed
-from core.backup.source import APPEND_ONLY_TABLES, data_sections, quote
-from core.db import create_db_engine, migrate
+from core.backup.source import (
+    APPEND_ONLY_TABLES,
+    KEYSTORE_TABLE_NAMES,
+    SKIPPED_TABLES,
+    data_sections,
+    driver_errors,
+    quote,
+)
+from core.db import MIGRATIONS_DIR, create_db_engine, migrate
 from core.errors import HushError, KeyStoreMismatchError, StoreError
 from core.keystore import KEYSTORE_SCHEMA, check_matches, keystore_path
 from core.models import customers_t, notes_t, utcnow
@@ -207,8 +220,17 @@ class Restorer:
             raise BackupError(
                 f"restore failed: {exc.strerror or type(exc).__name__} ({exc.filename})"
             ) from exc
-        except sqlite3.Error as exc:
-            raise StoreError(f"restore failed: database error {type(exc).__name__}") from exc
+        except driver_errors() as exc:
+            raise StoreError(f"restore failed, nothing changed: database error {type(exc).__name__}") from exc
+        except sa.exc.SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            raise StoreError(
+                f"restore failed, nothing changed: database error {type(cause).__name__}"
+            ) from exc
+        except AlembicCommandError as exc:
+            raise BackupError(
+                f"restore failed, nothing changed: the schema cannot be migrated ({exc})"
+            ) from exc
 
     def _restore(self, newest: Path, *, force: bool, base_dirs: Sequence[Path]) -> RestoreOutcome:
         started = time.perf_counter()
@@ -228,6 +250,7 @@ class Restorer:
             raise BackupError(
                 f"backup {report.newest.path} is of a {chain[0].manifest['engine']} store; this store is {engine_name}"
             )
+        _check_schema_version(chain[0], exact=engine_name == "postgresql")
         key = backup_key(self.root_key)
         if engine_name == "sqlite":
             outcome = self._restore_sqlite(chain, key, force)
@@ -289,9 +312,13 @@ class Restorer:
     @staticmethod
     def _target_state(conn: Connection) -> tuple[bool, int | None]:
         """(empty, audit head seq) of an existing database; unreadable counts as not empty."""
-        names = set(sa.inspect(conn).get_table_names())
+        names = {
+            n
+            for n in sa.inspect(conn).get_table_names()
+            if not n.startswith("sqlite_") and n not in SKIPPED_TABLES and n not in KEYSTORE_TABLE_NAMES
+        }
         if "customers" not in names:
-            return True, None
+            return not names, None  # tables of something else: only --force replaces them
         head: int | None = None
         if "audit_head" in names:
             value = conn.exec_driver_sql("SELECT seq FROM audit_head WHERE id = 1").scalar()
@@ -333,6 +360,7 @@ class Restorer:
                 raise RestoreTargetError(
                     f"the database {target} is not empty; restore into an empty data directory or use --force"
                 )
+        _refuse_if_in_use(target)
         prefix = ".hushdb-restore-"
         remove_stale(target.parent, prefix)
         staging = target.parent / f"{prefix}{os.getpid()}-{chain[-1].id[:12]}.sqlite3"
@@ -347,6 +375,7 @@ class Restorer:
                     for inc in chain[1:]:
                         self._apply_incremental(conn, inc, key)
                     self._check_counts(conn, chain[-1])
+                    _check_audit_head(conn, chain[-1])
                 self.fault("incrementals_applied")
                 migrate(engine)
                 with engine.begin() as conn:
@@ -356,10 +385,15 @@ class Restorer:
             _single_file(staging)
             for suffix in ("-wal", "-shm"):
                 Path(f"{staging}{suffix}").unlink(missing_ok=True)
+            _refuse_if_in_use(target)  # again: a server may have started meanwhile
             self._rotate_witness(outcome.restored_head_seq, outcome.backup_id)
             self.fault("before_swap")
+            # the old write-ahead log must go (it would be replayed onto the new file), but not its commits:
+            # a crash from here to the rename leaves the old database whole
+            _checkpoint_target(target)
             for suffix in ("-wal", "-shm"):
                 Path(f"{target}{suffix}").unlink(missing_ok=True)
+            self.fault("swap")
             os.replace(staging, target)
             _fsync_dir(target.parent)
         except BaseException:
@@ -421,6 +455,7 @@ class Restorer:
                     conn.exec_driver_sql(f"ALTER TABLE {quote(s.name)} ENABLE TRIGGER USER")
                 self._reset_sequences(conn, sections)
                 self._check_counts(conn, chain[-1])
+                _check_audit_head(conn, chain[-1])
                 self.fault("incrementals_applied")
                 outcome = self._finish(conn, chain, old_head)
                 self._rotate_witness(outcome.restored_head_seq, outcome.backup_id)
@@ -476,10 +511,30 @@ class Restorer:
     # -- both engines ----------------------------------------------------------------------------------
 
     def _apply_incremental(self, conn: Connection, inc: Backup, key: bytes) -> None:
-        """Upserts in stream (foreign-key) order, then deletions in reverse order."""
+        """Deletions first (reverse foreign-key order), then upserts in stream (foreign-key) order.
+
+        Deleting first frees unique values (and primary keys) that the
+        incremental's new rows may reuse.  The stream is read twice: the
+        deletions (primary keys only) are collected in the first pass.
+        """
         marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         deletions: list[tuple[Section, list[Row]]] = []
-        records: Iterator[Record] = read_stream(read_sealed(inc.file(DATA_NAME), key, inc.raw_id))
+        for rec in self._sections(inc, key):
+            if rec.kind == "T":
+                deletions.append((rec.section, []))
+            elif rec.kind == "D":
+                deletions[-1][1].append(rec.values)
+        for section, gone in reversed(deletions):
+            if not gone:
+                continue
+            pk_cols = [quote(section.columns[i]) for i in section.pk]
+            where = " AND ".join(f"{c} = {marker}" for c in pk_cols)
+            for start in range(0, len(gone), _COPY_FLUSH):
+                conn.exec_driver_sql(
+                    f"DELETE FROM {quote(section.name)} WHERE {where}", gone[start : start + _COPY_FLUSH]
+                )
+        deletions.clear()
+        records = self._sections(inc, key)
         for rec in records:
             if rec.kind != "T":
                 raise BackupIntegrityError(f"backup {inc.path} holds a record outside a table")
@@ -496,14 +551,12 @@ class Restorer:
                 else None
             )
             append_only = section.name in APPEND_ONLY_TABLES
-            gone: list[Row] = []
             pending: list[Row] = []
             for row in records:
                 if row.kind == "E":
                     break
                 if row.kind == "D":
-                    gone.append(row.values)
-                    continue
+                    continue  # applied above
                 if append_only:
                     pending.append(row.values)
                     if len(pending) >= _COPY_FLUSH:
@@ -526,13 +579,11 @@ class Restorer:
                     conn.exec_driver_sql(insert, values)
             if pending:
                 conn.exec_driver_sql(insert, pending)
-            if gone:
-                deletions.append((section, gone))
-        for section, gone in reversed(deletions):
-            pk_cols = [quote(section.columns[i]) for i in section.pk]
-            where = " AND ".join(f"{c} = {marker}" for c in pk_cols)
-            conn.exec_driver_sql(f"DELETE FROM {quote(section.name)} WHERE {where}", gone)
         self.progress(f"incremental {inc.id[:12]}", 1)
+
+    @staticmethod
+    def _sections(inc: Backup, key: bytes) -> Iterator[Record]:
+        return read_stream(read_sealed(inc.file(DATA_NAME), key, inc.raw_id))
 
     @staticmethod
     def _check_counts(conn: Connection, newest: Backup) -> None:
@@ -594,21 +645,31 @@ class Restorer:
     def _reapply_erasures(conn: Connection) -> int:
         """Customers whose data key is gone from the key store are erased: clear what an erasure clears."""
         keys = sa.table("customer_keys", sa.column("customer_id"), schema=KEYSTORE_SCHEMA)
-        orphans = [
-            str(r[0])
+        found = [
+            (str(r[0]), str(r[1]))
             for r in conn.execute(
-                sa.select(customers_t.c.id).where(
+                sa.select(customers_t.c.id, customers_t.c.pseudonym).where(
                     customers_t.c.erased_at.is_(None),
                     ~sa.exists().where(keys.c.customer_id == customers_t.c.id),
                 )
             )
         ]
-        if not orphans:
+        if not found:
             return 0
+        orphans = [cid for cid, _ in found]
+        pseudonyms = [p for _, p in found]
         cleared = {c.name: None for c in customers_t.columns if c.name.endswith(("_ct", "_bidx"))}
         now = utcnow()
+        profiled = "profile_results" in sa.inspect(conn).get_table_names()
+        profile_results_t = sa.table("profile_results", sa.column("pseudonym"))
         for start in range(0, len(orphans), 500):
             batch = orphans[start : start + 500]
+            if profiled:  # results held under the pseudonym go too, as an erasure removes them
+                conn.execute(
+                    sa.delete(profile_results_t).where(
+                        profile_results_t.c.pseudonym.in_(pseudonyms[start : start + 500])
+                    )
+                )
             conn.execute(
                 sa.update(customers_t)
                 .where(customers_t.c.id.in_(batch))
@@ -672,6 +733,93 @@ class Restorer:
                 self.audit.publish_checkpoints(engine, force=True)
         finally:
             engine.dispose()
+
+
+def _check_audit_head(conn: Connection, newest: Backup) -> None:
+    """The rebuilt audit log ends where the newest backup's manifest says (its head seq and hash)."""
+    audit = newest.manifest["audit"]
+    head = conn.exec_driver_sql("SELECT seq, hash FROM audit_head WHERE id = 1").first()
+    last = conn.exec_driver_sql("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").first()
+    want = (int(audit["head_seq"]), str(audit["head_hash"]))
+    if (
+        head is None
+        or (int(head[0]), str(head[1])) != want
+        or (last is not None and (int(last[0]), str(last[1])) != want)
+    ):
+        raise BackupIntegrityError(
+            f"the restored audit log does not end at the head backup {newest.id[:12]} recorded: the chain is inconsistent"
+        )
+
+
+def _check_schema_version(full: Backup, *, exact: bool) -> None:
+    """The backup's schema is one this hushdb knows (SQLite: it migrates an older one; PostgreSQL: the same)."""
+    version = str(full.manifest["schema_version"])
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    head = script.get_current_head()
+    try:
+        known = script.get_revision(version) is not None
+    except (RevisionError, AlembicCommandError):
+        known = False
+    if not known:
+        raise BackupError(
+            f"backup {full.path} has schema version {version}, unknown to this hushdb (head {head}): "
+            "restore with the hushdb version that made it"
+        )
+    if exact and version != head:
+        raise BackupError(
+            f"backup {full.path} has schema version {version}, this hushdb {head}: "
+            "restore with the hushdb version that made it, then upgrade"
+        )
+
+
+def _refuse_if_in_use(path: Path) -> None:
+    """Refuse a SQLite database that another process has open (``hushdb serve``, say).
+
+    Such a process would go on reading and writing the replaced file.  Every
+    connection to a database in WAL mode holds a shared lock for as long as
+    it is open, so leaving WAL mode, which needs the database to itself,
+    fails exactly when another connection exists; the mode is set back at
+    once.  A damaged database (replaced with ``--force``) passes.
+    """
+    if not path.exists():
+        return
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=0)
+    except sqlite3.Error:
+        return
+    try:
+        mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode == "wal":
+            conn.execute("PRAGMA journal_mode=DELETE").fetchall()
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            raise RestoreTargetError(
+                f"the database {path} is in use by another process: stop `hushdb serve` (and other "
+                "hushdb commands) before a restore"
+            ) from None
+    except sqlite3.Error:
+        return
+    finally:
+        conn.close()
+
+
+def _checkpoint_target(path: Path) -> None:
+    """Fold the old database's write-ahead log into its file, so that removing the log loses no commit.
+
+    Best effort: a damaged database (replaced with ``--force``) may not open.
+    """
+    if not path.exists():
+        return
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return
 
 
 def _single_file(path: Path) -> None:

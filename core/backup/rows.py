@@ -249,6 +249,8 @@ def read_stream(chunks: Iterable[bytes]) -> Iterator[Record]:
             yield Record("D", section, values)
         elif kind == b"K":
             values = decode_values(src)
+            if len(values) != len(section.pk):
+                raise BackupIntegrityError(f"backup section {section.name} holds a bad index entry")
             digest = src.read(16)
             seen += 1
             yield Record("K", section, values, digest)

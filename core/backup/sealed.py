@@ -11,9 +11,12 @@ cannot be reordered, dropped, moved between files or backups, and a file cut
 after any chunk fails (no chunk flagged last).  A file always has at least one
 chunk (possibly empty) so that an empty payload is still authenticated.
 
-The key is derived with HKDF from the key provider's root key
+The store's backup key is derived with HKDF from the key provider's root key
 (:func:`backup_key`), which never rotates: any backup of this store decrypts
-with the current key file, and nothing else does.
+with the current key file, and nothing else does.  Each backup's files are
+sealed under a key derived from that one and the backup id
+(:func:`_backup_file_key`), so the random 96-bit nonces of one key are spent
+by one backup only, however many backups the store makes.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ def backup_key(root: bytes) -> bytes:
     return hkdf(root, "hushdb/backup/v1")
 
 
+def _backup_file_key(key: bytes, backup_id: bytes) -> bytes:
+    return hkdf(key, "hushdb/backup/v1/files/" + backup_id.hex())
+
+
 def _aad(backup_id: bytes, name: str, index: int, last: bool) -> bytes:
     return b"hushdb-backup/1|" + backup_id + b"|" + name.encode() + struct.pack(">QB", index, int(last))
 
@@ -51,7 +58,7 @@ class SealedWriter:
     """Write a sealed file; :meth:`close` writes the last chunk, fsyncs and returns (sha256, bytes)."""
 
     def __init__(self, path: Path, key: bytes, backup_id: bytes) -> None:
-        self._aead = AESGCM(key)
+        self._aead = AESGCM(_backup_file_key(key, backup_id))
         self._id = backup_id
         self._name = path.name
         self._buffer = bytearray()
@@ -96,13 +103,15 @@ class SealedWriter:
 def read_sealed(path: Path, key: bytes, backup_id: bytes) -> Iterator[bytes]:
     """The plaintext chunks of a sealed file; any damage raises :class:`BackupIntegrityError`."""
     name = path.name
-    aead = AESGCM(key)
+    aead = AESGCM(_backup_file_key(key, backup_id))
     try:
         fh = path.open("rb")
     except OSError as exc:
         raise BackupIntegrityError(f"backup file {name} cannot be read: {exc.strerror}") from exc
     with fh:
         head = fh.read(len(MAGIC) + ID_BYTES)
+        if len(head) < len(MAGIC) + ID_BYTES:
+            raise BackupIntegrityError(f"backup file {name} is truncated (no header)")
         if head[: len(MAGIC)] != MAGIC:
             raise BackupIntegrityError(f"backup file {name} is not a hushdb backup file")
         if head[len(MAGIC) :] != backup_id:

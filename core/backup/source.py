@@ -17,6 +17,7 @@ is, so a mismatch fails the backup instead of producing a wrong diff.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,17 @@ KEYSTORE_TABLE_NAMES = frozenset(
 
 _TEXT_OIDS = frozenset({25, 1043, 1042, 19})  # text, varchar, bpchar, name
 FETCH_ROWS = 5000
+
+
+def driver_errors() -> tuple[type[Exception], ...]:
+    """The database drivers' own error classes: backups read and load through the raw driver connection."""
+    found: list[type[Exception]] = [sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return tuple(found)
+    found.append(psycopg.Error)
+    return tuple(found)
 
 
 def keystore_schema() -> str:

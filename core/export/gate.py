@@ -61,7 +61,8 @@ STORED_ANALYSIS: Final = "stored_analysis"
 LETTER: Final = "letter"
 """The field name of a hit that no single merged value explains (template text plus values)."""
 
-_EMAIL: Final = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# Linear: a match starts only where a run of local-part characters starts, and no run is re-read.
+_EMAIL: Final = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]++@[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)+")
 _PHONE: Final = re.compile(r"(?<![\w+])\+?\d[\d ()./\-]{5,18}\d(?!\w)")
 _MIN_PHONE_DIGITS: Final = 7
 _MAYBE_IDENTIFIER: Final = re.compile(r"[@＠\d０-９]")
@@ -180,6 +181,7 @@ def _shape_of(key: tuple[str, str]) -> str | None:
 
 _CJK_END: Final = re.compile(r"[\u3400-\u9fff]$")
 _CJK_START: Final = re.compile(r"[\u3400-\u9fff]")
+_NONE: Final[tuple[tuple[str, str], ...]] = ()
 _JOINT_WORDS: Final = 5  # the last words of one line and the first of the next, read together
 _MAX_LETTER_CHARS: Final = 200_000
 
@@ -193,15 +195,15 @@ class OutboundGate:
         owners: IdentifierOwners,
         phone_region: str,
         screen: SensitiveScreen | None = None,
-        line_cache_size: int = 8192,
+        line_cache_size: int = 2048,
     ) -> None:
         self._owners = owners
         self._region = phone_region
         self._screen = screen or SensitiveScreen.shared()
         self._lines: _Lru[str, _LineResult] = _Lru(line_cache_size)
         self._joints: _Lru[str, tuple[tuple[str, str], ...]] = _Lru(line_cache_size)
-        self._fields: _Lru[tuple[str, str], _FieldResult] = _Lru(line_cache_size)
-        self._shapes: _Lru[tuple[str, str], str | None] = _Lru(line_cache_size)
+        self._fields: _Lru[tuple[str, str], _FieldResult] = _Lru(256)
+        self._shapes: _Lru[tuple[str, str], str | None] = _Lru(256)
         self._template_identifiers: frozenset[tuple[str, str]] = frozenset()
 
     # -- pieces ---------------------------------------------------------------------
@@ -240,11 +242,11 @@ class OutboundGate:
         norms = skeletons(line)
         found, _exempt = self._screen.matches(line, norms=norms)
         words = norms[0].text.split()
+        head = tail = " ".join(words)  # a short line is its own head and tail (one string, kept once)
+        if len(words) > _JOINT_WORDS:
+            head, tail = " ".join(words[:_JOINT_WORDS]), " ".join(words[-_JOINT_WORDS:])
         return _LineResult(
-            tuple((m.category, m.key) for m in found),
-            self.identifiers(line),
-            " ".join(words[:_JOINT_WORDS]),
-            " ".join(words[-_JOINT_WORDS:]),
+            tuple((m.category, m.key) for m in found) or _NONE, self.identifiers(line) or _NONE, head, tail
         )
 
     def _scan_joint(self, joint: str) -> tuple[tuple[str, str], ...]:

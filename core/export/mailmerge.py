@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from core.config import Settings
 from core.db import transaction
-from core.errors import AccessDenied, HushError, InputError
+from core.errors import AccessDenied, ConflictError, HushError, InputError
 from core.export.fields import DERIVED_FIELDS, MERGE_FIELDS, base_fields_for, city, first_name, parse_fields
 from core.export.fields import salutation as make_salutation
 from core.export.gate import BlindIndexOwners, IdentifierOwners, Letter, LetterGate, OutboundGate
@@ -55,6 +55,12 @@ log = logging.getLogger(__name__)
 PURPOSE: Final = "marketing"
 _CAMPAIGN: Final = re.compile(r"^[\w][\w .\-]{0,99}$")
 GateFactory = Callable[[IdentifierOwners, str], LetterGate]
+
+
+class ExportCancelledError(ConflictError):
+    """The run was cancelled (``DELETE /exports/{id}``, Ctrl-C, server shutdown) between two letters."""
+
+    title = "Export cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +187,13 @@ class MailmergeService:
         out_dir: Path,
         *,
         progress: Callable[[int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Manifest:
-        """Export ``request`` into ``out_dir`` (which must not exist); returns the manifest."""
+        """Export ``request`` into ``out_dir`` (which must not exist); returns the manifest.
+
+        ``cancelled`` is asked between letters: when it answers True the run stops with
+        :class:`ExportCancelledError`, its partial output is removed and the failure is audited.
+        """
         prepared = self._prepare(ctx, request)
         store = self._gateway.store
         owners = BlindIndexOwners(
@@ -199,10 +210,10 @@ class MailmergeService:
         )
         started = dt.datetime.now(dt.UTC)
         try:
-            return self._run(ctx, prepared, gate, owners, writer, started, progress)
+            return self._run(ctx, prepared, gate, owners, writer, started, progress, cancelled)
         except BaseException as exc:
             writer.abort()
-            if isinstance(exc, HushError | OSError):
+            if isinstance(exc, HushError | OSError | KeyboardInterrupt):  # Ctrl-C: audited as a failure too
                 self._record_failure(ctx, prepared, exc)
             raise
 
@@ -215,6 +226,7 @@ class MailmergeService:
         writer: ExportWriter,
         started: dt.datetime,
         progress: Callable[[int], None] | None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Manifest:
         request = prepared.request
         engine = self._gateway.engine
@@ -233,6 +245,8 @@ class MailmergeService:
             with engine.connect() as conn:
                 flagged = stored_sensitive(conn, [r.pseudonym for r in page])
             for record in page:
+                if cancelled is not None and cancelled():
+                    raise ExportCancelledError("the export was cancelled; its partial output was removed")
                 selected += 1
                 values = merge_values(record, prepared.fields, segments, products)
                 text = (

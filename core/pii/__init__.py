@@ -2,7 +2,7 @@
 
 Public API::
 
-    PiiEngine.create(*, spacy_model=...) -> PiiEngine        # shared, lazy, offline
+    PiiEngine.create(*, spacy_model=..., zh_model=...) -> PiiEngine  # shared, lazy, offline (zh: LAC on ONNX)
     engine.analyse(text, *, lang="auto", known=None) -> Analysis
     engine.analyse_many(texts, *, lang="auto", known=None) -> list[Analysis]
     KnownRecords.from_pairs([(kind, value), ...])            # names, emails, phones (memory only)
@@ -43,7 +43,9 @@ _WHERE = {
             "PartialParams",
             "RedactParams",
             "TagParams",
+            "WithholdParams",
             "mask",
+            "masked_ranges",
         )
     },
 }
@@ -73,7 +75,9 @@ if TYPE_CHECKING:
         PartialParams,
         RedactParams,
         TagParams,
+        WithholdParams,
         mask,
+        masked_ranges,
     )
 
 
@@ -108,6 +112,8 @@ __all__ = [
     "PiiEngine",
     "RedactParams",
     "TagParams",
+    "WithholdParams",
     "mask",
+    "masked_ranges",
     "normalise",
 ]

@@ -31,7 +31,7 @@ from core.pii.analysis import (
 )
 from core.pii.known_records import KnownRecords
 from core.pii.language import detect_language, has_cjk
-from core.pii.nlp import OfflineSpacyNlpEngine, load_chinese, load_english
+from core.pii.nlp import ZH_WORDS, OfflineSpacyNlpEngine, load_chinese, load_english
 from core.pii.normaliser import NormalisedText, normalise
 from core.pii.recognizers.en_identifiers import offline_tld_extractor
 from core.pii.recognizers.in_context import propagate_people
@@ -235,7 +235,7 @@ class PiiEngine:
         simplified = to_simplified(text)
         art = loaded.nlp.chinese_artifacts(simplified, loaded.zh.tag(simplified))
         found = self._run(loaded, simplified, "zh", art)
-        found.extend(propagate_chinese(simplified, found))
+        found.extend(propagate_chinese(simplified, found, art.tokens.user_data.get(ZH_WORDS, [])))
         return found
 
     def _english_artifacts(self, loaded: _Loaded, texts: list[str]) -> list[NlpArtifacts]:

@@ -105,13 +105,14 @@ _ZH_SENTENCE: Final = re.compile(r"[。！？!?；;：:]")
 _CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOKEN: Final = re.compile(
     r"(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?)|(?P<num>\d+[A-Za-z]{0,2})|(?P<open>[(\[{<（【「『])"
-    r"|(?P<close>[)\]}>）】」』])|(?P<star>[*#@!?;:|~^=+/\\\"“”。！？；：])|(?P<sep>[,，&.·\-–—'’])|(?P<space>\s+)"
+    r"|(?P<close>[)\]}>）】」』])|(?P<star>[*#@!?;:|~^=+/\\\"“”。！？；：])|(?P<sep>[,，&.·\-–—_'’])|(?P<space>\s+)"
     r"|(?P<other>.)",
     re.DOTALL,
 )
 # ASCII text of words, numbers and plain punctuation only: the same words as the tokeniser finds.
-_PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9 ,.'\-&]++")
-_PLAIN_ADDRESS: Final = re.compile(r"[A-Za-z0-9 ,.'\-&\n/#]++")
+_GLUED_DIGIT: Final = re.compile(r"[^\W\d_]\d++[^\W\d_]{2}|\d[^\W\d_]{3}")
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9 ,.'\-&_]++")
+_PLAIN_ADDRESS: Final = re.compile(r"[A-Za-z0-9 ,.'\-&_\n/#]++")
 _ASCII_TOKEN: Final = re.compile(r"([A-Za-z]+(?:['\-][A-Za-z]+)*\.?)|\d+[A-Za-z]{0,2}")
 
 
@@ -247,9 +248,9 @@ def check_name(value: str) -> str | None:
         if not _zh_name_ok(core):
             return NAME_EXTRA_TEXT
         return check_name(latin) if latin.strip() else None
+    if _GLUED_DIGIT.search(text):
+        return NAME_EXTRA_TEXT  # digits inside a word (K1lled); a number on its own is a code
     if _PLAIN_NAME.fullmatch(text):  # the common case, without the full tokeniser
-        if any(c.isdigit() for c in text):
-            return NAME_EXTRA_TEXT
         outer = [w.rstrip(".") for w in _ASCII_TOKEN.findall(text) if w]
     else:
         toks, balanced = _tokens(text)
@@ -258,18 +259,16 @@ def check_name(value: str) -> str | None:
         words = [t for t in toks if t.kind == "word"]
         if any(t.kind in ("star", "other") for t in toks):
             return NAME_EXTRA_TEXT
-        if any(t.kind == "num" for t in toks):
-            return NAME_EXTRA_TEXT  # digits in a name (K1lled, 2023)
         inner = [t for t in words if t.bracket > 0]
         if inner and not _nickname(inner):
             return NAME_EXTRA_TEXT
         outer = [t.text.rstrip(".") for t in words if t.bracket == 0]
-    letters = [c for w in outer for c in w if c.isalpha()]
-    mixed_case = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
-    all_caps = bool(letters) and not any(c.islower() for c in letters)
-    name_words = 0
+    joined = "".join(outer)
+    mixed_case = _mixed_case(joined)
+    all_caps = joined == joined.upper() and joined != joined.lower()
+    name_words = function_words = 0
     for i, word in enumerate(outer):
-        if len(_scripts(word)) > 1:
+        if not word.isascii() and len(_scripts(word)) > 1:
             return NAME_EXTRA_TEXT  # Latin and Cyrillic in one word: a disguise
         low = _low(word)
         if low in HONORIFICS or low in POST_NOMINALS or low in PARTICLES:
@@ -282,7 +281,9 @@ def check_name(value: str) -> str | None:
             return NAME_EXTRA_TEXT  # a lower-case word inside a capitalised name
         if low in _stop_words():
             if not (len(outer) <= 4 and (capitalised or not mixed_case) and low in _raw_given_names()):
-                return NAME_EXTRA_TEXT
+                function_words += 1
+                if function_words >= 2 or len(outer) >= 4:
+                    return NAME_EXTRA_TEXT  # "Is In", "Lost Son In Accident": a clause
             continue
         if _verb_form(low) and not _known_name(low):
             return NAME_EXTRA_TEXT
@@ -341,25 +342,24 @@ def check_address(value: str) -> str | None:
 def _address_words_ok(raw: Sequence[str], *, strict: bool) -> bool:
     words = [w.rstrip(".") for w in raw]
     lows = [_low(w) for w in words]
-    letters = [c for w in words for c in w if c.isalpha()]
-    mixed_case = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+    mixed_case = _mixed_case("".join(words))
+    stop = _stop_words()
     lower_run = 0
-    for i, (word, low) in enumerate(zip(words, lows, strict=True)):
-        if len(_scripts(word)) > 1:
+    for i, low in enumerate(lows):
+        word = words[i]
+        if not word.isascii() and len(_scripts(word)) > 1:
             return False
-        following = lows[i + 1 : i + 3]
-        street_next = any(f in STREET_TYPES for f in following)
         if low in STREET_TYPES or low in UNIT_WORDS or low in ADDRESS_FUNCTION_WORDS or len(low) <= 1:
             lower_run = 0
             continue
-        if low in _stop_words() or low in KINSHIP:
+        clause_word = low in stop or low in KINSHIP
+        if strict and clause_word:
+            return False  # "(son in hospital)", "(or ring ...)": a remark in brackets
+        if clause_word or (_verb_form(low) and word[0].islower()):
+            street_next = any(f in STREET_TYPES for f in lows[i + 1 : i + 3])
             if not street_next and not _in_place(words, i):
-                return False  # a clause inside an address: he, has, her, son ...
+                return False  # a clause (he, has, her, son) or a verb (passed): not a street or place
             continue
-        if _verb_form(low) and word[0].islower() and not street_next and not _in_place(words, i):
-            return False  # "passed", "moving": a verb, unless part of a street or a place
-        if strict and not street_next and not word[0].isupper() and not _in_place(words, i):
-            return False
         if mixed_case and word[0].islower():
             lower_run += 1
             if lower_run >= 3:
@@ -367,6 +367,10 @@ def _address_words_ok(raw: Sequence[str], *, strict: bool) -> bool:
         else:
             lower_run = 0
     return not (strict and len(words) > 4)
+
+
+def _mixed_case(letters: str) -> bool:
+    return letters != letters.lower() and letters != letters.upper()
 
 
 def check_field(field: str, value: str) -> str | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import string
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,9 +34,9 @@ ZERO_WIDTH: Final = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _LOOKALIKE: Final = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"}
 # A run of digits and look-alikes holding at least one real digit and one look-alike,
 # not glued to other letters (so words such as "Oslo" or "10lb" are left alone).
-_LOOKALIKE_RUN: Final = re.compile(
-    r"(?<![A-Za-z])(?=[0-9OolI|]*[0-9])(?=[0-9]*[OolI|])[0-9OolI|]{2,}(?![A-Za-z])"
-)
+# Linear: a run is read once from its start (which digit and which look-alike it holds is
+# checked when it is replaced).
+_LOOKALIKE_RUN: Final = re.compile(r"(?<![A-Za-z0-9|])[0-9OolI|]{2,}+(?![A-Za-z])")
 _NEEDS_WORK: Final = re.compile(r"[^\x00-\x7f]|[0-9][OolI|]|[OolI|][0-9]")
 
 
@@ -59,6 +60,13 @@ class NormalisedText:
         return self.starts[start], self.ends[end - 1]
 
 
+def _digits(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if run.isdigit() or not any(c.isdigit() for c in run):
+        return run  # a number, or a word of look-alikes only (Il, Oo)
+    return "".join(_LOOKALIKE.get(c, c) for c in run)
+
+
 def is_normal(text: str) -> bool:
     """Whether :func:`normalise` leaves ``text`` as it is (plain ASCII with no look-alike digit runs)."""
     return _NEEDS_WORK.search(text) is None
@@ -79,7 +87,7 @@ def normalise(text: str) -> NormalisedText:
             starts.append(i)
             ends.append(i + 1)
     joined = "".join(chars)
-    fixed = _LOOKALIKE_RUN.sub(lambda m: "".join(_LOOKALIKE.get(c, c) for c in m.group(0)), joined)
+    fixed = _LOOKALIKE_RUN.sub(_digits, joined)
     return NormalisedText(original=text, text=fixed, starts=tuple(starts), ends=tuple(ends))
 
 
@@ -109,11 +117,16 @@ _LEET_ALT: Final = {"1": "l", "!": "l", "|": "i"}
 _MIN_LEET_WORD: Final = 4  # shorter tokens (postcode halves such as 1LL, unit numbers such as 4B) are codes
 _MIN_SPELLED_RUN: Final = 3  # k i l l e d, R.I.P. - not two initials
 # Plain ASCII needing none of the steps below: lower-casing is the whole skeleton.
+_PUNCTUATION: Final = string.punctuation
+_PUNCT_RUN: Final = re.compile(r"[.\-@$!|]+")
 _SKELETON_WORK: Final = re.compile(
     r"[^\x20-\x7e]|[_`\t\n\r\f\v]|\s\s|[A-Za-z][.\-]++[A-Za-z]|[A-Za-z][@$!|][A-Za-z]"
     r"|(?<![A-Za-z0-9])[A-Za-z0-9](?:[ .\-]{1,3}[A-Za-z0-9](?![A-Za-z0-9])){2}"
 )
 # A word that leetspeak could change (letters and 0 1 3 4 5 7 together): checked token by token.
+# The outward half of a postcode (SW1A, EC1A, CF10) is a code, never leetspeak.
+_LEET_CHARS: Final = "013457@$!|"
+_POSTCODE_SHAPE: Final = re.compile(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]?")
 _LEET_RUN: Final = re.compile(
     r"(?<![A-Za-z0-9@$!|'])(?=[A-Za-z013457@$!|']{4})[A-Za-z']*+[013457@$!|][A-Za-z013457@$!|']*+"
     r"(?![A-Za-z0-9@$!|'])"
@@ -129,6 +142,44 @@ _CASE_CHANGE: Final = re.compile(r"[a-z][A-Z]|[A-Z][A-Z][a-z]")
 _CJK_CHAR: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
+def _needs_work(text: str) -> bool:
+    """Whether :func:`skeleton` may do more than lower-case ``text`` (False: it surely does not).
+
+    The same as searching :data:`_SKELETON_WORK` plus :func:`_leet_word`, with cheap string
+    tests first: most lines of a letter and most names need nothing but lower case.
+    """
+    if not text.isascii() or not text.isprintable():
+        return True  # look-alikes, invisible characters, tabs and line breaks
+    if "_" in text or "`" in text or "  " in text:
+        return True
+    size = len(text)
+    for hit in _PUNCT_RUN.finditer(text):
+        a, b = hit.span()
+        if a > 0 and b < size and text[a - 1].isalpha() and text[b].isalpha():
+            return True  # Daughter.Killed, self-harm, c@ncer
+    if _spelled(text):
+        return True
+    return _leet_word(text)
+
+
+def _spelled(text: str) -> bool:
+    """Whether three one-character words may follow each other (``k i l l e d``): a superset."""
+    run = 0
+    for word in text.split(" "):
+        core = word.strip(_PUNCTUATION)
+        if not core:
+            continue  # "k . i": a lone dot or hyphen between the letters
+        if len(core) == 1:
+            run += 1
+            if run >= _MIN_SPELLED_RUN:
+                return True
+        elif core.isalnum() or core.replace("'", "").isalnum():
+            run = 0
+        else:
+            return True  # "a.b", "a(b": punctuation inside a word, the full rule decides
+    return False
+
+
 def _leet_word(text: str) -> bool:
     """Whether a word of ``text`` may be read as leetspeak (see :func:`skeleton`).
 
@@ -136,10 +187,12 @@ def _leet_word(text: str) -> bool:
     ``0 1 3 4 5 7 @ $ ! |`` and apostrophes, has four characters, two letters and one of
     those digits or symbols, and touches no other letter or digit.
     """
-    for run in _LEET_RUN.finditer(text):
-        if sum(c.isalpha() for c in run.group(0)) >= 2:
-            return True
-    return False
+    if not any(c in text for c in _LEET_CHARS):
+        return False
+    return any(
+        sum(c.isalpha() for c in run.group(0)) >= 2 and not _POSTCODE_SHAPE.fullmatch(run.group(0))
+        for run in _LEET_RUN.finditer(text)
+    )
 
 
 def _is_cjk(ch: str) -> bool:
@@ -229,7 +282,7 @@ def fold_char(ch: str) -> str:
 
 def _has_case_change(text: str) -> bool:
     if text.isascii():
-        return _CASE_CHANGE.search(text) is not None
+        return not (text.islower() or text.isupper()) and _CASE_CHANGE.search(text) is not None
     return any(
         (a.islower() and b.isupper()) or (a.isupper() and b.isupper() and c.islower())
         for a, b, c in zip(text, text[1:] + " ", text[2:] + "  ", strict=False)
@@ -262,7 +315,7 @@ def skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
     :attr:`NormalisedText.variants` holds the same text with the other reading of ambiguous
     leetspeak (``1`` as ``l``: ``ki11ed``), when there is one.
     """
-    if not split_case and _SKELETON_WORK.search(text) is None and not _leet_word(text):
+    if not split_case and not _needs_work(text):
         return NormalisedText(original=text, text=text.lower(), starts=None, ends=None)
     return _full_skeleton(text, split_case=split_case)
 
@@ -498,7 +551,12 @@ def _word_tokens(original: str, out_c: list[str], out_s: list[int], out_e: list[
             elif c != "'":
                 break
         else:
-            if leet and letters >= 2 and letters >= leet:
+            if (
+                leet
+                and letters >= 2
+                and letters >= leet
+                and not _POSTCODE_SHAPE.fullmatch("".join(out_c[a:b]))
+            ):
                 for k in range(a, b):
                     if out_c[k] in LEET and k not in drop:
                         if out_c[k] in _LEET_ALT:

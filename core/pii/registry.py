@@ -16,6 +16,7 @@ from core.pii.recognizers.en_identifiers import (
 )
 from core.pii.recognizers.in_context import InContextRecognizer
 from core.pii.recognizers.obfuscated import obfuscated_recognizer
+from core.pii.recognizers.phone import BoundedPhoneRecognizer
 from core.pii.recognizers.prefiltered import prefiltered
 from core.pii.recognizers.sensitive import SensitiveRecognizer
 from core.pii.recognizers.zh_entities import ChineseEntityRecognizer
@@ -55,7 +56,7 @@ def build_registry(
         if isinstance(recognizer, EmailRecognizer):
             continue  # replaced by the offline one
         if isinstance(recognizer, PhoneRecognizer):
-            recognizer = PhoneRecognizer(supported_regions=PHONE_REGIONS)
+            recognizer = BoundedPhoneRecognizer(supported_regions=PHONE_REGIONS)
         kept.append(prefiltered(recognizer))
     kept.extend(hush_recognizers(extractor=extractor))
     registry.recognizers = kept

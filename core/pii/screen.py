@@ -208,7 +208,7 @@ class SensitiveScreen:
         texts' skeleton joined by newlines, none occurs in any one of them.  False means
         "look with :meth:`findings`", not "found".
         """
-        joined = "\n;\n".join(texts)  # ";" ends a spelled-out run: no field's match is hidden
+        joined = " ; ".join(texts)  # ";" ends a spelled-out run: no field's match is hidden
         for norm in skeletons(joined):
             if has_cjk(norm.text):
                 return False

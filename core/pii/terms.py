@@ -75,9 +75,14 @@ def _weight(literal: str) -> int:
     return len(core)
 
 
-def _quality(anchors: frozenset[str]) -> tuple[int, float]:
-    """Rarest first: the shortest literal decides; then long literals, few of them."""
-    return min(_weight(x) for x in anchors), sum(len(x) for x in anchors) / len(anchors) - 2 * len(anchors)
+def _quality(anchors: frozenset[str]) -> tuple[int, int, float]:
+    """Rarest first: the shortest literal decides (five characters are rare enough); then few
+    literals ("asian " rather than british/background/family/customer); then long ones."""
+    return (
+        min(5, min(_weight(x) for x in anchors)),
+        -len(anchors),
+        sum(len(x) for x in anchors) / len(anchors),
+    )
 
 
 def required_literals(fragment: str) -> frozenset[str] | None:
@@ -139,6 +144,11 @@ class TermPrefilter:
         if anchors:
             self._automaton.make_automaton()
         self._empty = not anchors
+
+    @property
+    def exact(self) -> bool:
+        """False when some fragment has no literal (then :meth:`may_match` always says maybe)."""
+        return not self._always
 
     def may_match(self, text: str) -> bool:
         if self._always:

@@ -12,7 +12,7 @@ Parameters are expressed in the summary's time unit: ``alpha`` scales with it (a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,19 +21,27 @@ from scipy.special import expit, gammaln, hyp2f1, psi
 
 from core.errors import InputError
 from core.profiling.clv_summary import CustomerSummary
+from core.profiling.fit_check import SCALE_BOUNDS, SHAPE_BOUNDS, FitDiagnostics, diagnose
 
 FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
 class BgNbdParams:
-    """Fitted BG/NBD parameters and the mean log-likelihood per customer at the optimum."""
+    """Fitted BG/NBD parameters, the mean log-likelihood per customer at the optimum, and how the
+    fit ended (``diagnostics``; None for parameters given by hand)."""
 
     r: float
     alpha: float
     a: float
     b: float
     log_likelihood: float = float("nan")
+    diagnostics: FitDiagnostics | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def usable(self) -> bool:
+        """False when the fit ended on a bound, did not converge or cannot identify a parameter."""
+        return self.diagnostics is None or self.diagnostics.usable
 
 
 def _distinct(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
@@ -80,30 +88,44 @@ def _objective(
     return value, grad / total
 
 
-def fit_bgnbd(summary: CustomerSummary) -> BgNbdParams:
-    """Maximum-likelihood BG/NBD parameters for ``summary``.
+#: The log-space search box of (r, alpha, a, b): shapes in [1e-4, 1e4], the scale alpha wider.
+BOUNDS = (SHAPE_BOUNDS, SCALE_BOUNDS, SHAPE_BOUNDS, SHAPE_BOUNDS)
 
-    Raises :class:`InputError` when the data cannot identify the model (no customers, nobody
-    with a repeat purchase) or the optimiser does not converge.
+
+def fit_bgnbd(summary: CustomerSummary) -> BgNbdParams:
+    """Maximum-likelihood BG/NBD parameters for ``summary``, with their fit diagnostics.
+
+    Raises :class:`InputError` when the data cannot identify the model at all (no customers,
+    nobody with a repeat purchase).  A fit that ends on a bound of the search box, does not
+    converge or leaves a parameter unidentified is returned with ``usable`` False and the reason
+    in ``diagnostics`` (see :mod:`core.profiling.fit_check`); never use its predictions.
     """
     if len(summary) == 0 or not np.any(summary.frequency > 0):
         raise InputError("BG/NBD needs customers with at least one repeat purchase")
     (x, t_x, T), w = _distinct(summary.frequency, summary.recency, summary.T)
     # Start from r = a = b = 1 and alpha at the mean customer age: a scale-aware starting point.
     start = np.array([0.0, np.log(max(float(np.average(T, weights=w)), 1e-6)), 0.0, 0.0])
+    start = np.clip(start, [lo for lo, _ in BOUNDS], [hi for _, hi in BOUNDS])
     result = minimize(
         _objective,
         start,
         args=(x, t_x, T, w),
         jac=True,
         method="L-BFGS-B",
-        bounds=[(-20.0, 20.0)] * 4,
+        bounds=BOUNDS,
         options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
     )
-    if not result.success and not np.all(np.isfinite(result.x)):
-        raise InputError("BG/NBD fit did not converge")
+    diagnostics = diagnose(
+        "BG/NBD",
+        ("r", "alpha", "a", "b"),
+        result,
+        objective=_objective,
+        args=(x, t_x, T, w),
+        bounds=BOUNDS,
+        customers=float(w.sum()),
+    )
     r, alpha, a, b = (float(v) for v in np.exp(result.x))
-    return BgNbdParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=-float(result.fun))
+    return BgNbdParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=-float(result.fun), diagnostics=diagnostics)
 
 
 def log_likelihood(params: BgNbdParams, summary: CustomerSummary) -> float:

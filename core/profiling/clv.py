@@ -18,6 +18,7 @@ Gamma-Gamma conditional expected value of a purchase, and ``d`` the monthly disc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +55,29 @@ class ClvModel:
     bgnbd: BgNbdParams
     gamma_gamma: GammaGammaParams
     time_unit: TimeUnit
+
+    @property
+    def usable(self) -> bool:
+        """Both fits usable (see :mod:`core.profiling.fit_check`)."""
+        return self.bgnbd.usable and self.gamma_gamma.usable
+
+    @property
+    def reason(self) -> str | None:
+        """Why the model is not usable (every failing fit's reason), or None."""
+        reasons = [
+            d.reason
+            for d in (self.bgnbd.diagnostics, self.gamma_gamma.diagnostics)
+            if d is not None and d.reason is not None
+        ]
+        return "; ".join(reasons) or None
+
+    def fit_dict(self) -> dict[str, Any]:
+        """``{"usable", "reason", "bgnbd": diagnostics, "gamma_gamma": diagnostics}`` (JSON-ready)."""
+        doc: dict[str, Any] = {"usable": self.usable, "reason": self.reason}
+        for name, params in (("bgnbd", self.bgnbd), ("gamma_gamma", self.gamma_gamma)):
+            if params.diagnostics is not None:
+                doc[name] = params.diagnostics.as_dict()
+        return doc
 
     def params_dict(self) -> dict[str, dict[str, float]]:
         """``{"bgnbd": {"r", "alpha", "a", "b"}, "gamma_gamma": {"p", "q", "gamma"}}``."""

@@ -8,7 +8,7 @@ The spend parameters do not depend on the time unit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,18 +17,26 @@ from scipy.special import gammaln, psi
 
 from core.errors import InputError
 from core.profiling.clv_summary import CustomerSummary
+from core.profiling.fit_check import SCALE_BOUNDS, SHAPE_BOUNDS, FitDiagnostics, diagnose
 
 FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
 class GammaGammaParams:
-    """Fitted Gamma-Gamma parameters and the mean log-likelihood per customer at the optimum."""
+    """Fitted Gamma-Gamma parameters, the mean log-likelihood per customer at the optimum, and how
+    the fit ended (``diagnostics``; None for parameters given by hand)."""
 
     p: float
     q: float
     gamma: float
     log_likelihood: float = float("nan")
+    diagnostics: FitDiagnostics | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def usable(self) -> bool:
+        """False when the fit is not usable (see :mod:`core.profiling.fit_check`) or ``q <= 1``."""
+        return self.diagnostics is None or self.diagnostics.usable
 
 
 def _objective(
@@ -55,11 +63,17 @@ def _objective(
     return -float(np.dot(w, ll)) / total, grad / total
 
 
+#: The log-space search box of (p, q, gamma): shapes in [1e-4, 1e4], the money scale gamma wider.
+BOUNDS = (SHAPE_BOUNDS, SHAPE_BOUNDS, SCALE_BOUNDS)
+
+
 def fit_gamma_gamma(summary: CustomerSummary) -> GammaGammaParams:
     """Maximum-likelihood Gamma-Gamma parameters from the returning customers of ``summary``.
 
     Customers with ``frequency == 0`` or a non-positive ``monetary_value`` are ignored.  Raises
-    :class:`InputError` when no customer is left or the optimiser does not converge.
+    :class:`InputError` when no customer is left.  A fit that ends on a bound, does not converge,
+    leaves a parameter unidentified or has ``q <= 1`` (an infinite mean spend) is returned with
+    ``usable`` False and the reason in ``diagnostics``.
     """
     keep = (summary.frequency > 0) & (summary.monetary_value > 0)
     if not np.any(keep):
@@ -69,19 +83,30 @@ def fit_gamma_gamma(summary: CustomerSummary) -> GammaGammaParams:
     x, m, w = unique[:, 0].copy(), unique[:, 1].copy(), counts.astype(np.float64)
     # Start from p = q = 1 and gamma at the mean spend: scale-aware and inside the q > 1 region.
     start = np.array([0.0, np.log(2.0), np.log(float(np.average(m, weights=w)))])
+    start = np.clip(start, [lo for lo, _ in BOUNDS], [hi for _, hi in BOUNDS])
     result = minimize(
         _objective,
         start,
         args=(x, m, w),
         jac=True,
         method="L-BFGS-B",
-        bounds=[(-20.0, 20.0)] * 3,
+        bounds=BOUNDS,
         options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
     )
-    if not np.all(np.isfinite(result.x)):
-        raise InputError("Gamma-Gamma fit did not converge")
+    diagnostics = diagnose(
+        "Gamma-Gamma",
+        ("p", "q", "gamma"),
+        result,
+        objective=_objective,
+        args=(x, m, w),
+        bounds=BOUNDS,
+        customers=float(w.sum()),
+    )
     p, q, g = (float(v) for v in np.exp(result.x))
-    return GammaGammaParams(p=p, q=q, gamma=g, log_likelihood=-float(result.fun))
+    if not q > 1.0:
+        problem = f"q = {q:.4g} is not above 1, so the mean spend is not finite"
+        diagnostics = replace(diagnostics, problems=(*diagnostics.problems, problem))
+    return GammaGammaParams(p=p, q=q, gamma=g, log_likelihood=-float(result.fun), diagnostics=diagnostics)
 
 
 def expected_average_value(params: GammaGammaParams, summary: CustomerSummary) -> FloatArray:

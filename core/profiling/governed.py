@@ -178,8 +178,13 @@ class ProfileRunner:
         results: Sequence[ResultRow],
         summary: Mapping[str, Any],
         as_of: datetime | None,
+        outcome: Mapping[str, DetailValue] | None = None,
     ) -> RunReceipt:
-        """Append the run's audit event and store the run and its results in one transaction."""
+        """Append the run's audit event and store the run and its results in one transaction.
+
+        ``outcome`` adds keys to the event's detail (e.g. ``usable: False`` and its ``reason``
+        for a model fit that is not usable and was stored without results).
+        """
         run_id = str(uuid.uuid4())
         created = now_utc()
         code = code_version()
@@ -197,6 +202,7 @@ class ProfileRunner:
             detail[f"param_{key}"] = (
                 value if isinstance(value, str | int | bool) or value is None else str(value)
             )
+        detail.update(outcome or {})
         event = self.gateway.event(
             grant.ctx,
             action="profile",

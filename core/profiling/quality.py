@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from core.crypto import normalise_phone
 from core.errors import InputError
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -221,6 +222,23 @@ def phone_malformed(value: object, today: date) -> bool:
     return _PHONE.match(re.sub(r"[\s().-]", "", value)) is None
 
 
+def phone_not_normalised(value: object, today: date) -> bool:
+    """A phone that looks like one but no region made a valid number of it (stored as given, not indexed).
+
+    hushdb stores every number it could normalise in E.164 form, so a stored
+    value that is not a possible number with its own country code is one kept
+    as given at import or update (a national number no region hint took, an
+    outdated number).  Values :func:`phone_malformed` already flags are left to it.
+    """
+    if not isinstance(value, str) or phone_malformed(value, today):
+        return False
+    try:
+        normalise_phone(value, "ZZ")  # "ZZ": no region, so only numbers with their country code parse
+    except InputError:
+        return True
+    return False
+
+
 DEFAULT_RULES: Mapping[str, Mapping[str, Rule]] = {
     "birth_date": {
         "unparseable": birth_date_unparseable,
@@ -228,7 +246,7 @@ DEFAULT_RULES: Mapping[str, Mapping[str, Rule]] = {
         "too_old": birth_date_too_old,
     },
     "email": {"malformed": email_malformed},
-    "phone": {"malformed": phone_malformed},
+    "phone": {"malformed": phone_malformed, "not_normalised": phone_not_normalised},
 }
 
 

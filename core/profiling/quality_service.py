@@ -19,6 +19,7 @@ Customers who objected to profiling and erased customers are left out, as for ev
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -208,6 +209,7 @@ class DataQualityService:
             "duplicate_groups": len(duplicates),
             "similar_name_pairs": len(pairs),
             "invalid_values": len(invalid),
+            "invalid_by_rule": dict(sorted(Counter(f"{i.field}.{i.rule}" for i in invalid).items())),
             "completeness": {f.field: [f.present, f.total] for f in complete},
             "not_checked": list(not_checked),
         }

@@ -5,6 +5,10 @@ or ``data_quality`` for quality).  Only the latest run of the kind is read; resu
 who objected to profiling or were erased since that run are left out
 (:func:`core.profiling.results.still_profilable`).  Each read is one audit event
 (action ``read``, resource ``profile``, fields = [kind], row_count = results returned).
+
+A latest run whose model fit was not usable (its summary records ``usable: false`` and a
+``reason``; it has no results) is read and audited like any other, then reported as
+:class:`~core.profiling.fit_check.ModelUnusableError` instead of a result.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sqlalchemy as sa
 from core.db import transaction
 from core.errors import InputError, NotFoundError
 from core.gateway import AccessContext, Gateway
+from core.profiling.fit_check import ModelUnusableError
 from core.profiling.governed import PROFILE_FIELDS
 from core.profiling.results import KINDS, latest_run_id, profile_results_t, profile_runs_t, still_profilable
 
@@ -63,6 +68,15 @@ class StoredProfiles:
                 ),
             )
         gw.publish()
+        summary = json.loads(run.summary)
+        if isinstance(summary, dict) and summary.get("usable") is False:
+            reason = str(summary.get("reason") or "the model fit is not usable")
+            raise ModelUnusableError(
+                f"the latest {kind} run ({run_id}) has no results: {reason}",
+                run_id=run_id,
+                audit_seq=run.audit_seq,
+                fit=summary.get("fit") if isinstance(summary.get("fit"), dict) else None,
+            )
         return {
             "run_id": run_id,
             "kind": kind,
@@ -71,7 +85,7 @@ class StoredProfiles:
             "subject": run.subject,
             "code_version": run.code_version,
             "parameters": json.loads(run.parameters),
-            "summary": json.loads(run.summary),
+            "summary": summary,
             "left_out": run.left_out,
             "audit_seq": run.audit_seq,
             "total": total,

@@ -28,6 +28,7 @@ from core.profiling.churn import ChurnFlag, churn_candidates, gap_stats
 from core.profiling.clv import ClvModel, ClvResult, build_summary, fit_clv, score_clv
 from core.profiling.clv_summary import TimeUnit, unit_days
 from core.profiling.cross_sell import ItemPair, Recommendation, build_baskets, item_pairs, recommend
+from core.profiling.fit_check import ModelUnusableError
 from core.profiling.governed import Grant, Population, ProfileRunner, RunReceipt, now_utc
 from core.profiling.results import ResultRow
 from core.profiling.rfm import RfmScore, rfm_sql, score_rfm, segment_counts
@@ -95,6 +96,33 @@ class ProfilingService:
         )
         return [(str(r[0]), r[1], r[2]) for r in conn.execute(stmt)]
 
+    def _unusable(
+        self,
+        grant: Grant,
+        *,
+        population: Population,
+        parameters: dict[str, Any],
+        summary: dict[str, Any],
+        reason: str,
+        as_of: datetime,
+    ) -> ModelUnusableError:
+        """Store the run (audited) with ``usable: false`` and no results; the error to raise."""
+        receipt = self._runner.store(
+            grant,
+            population=population,
+            parameters=parameters,
+            results=[],
+            summary={**summary, "usable": False, "reason": reason},
+            as_of=as_of,
+            outcome={"usable": False, "reason": reason},
+        )
+        return ModelUnusableError(
+            f"{reason}; run {receipt.run_id} was stored without results (audit event {receipt.audit_seq})",
+            run_id=receipt.run_id,
+            audit_seq=receipt.audit_seq,
+            fit=summary.get("fit"),
+        )
+
     # -- runs --------------------------------------------------------------------------------
 
     def rfm(self, ctx: AccessContext, *, as_of: datetime | None = None) -> RfmRun:
@@ -151,7 +179,11 @@ class ProfilingService:
         months: int = 12,
         discount: float = 0.01,
     ) -> ClvRun:
-        """BG/NBD + Gamma-Gamma fitted on purchases up to ``as_of`` (the calibration period)."""
+        """BG/NBD + Gamma-Gamma fitted on purchases up to ``as_of`` (the calibration period).
+
+        A fit that is not usable (:mod:`core.profiling.fit_check`) is stored as a run with
+        ``usable: false``, its reason and no results, and :class:`ModelUnusableError` is raised.
+        """
         unit_days(time_unit)
         if horizon < 0:
             raise InputError("horizon must not be negative")
@@ -164,6 +196,23 @@ class ProfilingService:
             rows = self._purchases(conn, grant, moment)
         summary = build_summary(rows, as_of=moment, time_unit=time_unit)
         model = fit_clv(summary)
+        params = {
+            "as_of": moment.isoformat(),
+            "time_unit": time_unit,
+            "horizon": horizon,
+            "months": months,
+            "discount": discount,
+        }
+        run_summary = {"model": model.params_dict(), "time_unit": time_unit, "fit": model.fit_dict()}
+        if not model.usable:
+            raise self._unusable(
+                grant,
+                population=population,
+                parameters=params,
+                summary=run_summary,
+                reason=model.reason or "the model fit is not usable",
+                as_of=moment,
+            )
         scored = score_clv(model, summary, horizon=horizon, months=months, monthly_discount_rate=discount)
         results = [
             ResultRow(
@@ -183,19 +232,12 @@ class ProfilingService:
             )
             for r in scored
         ]
-        params = {
-            "as_of": moment.isoformat(),
-            "time_unit": time_unit,
-            "horizon": horizon,
-            "months": months,
-            "discount": discount,
-        }
         receipt = self._runner.store(
             grant,
             population=population,
             parameters=params,
             results=results,
-            summary={"model": model.params_dict(), "time_unit": time_unit},
+            summary={**run_summary, "usable": True},
             as_of=moment,
         )
         return ClvRun(receipt, moment, model, scored)
@@ -209,7 +251,11 @@ class ProfilingService:
         as_of: datetime | None = None,
         time_unit: TimeUnit = "week",
     ) -> ChurnRun:
-        """Customers with P(alive) under ``threshold`` or overdue by ``k`` of their median gaps."""
+        """Customers with P(alive) under ``threshold`` or overdue by ``k`` of their median gaps.
+
+        When the BG/NBD fit is not usable the run is stored with ``usable: false``, its reason and
+        no results, and :class:`ModelUnusableError` is raised (no customer is flagged on it).
+        """
         if not 0.0 <= threshold <= 1.0:
             raise InputError("churn threshold must be between 0 and 1")
         moment = _utc(as_of)
@@ -221,6 +267,21 @@ class ProfilingService:
             rows = self._purchases(conn, grant, moment)
         summary = build_summary(rows, as_of=moment, time_unit=time_unit)
         bgnbd = fit_bgnbd(summary)
+        params = {"as_of": moment.isoformat(), "threshold": threshold, "k": k, "time_unit": time_unit}
+        fitted = {"r": bgnbd.r, "alpha": bgnbd.alpha, "a": bgnbd.a, "b": bgnbd.b}
+        reason = bgnbd.diagnostics.reason if bgnbd.diagnostics is not None else None
+        fit: dict[str, Any] = {"usable": bgnbd.usable, "reason": reason}
+        if bgnbd.diagnostics is not None:
+            fit["bgnbd"] = bgnbd.diagnostics.as_dict()
+        if not bgnbd.usable:
+            raise self._unusable(
+                grant,
+                population=population,
+                parameters=params,
+                summary={"scored": 0, "flagged": 0, "bgnbd": fitted, "fit": fit},
+                reason=reason or "the BG/NBD fit is not usable",
+                as_of=moment,
+            )
         p_alive = dict(zip(summary.customer_ids, probability_alive(bgnbd, summary).tolist(), strict=True))
         gaps = gap_stats(((p, t) for p, t, _ in rows), as_of=moment)
         flags = churn_candidates(probability_alive=p_alive, threshold=threshold, gaps=gaps, k=k)
@@ -238,7 +299,6 @@ class ProfilingService:
             )
             for f in flags
         ]
-        params = {"as_of": moment.isoformat(), "threshold": threshold, "k": k, "time_unit": time_unit}
         receipt = self._runner.store(
             grant,
             population=population,
@@ -247,7 +307,9 @@ class ProfilingService:
             summary={
                 "scored": len(p_alive),
                 "flagged": len(flags),
-                "bgnbd": {"r": bgnbd.r, "alpha": bgnbd.alpha, "a": bgnbd.a, "b": bgnbd.b},
+                "bgnbd": fitted,
+                "usable": True,
+                "fit": fit,
             },
             as_of=moment,
         )

@@ -251,6 +251,7 @@ def _cli_calls(tmp: Path) -> dict[str, list[str]]:
         "customers show": [CUSTOMER, *as_bob, "--purpose", "service"],
         "customers find": ["--email", CUSTOMER_EMAIL, *as_bob, "--purpose", "service"],
         "customers clear-review": [CUSTOMER, *as_bob],
+        "customers set-flag": [CUSTOMER, "deceased", *as_bob],
         "transactions import": [str(transactions), *as_bob],
         "keys rotate": [],
         "notes add": [CUSTOMER, *as_bob, "--text", "Walked past."],

@@ -66,6 +66,7 @@ def test_verify_prints_the_head_and_is_itself_recorded(
     head_seq, head_hash = _head(engine, before_last=True)
     assert out.startswith("audit log intact:")
     assert f"head: seq {head_seq} hash {head_hash}" in out and "not pinned" in out
+    assert "beside the database, not independent" in out
     event = _events(engine, "audit_verify")[-1]
     detail = json.loads(event["detail"])
     assert detail["ok"] is True and detail["verified_seq"] == head_seq and detail["pinned_key"] is False
@@ -134,7 +135,7 @@ def test_witness_outside_the_data_directory(home: tuple[Path, dict[str, str]], t
     code, out, err = run("audit", "verify", "--data-dir", str(d), env=env)
     assert code == 0, err
     published = read_checkpoints_file(witness / "checkpoints.jsonl").checkpoints
-    assert published and f"witness: {witness / 'checkpoints.jsonl'}" in out
+    assert published and f"witness: {witness / 'checkpoints.jsonl'}" in out and "not independent" not in out
     # an edited line in the witness: caught
     lines = (witness / "checkpoints.jsonl").read_text().splitlines()
     cp = Checkpoint.from_json_line(lines[-1])

@@ -59,7 +59,9 @@ def test_killed_incremental_backup_leaves_nothing_complete(store: Store, point: 
     assert store.cli("backup", "verify", str(b / "inc")).exit_code == 0
 
 
-@pytest.mark.parametrize("point", ["staging_written", "full_loaded", "incrementals_applied", "before_swap"])
+@pytest.mark.parametrize(
+    "point", ["staging_written", "full_loaded", "incrementals_applied", "before_swap", "swap"]
+)
 def test_killed_restore_changes_nothing_and_rerun_finishes(store: Store, point: str) -> None:
     b = store.tmp / "b"
     assert store.cli("backup", "create", "--out", str(b / "full")).exit_code == 0

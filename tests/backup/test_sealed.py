@@ -60,6 +60,44 @@ def test_dropping_whole_trailing_chunks_fails(tmp_path: Path) -> None:
         b"".join(read_sealed(path, key, bid))
 
 
+def _chunks(raw: bytes) -> tuple[bytes, list[bytes]]:
+    """(header, [whole chunk records]) of a sealed file."""
+    head, rest, chunks = raw[:24], raw[24:], []
+    while rest:
+        n = 4 + 12 + int.from_bytes(rest[:4], "big")
+        chunks.append(rest[:n])
+        rest = rest[n:]
+    return head, chunks
+
+
+def test_reordered_or_removed_middle_chunks_fail(tmp_path: Path) -> None:
+    key, bid = os.urandom(32), os.urandom(16)
+    path = tmp_path / "data.enc"
+    _seal(path, key, bid, os.urandom(CHUNK_BYTES * 3 + 9))
+    head, chunks = _chunks(path.read_bytes())
+    assert len(chunks) == 4
+    for variant in (
+        [chunks[1], chunks[0], chunks[2], chunks[3]],  # swapped
+        [chunks[0], chunks[2], chunks[3]],  # one removed from the middle
+        [chunks[0], chunks[1], chunks[2], chunks[2], chunks[3]],  # one repeated
+        [chunks[0], chunks[3]],  # the last chunk moved up
+    ):
+        path.write_bytes(head + b"".join(variant))
+        with pytest.raises(BackupIntegrityError, match="authentication"):
+            b"".join(read_sealed(path, key, bid))
+
+
+def test_a_file_relabelled_with_another_backup_id_fails(tmp_path: Path) -> None:
+    """Same store key, another backup: rewriting the header's id does not make its chunks ours."""
+    key, ours, theirs = os.urandom(32), os.urandom(16), os.urandom(16)
+    path = tmp_path / "data.enc"
+    _seal(path, key, theirs, b"their rows")
+    raw = path.read_bytes()
+    path.write_bytes(raw[:8] + ours + raw[24:])
+    with pytest.raises(BackupIntegrityError, match="authentication"):
+        list(read_sealed(path, key, ours))
+
+
 def test_a_file_of_another_backup_or_name_fails(tmp_path: Path) -> None:
     key, bid = os.urandom(32), os.urandom(16)
     _seal(tmp_path / "data.enc", key, bid, b"hello")

@@ -68,7 +68,9 @@ def _stored(conn: sa.Connection, table: sa.Table, key: str, value: str) -> dict[
         row = conn.exec_driver_sql(f"SELECT {select} FROM {table.name} WHERE {key} = ?", (value,)).one()
         return {c: (row[2 * i], row[2 * i + 1]) for i, c in enumerate(cols)}
     name = f"{table.schema}.{table.name}" if table.schema else table.name  # keystore.customer_keys
-    row = conn.exec_driver_sql(f"SELECT {', '.join(cols)} FROM {name} WHERE {key} = %(v)s", {"v": value}).one()
+    row = conn.exec_driver_sql(
+        f"SELECT {', '.join(cols)} FROM {name} WHERE {key} = %(v)s", {"v": value}
+    ).one()
     return dict(zip(cols, row, strict=True))
 
 
@@ -211,7 +213,6 @@ def _rows() -> list[tuple[int, CustomerInput | RowError]]:
 
 EXPECTED_REJECTED = [
     (7, "row is not valid UTF-8"),
-    (11, "email is not a valid address"),
     (15, "birth_date is in the future"),
     (19, "duplicate external_id (already stored)"),
     (22, "duplicate external_id in this file"),
@@ -224,6 +225,7 @@ def test_import_through_the_worker_matches_the_contract(hush: Hush, small_batche
     report = hush.writes.import_customers(ctx, _rows())
     assert sum(small_batches) > 0  # chunks really came back from the worker process
     assert [(e.line, e.reason) for e in report.rejected] == EXPECTED_REJECTED
+    assert [(w.line, w.field) for w in report.warnings] == [(11, "email")]  # kept as given (issue 14)
     assert report.imported == 40 - len(EXPECTED_REJECTED)
     assert hush.gateway.read_customer(ctx, "E0000").values["email"] == "person0@example.com"
     record = hush.gateway.read_customer(ctx, "E0039")
@@ -238,15 +240,21 @@ def test_import_through_the_worker_matches_the_contract(hush: Hush, small_batche
         consents = conn.execute(sa.select(sa.func.count()).select_from(consent_events_t)).scalar_one()
         keys = conn.execute(sa.select(sa.func.count()).select_from(customer_keys_t)).scalar_one()
         events = conn.exec_driver_sql(
-            "SELECT row_count FROM audit_events WHERE action = 'write' AND resource = 'customer' ORDER BY seq"
+            "SELECT row_count FROM audit_events WHERE action = 'write' AND resource = 'customer'"
+            " AND decision = 'allow' ORDER BY seq"
         ).all()
+        denials = conn.exec_driver_sql(
+            "SELECT count(*) FROM audit_events WHERE action = 'write' AND resource = 'customer'"
+            " AND decision = 'deny'"
+        ).scalar_one()
     assert keys == report.imported
-    kept = [i for i in range(40) if i not in (5, 9, 13, 17, 20, 25)]
+    kept = [i for i in range(40) if i not in (5, 13, 17, 20, 25)]
     assert consents == sum(
         2 + (i % 3 == 0) for i in kept
     )  # email and post always given, profiling on i % 3 == 0
-    assert [r[0] for r in events] == [6, 5, 5, 6, 7, 5]  # one audited transaction per batch of 7 rows
+    assert [r[0] for r in events] == [6, 6, 5, 6, 7, 5]  # one audited transaction per batch of 7 rows
     assert sum(r[0] for r in events) == report.imported
+    assert denials == 1  # the row for another owner (line 27) is an audited denial (issue 15)
 
 
 def test_worker_and_in_process_imports_agree(
@@ -302,7 +310,7 @@ def test_a_dead_worker_falls_back_to_preparing_in_process(
     monkeypatch.setattr(store, "prepare", dies_in_the_worker)
     items: list[CustomerInput | None] = [customer(i) for i in range(12)]
     items[4] = None
-    items[7] = customer(7, email="nope")
+    items[7] = customer(7, full_name="Bad\x07Name")
     with PreparePool(store, workers=1, chunk=2) as pool:
         ticket = pool.submit(items, now=utcnow())
         assert pool.started
@@ -312,7 +320,7 @@ def test_a_dead_worker_falls_back_to_preparing_in_process(
         again = pool.collect(pool.submit(items[:3], now=utcnow()))
     assert outcomes[4] is None
     assert isinstance(outcomes[7], InputError)
-    assert outcomes[7].message == "email is not a valid address"
+    assert outcomes[7].message == "full_name contains control characters"
     good = [o for o in outcomes if isinstance(o, PreparedCustomer)]
     assert [p.external_id for p in good] == [f"E{i:04d}" for i in range(12) if i not in (4, 7)]
     assert len({p.customer_id for p in good}) == len(good)

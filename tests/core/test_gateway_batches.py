@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from api.wiring import Hush
 from audit.queries import access_report
+from core.errors import AccessDenied
 from core.models import customers_t
 from core.records import CONSENT_KEYS, CUSTOMER_FIELDS, PII_FIELDS, SUPPRESSION_KEYS, CustomerInput
 from policies.masks import mask_function
@@ -106,7 +107,11 @@ def test_scan_values_equal_the_plan_applied_row_by_row(hush: Hush, subject: str,
         record = got[external_id]
         assert dict(record.values) == values, external_id
         assert list(record.values) == list(values), external_id  # same key order as before
-        assert record.values == hush.gateway.read_customer(ctx, external_id).values
+        if purpose == "marketing":  # no single-customer read outside a campaign (issue 15)
+            with pytest.raises(AccessDenied):
+                hush.gateway.read_customer(ctx, external_id)
+        else:
+            assert record.values == hush.gateway.read_customer(ctx, external_id).values
 
 
 def test_scan_skips_erased_customers_and_audits_each_returned_record(hush: Hush) -> None:

@@ -32,8 +32,8 @@ TABLE = [
     ("bob", "service", True, "not_found", None),  # same rule from bob's side
     ("alice", "marketing", True, "denied", None),  # sales has no marketing purpose
     ("alice", "compliance", True, "denied", None),  # nor compliance
-    ("mailer", "marketing", True, MAILMERGE, "full"),  # mail-merge: letter fields, every row
-    ("mailer", "marketing", False, MAILMERGE, "full"),  # ... including other reps' customers
+    ("mailer", "marketing", True, "denied", None),  # marketing reads only through a campaign (issue 15)
+    ("mailer", "marketing", False, "denied", None),  # ... whoever owns the customer
     ("mailer", "service", True, "denied", None),  # mail-merge only for marketing
     ("cora", "compliance", True, ALL, "partial"),  # compliance: everything, identifiers partially masked
     ("cora", "service", True, "denied", None),  # compliance only for compliance

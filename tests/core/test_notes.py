@@ -135,7 +135,9 @@ def test_notes_cli(tmp_path: Path, database_url: str) -> None:
         == 0
     )
     result = runner.invoke(
-        app, ["notes", "add", "Z1", "--as", "alice", "--text", BEREAVEMENT, "--data-dir", d], env=env
+        app,
+        ["notes", "add", "Z1", "--as", "alice", "--text", BEREAVEMENT, "--json", "--data-dir", d],
+        env=env,
     )
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
@@ -156,7 +158,7 @@ def test_notes_cli(tmp_path: Path, database_url: str) -> None:
     )
     result = runner.invoke(app, ["notes", "import", str(notes), "--as", "alice", "--data-dir", d], env=env)
     assert result.exit_code == 3
-    assert "imported 1 notes, rejected 2" in result.stdout
+    assert "imported 1 note, rejected 2" in result.stdout
     assert "line 3: customer not found" in result.stderr and "line 4" in result.stderr
     shown = runner.invoke(
         app,

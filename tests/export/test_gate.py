@@ -60,7 +60,10 @@ def letter(text: str, **values: str) -> Letter:
         (
             {"postal_address": "12 King Street, Leeds, call 07700 900123"},
             "To: {postal_address}",
-            {GateReason(FOREIGN_IDENTIFIER, "postal_address"), GateReason("address_extra_text", "postal_address")},
+            {
+                GateReason(FOREIGN_IDENTIFIER, "postal_address"),
+                GateReason("address_extra_text", "postal_address"),
+            },
         ),
         # another customer's email, with look-alike full-width characters
         (
@@ -72,7 +75,10 @@ def letter(text: str, **values: str) -> Letter:
         (
             {"postal_address": "12 King Street (daughter: 07700 900999)"},
             "{postal_address}",
-            {GateReason(FOREIGN_IDENTIFIER, "postal_address"), GateReason("address_extra_text", "postal_address")},
+            {
+                GateReason(FOREIGN_IDENTIFIER, "postal_address"),
+                GateReason("address_extra_text", "postal_address"),
+            },
         ),
         # a term spanning value and template text: no single field explains it
         (
@@ -191,3 +197,37 @@ def test_prefilter_never_hides_a_match(text: str) -> None:
     screen = SensitiveScreen.shared()
     full = tuple(sorted({f.category for f in screen.findings(text)}))
     assert gate().categories(text) == full
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_list_prefilter_never_hides_a_match(text: str) -> None:
+    """The multi-list pre-filter (core.export.prefilter) only says no where the screen finds nothing."""
+    from core.export.prefilter import TermPrefilter
+    from core.pii.recognizers.sensitive_terms_en import TERMS_EN
+    from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
+
+    prefilter = TermPrefilter([(TERMS_EN, True), TERMS_ZH])
+    assert prefilter.exact
+    if SensitiveScreen.shared().findings(text):
+        assert prefilter.maybe(text)
+
+
+def test_condolence_template_split_over_lines_is_refused() -> None:
+    with pytest.raises(InputError, match="template carries sensitive content"):
+        gate().check_template("Dear {{ first_name }},\nwe are so sorry for your\nloss this winter.\n")
+    with pytest.raises(InputError, match="sensitive content"):
+        gate().check_template("{{ full_name }}：\n惊闻噩耗，深表哀悼。\n")
+
+
+def test_street_and_surname_exemptions_reach_the_letter() -> None:
+    """A surname that is a word (Sick) and a street that is one (Hospital Road) do not withhold a letter,
+    while the same words as a remark do."""
+    values = {"full_name": "Anna Sick", "postal_address": "4 Hospital Road, Leeds LS1 1AA"}
+    text = "Anna Sick\n4 Hospital Road, Leeds LS1 1AA\n\nDear Anna Sick,\nOur sale starts now.\n"
+    assert gate().check(letter(text, **values)) == ()
+    remark = {"full_name": "Anna Lee", "postal_address": "4 Elm Road (son off sick, in hospital)"}
+    text = "Anna Lee\n4 Elm Road (son off sick, in hospital)\n\nOur sale starts now.\n"
+    reasons = gate().check(letter(text, **remark))
+    assert GateReason("health", "postal_address") in reasons
+    assert GateReason("address_extra_text", "postal_address") in reasons

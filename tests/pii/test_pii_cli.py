@@ -35,13 +35,20 @@ def test_mask_like_an_export() -> None:
     text = "Call Mary Jones on 07700 900123. Her husband passed away. Wants the winter catalogue."
     result = runner.invoke(pii_app, ["mask"], input=text)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "Call <PERSON> on <PHONE_NUMBER>. Wants the winter catalogue."
+    assert (
+        result.stdout.strip()
+        == "Call <PERSON> on <PHONE_NUMBER>. [withheld: bereavement] Wants the winter catalogue."
+    )
 
 
 def test_mask_jsonl_and_bad_line() -> None:
     ok = runner.invoke(
         pii_app, ["mask", "--jsonl", "--lang", "zh"], input='{"text": "她丈夫去世了。想要目录。"}\n'
     )
-    assert json.loads(ok.stdout) == {"masked": "想要目录。"}
+    assert json.loads(ok.stdout) == {
+        "masked": "[withheld: bereavement]想要目录。",
+        "sensitivity": "sensitive",
+        "labels": ["bereavement"],
+    }
     bad = runner.invoke(pii_app, ["mask", "--jsonl"], input="not json\n")
     assert bad.exit_code == 2

@@ -48,6 +48,7 @@ NAMES_OK = [
     "Klaus Dies",
     "Dolores Soledad Graves",
     "Sir Ian McKellen CBE",
+    "Customer 1207 Jones",  # a number on its own is a code, not a remark
     "陈大文",
     "欧阳娜娜",
     "王芳女士",
@@ -61,7 +62,7 @@ NAMES_EXTRA = [
     "Vera Pike (see notes)",  # a bracketed remark
     "Joan Reid *do not mail*",  # a starred remark
     "Lucy Ward - moved abroad",  # a dash followed by prose
-    "Sam Lee 2019",  # digits
+    "Sam Lee D1ed",  # digits inside a word
     "Ann Кing",  # Latin and Cyrillic in one word
     "Peter Gray: bankrupt",  # sentence punctuation
     "Mary Jones Mother Of Tom",  # a kinship word inside the name and a function word

@@ -192,3 +192,14 @@ def test_division_list() -> None:
     assert d.is_place("广东省") and d.is_place("广东") and d.is_place("香港特别行政区")
     assert not d.is_place("平安")  # a district's short form is a place only inside an address
     assert d.in_address("平安")
+
+
+def test_threads_share_one_model(engine: PiiEngine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"联系人李咏{i}号，寄到广州市越秀区中山路{i}号，彭小军认为可以" for i in range(1, 25)]
+    expected = [engine.analyse(t, lang="zh") for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda t: engine.analyse(t, lang="zh"), texts))
+    assert got == expected
+    assert chinese_tagger() is chinese_tagger()

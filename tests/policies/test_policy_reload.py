@@ -22,10 +22,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from api.wiring import Hush, init_store, open_store
 from audit import queries
 from core.config import Settings, load_settings
+from core.models import meta_t
 from core.records import CustomerInput
 from policies.loader import POLICY_FILES
 
@@ -78,6 +80,9 @@ def test_admin_reloads_and_the_new_hash_is_audited(reloadable: Any) -> None:
     assert event["subject"] == "adm" and event["decision"] == "allow"
     assert _detail(event)["policy_hash"] == doc["policy_hash"]
     assert _detail(event)["previous_hash"] == old_hash
+    with api.hush.engine.connect() as conn:  # the hash in force, for the next start's check
+        stored = conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == "policy_hash")).scalar_one()
+    assert stored == doc["policy_hash"]
 
 
 def test_a_broken_file_keeps_the_policy_in_force_and_is_audited(reloadable: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +50,48 @@ def published_summary() -> CustomerSummary:
     )
 
 
-def load_demo(hush: Any, tmp_dir: Path, *, customers: int = 120, seed: int = 7) -> dict[str, int]:
-    """Import ``core.demo_data`` customers (each through its owner) and transactions (as the operator)."""
+def write_steady_transactions(path: Path, *, customers: int, until: datetime) -> int:
+    """A degenerate purchase history: every customer buys every week, nobody ever stops.
+
+    No customer drops out and all buy at the same rate, so BG/NBD cannot identify its dropout
+    (``a``, ``b``) or rate heterogeneity (``r``): the fit runs to the bounds of its search box.
+    """
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["external_id", "occurred_at", "amount", "currency", "product", "category"])
+        for i in range(1, customers + 1):
+            first = until - timedelta(days=300 + 5 * (i % 30))
+            for k in range(60):
+                when = first + timedelta(days=7 * k)
+                if when < until - timedelta(days=1):
+                    amount = 20 + i % 5 + k % 3
+                    writer.writerow([f"C{i:06d}", when.isoformat(), f"{amount}.00", "GBP", "tea set", "home"])
+                    count += 1
+    return count
+
+
+def load_demo(
+    hush: Any,
+    tmp_dir: Path,
+    *,
+    customers: int = 120,
+    seed: int = 7,
+    steady_until: datetime | None = None,
+) -> dict[str, int]:
+    """Import ``core.demo_data`` customers (each through its owner) and transactions (as the operator).
+
+    With ``steady_until`` the transactions are :func:`write_steady_transactions` instead of the
+    demo's purchase process.
+    """
     from core.csv_import import customer_rows, transaction_rows
     from core.demo_data import write_demo_data
 
     counts = write_demo_data(tmp_dir, customers=customers, seed=seed)
+    if steady_until is not None:
+        counts["transactions"] = write_steady_transactions(
+            tmp_dir / "transactions.csv", customers=customers, until=steady_until
+        )
     imported = 0
     for owner in ("alice", "bob"):
         rows = [
@@ -77,8 +113,13 @@ def demo_loader() -> Callable[..., dict[str, int]]:
     return load_demo
 
 
+#: Demo customers in the store fixtures: enough that the lifetime-value fits are sound (about 120
+#: consenting buyers; with a few dozen the BG/NBD dropout parameters are often not identified).
+DEMO_CUSTOMERS = 200
+
+
 @pytest.fixture
 def demo(hush: Any, tmp_path: Path) -> Any:
-    """The ``hush`` store with 80 demo customers and their transactions."""
-    load_demo(hush, tmp_path / "demo", customers=80)
+    """The ``hush`` store with :data:`DEMO_CUSTOMERS` demo customers and their transactions."""
+    load_demo(hush, tmp_path / "demo", customers=DEMO_CUSTOMERS)
     return hush

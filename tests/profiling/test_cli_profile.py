@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,7 @@ def home(tmp_path: Path, database_url: str, demo_loader: Callable[..., dict[str,
     assert result.exit_code == 0, result.stderr
     hush = open_store(load_settings(d, env=env))
     try:
-        demo_loader(hush, tmp_path / "demo", customers=60)
+        demo_loader(hush, tmp_path / "demo", customers=200)
     finally:
         hush.close()
     return d, env
@@ -51,13 +52,15 @@ def _json(home: Home, *args: str) -> Any:
 
 def test_profile_commands_print_pseudonymous_results(home: Home, tmp_path: Path) -> None:
     chart = tmp_path / "segments.png"
-    rfm = _json(home, "profile", "rfm", "--as", "ana", "--as-of", "2025-12-31", "--chart", str(chart))
+    # The demo purchases end at the start of today (UTC); a bare --as-of date means its end.
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    rfm = _json(home, "profile", "rfm", "--as", "ana", "--as-of", today, "--chart", str(chart))
     assert set(rfm["segments"]) == set(SEGMENTS) and sum(rfm["segments"].values()) == len(rfm["customers"])
     assert rfm["left_out"]["objected"] > 0 and rfm["audit_seq"] > 0
     assert all(p.startswith("p_") for p in rfm["customers"])
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    clv = _json(home, "profile", "clv", "--as", "ana", "--as-of", "2025-06-30", "--time-unit", "day")
+    clv = _json(home, "profile", "clv", "--as", "ana", "--as-of", today, "--time-unit", "day")
     assert set(clv["bgnbd"]) == {"r", "alpha", "a", "b"} and set(clv["gamma_gamma"]) == {"p", "q", "gamma"}
     assert clv["time_unit"] == "day" and set(clv["customers"]) <= set(rfm["customers"])
     assert clv["parameters"]["horizon"] == 52.0
@@ -150,5 +153,7 @@ def test_profile_without_as_runs_as_the_single_analyst(tmp_path: Path, database_
     assert runner.invoke(app, ["init", "--data-dir", d], env=env).exit_code == 0
     result = runner.invoke(app, ["profile", "rfm", "--json", "--data-dir", d], env=env)
     assert result.exit_code == 0, result.stderr
-    events = json.loads(runner.invoke(app, ["audit", "events", "--json", "--data-dir", d], env=env).stdout)
+    events = json.loads(runner.invoke(app, ["audit", "events", "--json", "--data-dir", d], env=env).stdout)[
+        "events"
+    ]
     assert any(e["subject"] == "ana" and e["action"] == "profile" for e in events)

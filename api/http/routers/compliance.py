@@ -29,7 +29,22 @@ class AuditEventPage(_Out):
     )
 
 
+class LostRangeOut(_Out):
+    lost_from_seq: int = Field(description="First seq of the log before the restore that is gone.")
+    lost_to_seq: int | None = Field(
+        description="Last seq known lost (the restore or the witness); null: unknown."
+    )
+    backup_id: str = Field(description="The backup the restore rebuilt the store from.")
+    restore_seq: int = Field(description="The restore's own audit event.")
+    restored_at: str
+    witness_checkpoints: int = Field(
+        description="Witness checkpoints, signed before the restore, in the range."
+    )
+
+
 class AuditVerifyOut(VerifyOut):
+    status: str = Field(description="intact, intact_with_restore_gap (ok; see `lost`) or tampered.")
+    lost: list[LostRangeOut] = Field(description="The audit ranges restores lost, oldest restore first.")
     head_hash: str
     head_signed: bool
     last_checkpoint_seq: int
@@ -103,6 +118,8 @@ def audit_verify(
     r = svc.compliance.verify(ctx, VerifyOptions(incremental=incremental))
     return AuditVerifyOut(
         ok=r.ok,
+        status=r.status,
+        lost=[LostRangeOut(**gap.as_dict()) for gap in r.lost],
         events_checked=r.events_checked,
         first_bad_seq=r.first_bad_seq,
         reason=r.reason,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -15,12 +16,14 @@ from api.http.schemas import (
     CustomerOut,
     CustomerPatch,
     ErasureReceiptOut,
+    FieldWarning,
     ReviewReceipt,
     UpdateReceipt,
 )
 from core.errors import InputError
 from core.gateway import CustomerRecord
 from core.records import CustomerChanges, CustomerInput
+from core.writes import RowWarning
 
 router = APIRouter(tags=["customers"])
 
@@ -53,8 +56,16 @@ def create_customer(body: CustomerIn, ctx: Access, svc: Services, response: Resp
     created = svc.hush.writes.create(ctx, inp)
     response.headers["Location"] = f"/customers/{created.external_id}"
     return CustomerCreated(
-        external_id=created.external_id, pseudonym=created.pseudonym, under_review=created.under_review
+        external_id=created.external_id,
+        pseudonym=created.pseudonym,
+        under_review=created.under_review,
+        warnings=_warnings(created.warnings),
     )
+
+
+def _warnings(warned: Sequence[RowWarning]) -> list[FieldWarning]:
+    """A field stored as given, by name and reason (never its value)."""
+    return [FieldWarning(field=w.field, reason=w.reason) for w in warned]
 
 
 @router.get(
@@ -90,7 +101,14 @@ def read_customer(external_id: ExternalIdPath, ctx: Access, svc: Services) -> di
     return {"external_id": external_id, **customer_doc(svc.hush.gateway.read_customer(ctx, external_id))}
 
 
-@router.patch("/customers/{external_id}", response_model=UpdateReceipt, summary="Change a customer")
+@router.patch(
+    "/customers/{external_id}",
+    response_model=UpdateReceipt,
+    response_model_exclude_unset=True,
+    summary="Change a customer",
+    description="An email or phone that fails its format check is stored as given (not normalised, "
+    "not indexed) and listed under `warnings` (absent when there are none).",
+)
 def update_customer(
     external_id: ExternalIdPath, body: CustomerPatch, ctx: Access, svc: Services
 ) -> UpdateReceipt:
@@ -100,8 +118,11 @@ def update_customer(
         raise InputError("nothing to change")
     if set(given) & set(body.clear):
         raise InputError("a field cannot be set and cleared at once")
-    svc.hush.writes.update(ctx, external_id, CustomerChanges(**given, clear=tuple(body.clear)))
-    return UpdateReceipt(external_id=external_id, updated=sorted([*given, *body.clear]))
+    warned = svc.hush.writes.update(ctx, external_id, CustomerChanges(**given, clear=tuple(body.clear)))
+    receipt = UpdateReceipt(external_id=external_id, updated=sorted([*given, *body.clear]))
+    if warned:
+        receipt.warnings = _warnings(warned)  # set only when there are some (the response omits it otherwise)
+    return receipt
 
 
 @router.put("/customers/{external_id}/consents", response_model=UpdateReceipt, summary="Set consents")

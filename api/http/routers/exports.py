@@ -106,6 +106,33 @@ def get_job(job_id: JobIdPath, ctx: Access, svc: Services) -> JobOut:
     return _job_out(jobs, _own_job(svc, jobs, ctx, job_id))
 
 
+@router.delete(
+    "/exports/{job_id}",
+    response_model=JobOut,
+    summary="Cancel a queued or running job",
+    description=(
+        "Stops the job between two letters: status `cancelled`, partial output removed, the "
+        "cancellation audited.  A finished job is returned unchanged."
+    ),
+)
+def cancel_job(job_id: JobIdPath, ctx: Access, svc: Services) -> JobOut:
+    jobs = _jobs(svc)
+    job = _own_job(svc, jobs, ctx, job_id, purpose=True)
+    job = jobs.cancel(ctx, job.job_id)
+    gateway = svc.hush.gateway
+    gateway.record_alone(
+        gateway.event(
+            ctx,
+            action="export",
+            resource="customer",
+            fields=(),
+            decision="allow",
+            detail={"cancel": job_id, "status": job.status},
+        )
+    )
+    return _job_out(jobs, job)
+
+
 @router.get(
     "/exports/{job_id}/files/{name:path}",
     response_class=FileResponse,

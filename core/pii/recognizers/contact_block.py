@@ -44,7 +44,7 @@ _DECOR: Final = re.compile(r"(?:\s|>|\||•|·|\*|–|—|-(?=\s)|\?{2,})*")
 _LABEL: Final = re.compile(r"([^\W\d_][\w .'/&-]{0,30}?)\s*:\s*(?=\S)")
 _WORD: Final = re.compile(r"[^\W\d_][\w'’.\-]*|\d[\w\-/.]*")
 _STREET: Final = re.compile(r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5})?\.?,?\s+(?:\d{1,5}\s+)?[^\W\d_]")
-_STREET_TAIL: Final = re.compile(r"[^\W\d_][\w'’.\-]*\s+\d{1,5}[a-z]?\.?(?:\s|$)")
+_STREET_TAIL: Final = re.compile(r"(?<![\w'’.\-])[^\W\d_][\w'’.\-]*+\s+\d{1,5}[a-z]?\.?(?:\s|$)")
 _UNIT: Final = re.compile(
     r"(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|box|p\.?\s?o\.?\s*box|postbox|psc|cmr|"
     r"usns|usnv|uss|uscgc)\b\.?\s*#?\s*[\w\-]*\d",
@@ -55,18 +55,20 @@ _POSTCODE: Final = re.compile(
     r"(?:\d{3,5}(?:[ -]\d{2,4})?|\d{2}-\d{3}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})",
     re.IGNORECASE,
 )
-_TRAILING_POSTCODE: Final = re.compile(r"[\s,]+(?:" + _POSTCODE.pattern + r")$", re.IGNORECASE)
+_TRAILING_POSTCODE: Final = re.compile(r"(?<![\s,])[\s,]++(?:" + _POSTCODE.pattern + r")$", re.IGNORECASE)
 _CITY_POSTCODE: Final = re.compile(
-    r"(?:[^\W\d_][\w'’.\-]*,?\s+){1,4}(?:" + _POSTCODE.pattern + r")", re.IGNORECASE
+    r"(?<![\w'’.\-])(?:[^\W\d_][\w'’.\-]*+,?\s+){1,4}(?:" + _POSTCODE.pattern + r")", re.IGNORECASE
 )
 _PHONE_LINE: Final = re.compile(
     r"\+?[\d(][\d ().\-]{5,}\d(?:\s*(?:x|ext\.?)\s*\d+)?(?:\s*[-–,]?\s*[^\W\d_]{2,12})?", re.IGNORECASE
 )
-_BRACKETED: Final = re.compile(r"\s*\([^)]*\)")
+_BRACKETED: Final = re.compile(r"(?<!\s)\s*+\([^()]*+\)")  # innermost brackets: linear on "(((("
 _PHONE_LABEL: Final = re.compile(
     r"(?:phone|tel|telephone|mobile|mob|cell|desk|fax|office|home|work|direct|landline|whatsapp)",
     re.IGNORECASE,
 )
+# Patterns that scan words start only where a word starts ((?<![\w...]) and possessive runs): started
+# inside a long word or run of spaces, each attempt would re-read the rest of it (quadratic).
 _SENTENCE_END: Final = re.compile(r"[!?]$|(?<![A-Z])(?<!\b[a-z])(?<!\d)\.$|[,;]$")
 # Where a block meets prose ("please send it to 12 Mill Lane / Leeds LS1 4AB after the show"), a line with
 # two stop words or more is masked only where an anchor pattern matches, not whole.
@@ -76,7 +78,7 @@ _PROSE_ANCHORS: Final = (
     _MILITARY,
     SUFFIXED_STREET,
     re.compile(r"^(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d{4,5})(?=\s)"),
-    re.compile(r"(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*\s+){1,3}\d{4,5}\b"),
+    re.compile(r"(?<![\w'’.\-])(?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*+\s+){1,3}\d{4,5}\b"),
 )
 # Connecting words that do not make a line prose ("Marshall, Hernandez and Simpson").
 _NAME_PARTICLES: Final = NAME_PARTICLES | {"and", "of", "the"}

@@ -41,6 +41,7 @@ from core.pii.gazetteer import MAX_WORDS, first_names, fold, gazetteer
 from core.pii.recognizers.base import NAME_PARTICLES, is_caseless
 
 _W: Final = r"[^\W\d_][\w'’\-]*"  # a word (any script)
+_WP: Final = r"[^\W\d_][\w'’\-]*+"  # the same, possessive: where a pattern starts at a word start
 _NAME_WORDS: Final = rf"{_W}(?:\.?[ \t]+{_W}){{0,2}}"
 _MONTHS_DAYS: Final = frozenset(
     "january february march april may june july august september october november december "
@@ -74,7 +75,7 @@ _STREET_AFTER: Final = re.compile(
     rf"(?:\s+(?:apt|apartment|suite|unit|flat)\.?\s*\d+)?)",
     re.IGNORECASE,
 )
-_TOWN_TAIL: Final = re.compile(rf"(?:,?[ \t]+(?P<t>{_W}(?:[ \t]+{_W}){{0,2}}))")
+_TOWN_TAIL: Final = re.compile(rf"(?:,?(?<![ \t])[ \t]++(?P<t>{_W}(?:[ \t]+{_W}){{0,2}}))")
 _ZIP: Final = re.compile(
     r"\b(?:zip(?:\s*code)?|post\s*code|postal\s*code|plz)(?:\s+is)?\s*[:#]?\s*"
     r"(?P<v>[A-Z0-9](?:[A-Z0-9]|[ \-](?=[A-Z0-9])){1,9})",
@@ -105,11 +106,13 @@ _ORG_AFTER: Final = re.compile(
     re.IGNORECASE,
 )
 _ORG_FORM: Final = re.compile(
-    rf"(?P<v>(?:{_W}[,&]?\s+(?:&\s+|and\s+)?){{1,3}}(?:Inc|Ltd|LLC|LLP|GmbH|AG|SA|SAS|SpA|BV|NV|AB|ASA|Oy|PLC|"
+    rf"(?<![\w'’\-])(?P<v>(?:{_WP}[,&]?\s+(?:&\s+|and\s+)?){{1,3}}(?:Inc|Ltd|LLC|LLP|GmbH|AG|SA|SAS|SpA|BV|NV|AB|ASA|Oy|PLC|"
     rf"Corp|Corporation|Company|Group|Technologies|Technology|Partners|Holdings|Industries|Systems|"
     rf"Solutions|Markets|Ventures|Labs|Consulting|Associates)\b\.?)"
 )
-_LIST: Final = re.compile(rf"{_W}(?:,\s+{_W})+,?\s+(?:and|or|&)\s+{_W}")
+# a list of at most _MAX_LIST words, started only where a word starts: linear on long words and lists
+_MAX_LIST: Final = 32
+_LIST: Final = re.compile(rf"(?<![\w'’\-]){_WP}(?:,\s+{_WP}){{1,{_MAX_LIST}}},?\s+(?:and|or|&)\s+{_W}")
 _WORD: Final = re.compile(_W)
 _Add = Callable[[str, int, int, float], None]
 

@@ -18,14 +18,21 @@ _TLD: Final = (
 )
 _OPEN: Final = r"[\(\[\{<]?"
 _CLOSE: Final = r"[\)\]\}>]?"
-_DOT_WORD: Final = rf"\s*{_OPEN}\s*(?:dot|period|点)\s*{_CLOSE}\s*"
-_AT_WORD: Final = rf"\s*{_OPEN}\s*(?:at|@|艾特|圈a)\s*{_CLOSE}\s*"
+# Separators are atomic groups: "\s*(?\s*" around a word can split the same spaces many ways, and
+# trying every split on "john dot john dot ..." was exponential (a 144-byte note froze the API).
+_DOT_WORD: Final = rf"(?>\s*{_OPEN}\s*(?:dot|period|点)\s*{_CLOSE}\s*)"
+_AT_WORD: Final = rf"(?>\s*{_OPEN}\s*(?:at|@|艾特|圈a)\s*{_CLOSE}\s*)"
 _SEP: Final = rf"(?:{_DOT_WORD}|\.)"
-_LABEL: Final = r"[A-Za-z0-9_%+\-]+"
+_LABEL_CHARS: Final = r"A-Za-z0-9_%+\-"
+_LABEL: Final = rf"[{_LABEL_CHARS}]++"  # possessive: a label is the whole run, never a part of it
+#: Labels before the "at" and after it: addresses have a few; a bound keeps each attempt short.
+_MAX_LABELS: Final = 6
 
-# local part, an obfuscated "at", a domain with an obfuscated or literal dot, a known TLD
+# local part, an obfuscated "at", a domain with an obfuscated or literal dot, a known TLD.  A match
+# starts only where a label run starts, so a long run ("1-1-1...") is read once, not once per character.
 _EMAIL_OBFUSCATED: Final = re.compile(
-    rf"(?<![A-Za-z0-9_.])(?P<v>{_LABEL}(?:{_SEP}{_LABEL})*{_AT_WORD}{_LABEL}(?:{_SEP}{_LABEL})*?{_SEP}{_TLD}(?:{_SEP}{_TLD})?)(?![A-Za-z0-9])",
+    rf"(?<![{_LABEL_CHARS}.])(?P<v>{_LABEL}(?:{_SEP}{_LABEL}){{0,{_MAX_LABELS}}}{_AT_WORD}"
+    rf"{_LABEL}(?:{_SEP}{_LABEL}){{0,{_MAX_LABELS}}}?{_SEP}{_TLD}(?:{_SEP}{_TLD})?)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 # 9 to 15 digits split by spaces, dots, dashes or slashes (validated by _split_phone)

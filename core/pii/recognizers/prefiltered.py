@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final, cast
 
-from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.recognizers.base import Prefilter, has_digit
@@ -44,6 +44,7 @@ PREFILTERS: Final[dict[str, Prefilter]] = {
     "MacAddressRecognizer": has_digit,
     "UuidRecognizer": has_digit,
     "PhoneRecognizer": has_digit,
+    "BoundedPhoneRecognizer": has_digit,
     "UrlRecognizer": url_like,
     "EmailRecognizer": email_like,
     "OfflineEmailRecognizer": email_like,
@@ -96,7 +97,30 @@ class PrefilteredRecognizer(LocalRecognizer):
         return enhanced
 
 
+#: Presidio's URL patterns try ``[a-z0-9.\-]{1,253}[.](?:<every TLD>)`` from every character of a host-like
+#: run, so 20 KB of "ab.ab.ab..." took 30 s; anchored at the start of a run, each run is read once.
+_HOST_RUN_START: Final = r"(?<![a-z0-9.\-])"
+_SCHEMELESS_URL_PATTERNS: Final = frozenset({"Non schema URL"})
+
+
+def linear_url_patterns(recognizer: PatternRecognizer) -> None:
+    """Anchor the scheme-less URL pattern of Presidio's ``UrlRecognizer`` at host-run starts.
+
+    A match that started inside a run of host characters could also start at the run's start
+    (every character between is a host character), so no URL is lost.
+    """
+    patterns: list[Pattern] = []
+    for pattern in cast(list[Pattern], getattr(recognizer, "patterns")):  # noqa: B009  # untyped in Presidio
+        regex = pattern.regex
+        if pattern.name in _SCHEMELESS_URL_PATTERNS and regex.startswith("(?i)"):
+            regex = "(?i)" + _HOST_RUN_START + regex[len("(?i)") :]
+        patterns.append(Pattern(pattern.name, regex, pattern.score))
+    setattr(recognizer, "patterns", patterns)  # noqa: B010  # Presidio's attribute is untyped
+
+
 def prefiltered(recognizer: EntityRecognizer) -> EntityRecognizer:
+    if type(recognizer).__name__ == "UrlRecognizer" and isinstance(recognizer, PatternRecognizer):
+        linear_url_patterns(recognizer)
     check = PREFILTERS.get(type(recognizer).__name__)
     if check is None:
         return recognizer

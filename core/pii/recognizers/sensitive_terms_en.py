@@ -19,7 +19,7 @@ from typing import Final
 _REL = (
     r"(?:mother|mum|mom|father|dad|husband|wife|partner|son|daughter|brother|sister|"
     r"grandmother|grandfather|gran|grandma|grandpa|granddad|uncle|aunt|auntie|nephew|niece|"
-    r"cousin|child|children|kids?|baby|babies|twins?|parents?|spouse|fianc[ée]e?|relative|friend|"
+    r"cousin|child|children|kids?|baby|babies|boy|girl|twins?|parents?|spouse|fianc[ée]e?|relative|friend|"
     r"stepson|stepdaughter|grandson|granddaughter|dog|cat)"
 )
 _DET = r"(?:a |an |his |her |their |my |our |your |the |)"
@@ -31,7 +31,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"(?:sadly|suddenly|peacefully|tragically) passed",
         r"passed (?:in |on )?(?:\d{4}|last (?:week|month|year)|recently|suddenly|peacefully|unexpectedly)",
         _REL + r" (?:has |had |)passed",
-        r"passing of " + _DET + r"(?:\w+ )?" + _REL,
+        r"passing of " + _DET + r"(?:\w++ )?" + _REL,
         r"rip(?! (?:off|offs|up|out|through|into|apart|open|down|current|tide|cord|saw|stop)\b)",
         r"rest(?:ing)? in peace",
         r"dec'?d",
@@ -50,13 +50,13 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"griev(?:e|es|ed|ing)",
         r"grief",
         r"mourn(?:s|ed|ing)?",
-        r"sorry (?:for|about) " + _DET + r"(?:\w+ )?loss",
-        r"sorry to hear (?:about|of) " + _DET + r"(?:\w+ )?(?:loss|passing|death|news)",
+        r"sorry (?:for|about) " + _DET + r"(?:\w++ )?loss",
+        r"sorry to hear (?:about|of) " + _DET + r"(?:\w++ )?(?:loss|passing|death|news)",
         r"(?:our|my|deepest|heartfelt|sincere|sincerest|warmest) (?:condolences|sympathy|sympathies)",
         r"with (?:deepest |heartfelt |sincere |our |my )?sympathy",
         r"(?:this|such a) (?:difficult|sad|hard|painful|tragic) time",
         r"thinking of you (?:and your family|at this|during this)",
-        r"loss of " + _DET + r"(?:\w+ )?" + _REL,
+        r"loss of " + _DET + r"(?:\w++ )?" + _REL,
         r"died",
         r"dies",
         r"dying",
@@ -66,7 +66,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"funerals?",
         r"bereave(?:d|ment)",
         r"widow(?:ed|er|ers|s|hood)?",
-        r"lost " + _DET + r"(?:\w+ )?" + _REL,
+        r"lost " + _DET + r"(?:\w++ )?" + _REL,
         r"killed",
         r"grieving",
         r"in mourning",
@@ -81,7 +81,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
     "accident": (
         r"(?:car|road|traffic|motorbike|motorcycle|bike|cycling|work|workplace|serious|bad|skiing|"
         r"riding|climbing|boating|industrial) (?:accident|crash|collision)s?",
-        r"(?:in|had|after|since|from|involved in|injured in|hurt in) (?:an?|the|his|her|their) (?:\w+ )?accident",
+        r"(?:in|had|after|since|from|involved in|injured in|hurt in) (?:an?|the|his|her|their) (?:\w++ )?accident",
         r"crashed (?:his|her|their|the) (?:car|bike|motorbike|van)",
         r"(?:fatal|serious|tragic|terrible|horrific|head on) (?:accident|crash|collision|incident)s?",
         r"hit and run",
@@ -308,7 +308,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"CCJ",
         r"county court judgm?ent",
         r"defaulted",
-        r"missed (?:\w+ )?(?:payments|repayments)",
+        r"missed (?:\w++ )?(?:payments|repayments)",
     ),
     "religion": (
         r"christian",
@@ -349,7 +349,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
     "political": (
         r"trade union",
         r"union (?:member|membership|rep|representative|meeting|official)s?",
-        r"(?:member|membership) of (?:the )?\w+ union",
+        r"(?:member|membership) of (?:the )?\w++ union",
         r"unionised",
         r"on strike",
         r"strike action",
@@ -406,7 +406,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"mixed race",
         r"romani",
         r"roma (?:family|families|community|people|heritage|descent|origin|background|man|woman|child|children|boy|girl|travellers?|gypsy)",
-        r"(?:is|are|was|were) roma(?! \w+ (?:road|street|way)\b)",
+        r"(?:is|are|was|were) roma(?! \w++ (?:road|street|way)\b)",
         r"gypsy",
         r"traveller (?:community|family)",
         r"irish traveller",
@@ -438,7 +438,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"jail(?:ed)?",
         r"gaol",
         r"inside for",
-        r"served (?:time|\w+ years|a sentence)",
+        r"served (?:time|\w++ years|a sentence)",
         r"sentenced",
         r"on probation",
         r"parole",

@@ -23,12 +23,18 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.recognizers.cn_personal import NAME_RULES, SURNAMES
+from core.pii.recognizers.zh_entities import HONORIFIC as _HONORIFIC
 from core.pii.recognizers.zh_entities import artifact_words
 
 _HAN: Final = r"[\u4e00-\u9fff]"
 #: a social-media handle: up to a delimiter; without one, at most this many characters at a word boundary
 _MENTION: Final = re.compile(r"@(?P<v>[^\s@:：,，。！!？?/\\\[\]【】()（）#“”\"'、；;]{1,30})")
 _HANDLE_MAX: Final = 12
+# what closes a handle for certain: a colon (a forwarded speaker), white space, the next mention, a slash
+_HANDLE_END: Final = frozenset(":：@/ \t\n")
+# words that do not continue a handle that runs on into the sentence: localisers, particles, prepositions,
+# conjunctions, verbs, adverbs, pronouns, interjections
+_RUNS_ON: Final = frozenset({"f", "u", "p", "c", "v", "d", "r", "xc"})
 # characters that are never part of a given name (pronouns, particles, prepositions)
 _NOT_GIVEN: Final = frozenset("我你他她它们的了是在和与也都就被把对从给向说这那个吗呢吧啊")
 _SPEAKER: Final = re.compile(
@@ -53,11 +59,33 @@ _BEFORE_SAYING: Final = re.compile(
 _CLOSING: Final = frozenset("，,。.、；;：:！!？?）)】]」』\n ")
 # tags of words that are names or may be: LAC's person, other proper noun, unknown
 _NAMEISH: Final = frozenset({"PER", "nz", "nr", "xc"})
+# LAC's tags of function words, numbers and time words: prepositions, conjunctions, particles, adverbs,
+# pronouns, measure words, numerals, localisers
+_FUNCTION_TAGS: Final = frozenset({"p", "c", "u", "d", "r", "q", "m", "f", "TIME", "w"})
+
+# agentive suffixes of nouns of profession or role: 分析师, 通讯员, 队长, 记者, 作家, 法官, 选手
+_AGENT_SUFFIX: Final = frozenset("师员长者官")
+_APPOSED_TAGS: Final = frozenset({"n", "nz", "nr", "PER", "xc"})
+_PREDICATE_TAGS: Final = frozenset({"v", "vd", "p", "d", "c"})
+_NAME_WORD: Final = re.compile(rf"{_HAN}{{2,3}}")
+# a given name: no honorific or kinship head ("陈先生" is a surname and a title, found by the title rules)
+_GIVEN_OK: Final = re.compile(
+    r"(?!.*(?:先生|女士|小姐|太太|夫人|某))[^我你他她它们的了是在和与也都就被把对从给向说这那个]{1,2}"
+)
+
+_HAN_CHAR: Final = re.compile(_HAN)
+# characters whose doubling is a kinship word (妈妈, 宝宝) or distributive ("every": 人人, 天天, 家家, 个个)
+_NOT_DOUBLED_NAME: Final = frozenset("爸妈哥姐弟妹爷奶叔婶舅姑伯公婆姥太宝娃人天年月日家处事时次个样步")
+_DOUBLED_TAGS: Final = frozenset({"n", "nz", "nr", "PER", "a", "v", "vn"})
+_SUBJECT_OF: Final = frozenset({"v", "d", "a", "p"})
 
 _PROPAGATED: Final = frozenset({"PERSON", "LOCATION", "ADDRESS"})
 # a name's spelling in Latin letters in brackets right after it: 威尔莱特（WillWright）
 _GLOSS: Final = re.compile(r"[ \t]?[（(](?P<v>[A-Za-z][A-Za-z .'\-]{0,40}?)[）)]")
 _MIN_CHARS: Final = 2
+# a full name: a one-character surname and a two-character given name, all Chinese characters
+_FULL_NAME: Final = re.compile(rf"(?:{SURNAMES}){_HAN}{{2}}")
+_SURNAME_CHAR: Final = re.compile(rf"(?:{SURNAMES})")
 _MAX_NAMES: Final = 200
 
 
@@ -78,6 +106,10 @@ class ChineseNameRecognizer(LocalRecognizer):
         starts = {s for s, _, _ in words}
         ends = {e for _, e, _ in words}
         common = {(s, e) for s, e, tag in words if tag not in _NAMEISH}
+        # a surname character that the model reads as a one-character function word ("和/c 心理",
+        # "向/p 大家", "上周/TIME") does not start a name there
+        function = {s for s, e, tag in words if e == s + 1 and tag in _FUNCTION_TAGS}
+        glued = {e: s for s, e, _ in words}  # word end -> word start
 
         def fits(s: int, e: int, strong: bool = False) -> bool:
             """A whole word (or words) of the model, and not one ordinary word; after a job title or a
@@ -86,6 +118,8 @@ class ChineseNameRecognizer(LocalRecognizer):
                 return False
             if not aligned:
                 return True
+            if s in function:
+                return False
             if s not in starts or e not in ends:
                 return False
             return (s, e) not in common or (strong and (e == len(text) or text[e] in _CLOSING))
@@ -97,6 +131,11 @@ class ChineseNameRecognizer(LocalRecognizer):
             if not delimited or (aligned and e - s > _HANDLE_MAX):
                 limit = s + _HANDLE_MAX
                 e = max((x for x in ends if s < x <= limit), default=min(e, limit))
+            if aligned and e < len(text) and text[e] not in _HANDLE_END and text[e + 1 : e + 2] != "@":
+                # not closed as a handle is ("@name:", "@name @other", "@name，@other", the end): it runs on into the
+                # sentence ("@逆转三国里面的阵容是"), and ends before the first function word or verb after its
+                # first word
+                e = min((a for a, b, tag in words if s < a < e and tag in _RUNS_ON), default=e)
             out.append(RecognizerResult("PERSON", s, e, 0.8))
         for m in _DOT_NAME.finditer(text):
             s, e = m.span("v")
@@ -111,17 +150,76 @@ class ChineseNameRecognizer(LocalRecognizer):
             strong = pattern is _AFTER_TRIGGER
             for m in pattern.finditer(text):
                 s, e = m.span("v")
+                if strong and aligned and e in ends and glued.get(e, e) <= m.start():
+                    # the model read the title and the name as one word ("大队长方剑民"): the name is its tail
+                    if not any(c in _NOT_GIVEN for c in text[s + 1 : e]):
+                        out.append(RecognizerResult("PERSON", s, e, score))
+                    continue
                 # the longest candidate that ends on a word boundary (a surname alone only before a title)
                 for end in range(e, s, -1):
                     if (end > s + 1 or e == s + 1) and fits(s, end, strong):
-                        out.append(RecognizerResult("PERSON", s, end, score))
+                        # the name, not the title read with it ("邵老师表示", "经理方总"): "<PERSON>老师"
+                        title = _HONORIFIC.search(text, s + 1, end)
+                        out.append(RecognizerResult("PERSON", s, title.start() if title else end, score))
                         break
+        out.extend(RecognizerResult("PERSON", s, e, 0.6) for s, e in _after_agent_noun(text, words))
+        out.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _reduplicated_nicknames(text, words))
         return out
 
 
-def propagate_chinese(text: str, found: Sequence[RecognizerResult]) -> list[RecognizerResult]:
-    """Every other mention of a name or place found once (two characters or more), as in English."""
+def _after_agent_noun(text: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """A name in apposition after a noun of agent ("分析师 高源 表示", "记者 官平）", "通讯员 天法宣）"):
+    a word of two or more characters ending in an agentive suffix (师, 员, 长, 者, 官), then a
+    two- or three-character noun or name of the model, then punctuation, the end, or a predicate."""
+    out: list[tuple[int, int]] = []
+    for i in range(len(words) - 1):
+        s0, e0, tag0 = words[i]
+        s, e, tag = words[i + 1]
+        if tag0 != "n" or e0 - s0 < 2 or text[e0 - 1] not in _AGENT_SUFFIX or s != e0:
+            continue
+        if tag not in _APPOSED_TAGS or not _NAME_WORD.fullmatch(text[s:e]):
+            continue
+        if tag == "n" and not (_SURNAME_CHAR.match(text, s) and _GIVEN_OK.fullmatch(text, s + 1, e)):
+            continue  # an ordinary noun of the model must at least look like surname + given name
+        nxt = words[i + 2] if i + 2 < len(words) else None
+        if nxt is None or text[nxt[0]] in _CLOSING or nxt[2] in _PREDICATE_TAGS:
+            out.append((s, e))
+    return out
+
+
+def _reduplicated_nicknames(text: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Pet names made by doubling a character (壮壮, 兔兔, 圆圆) where a name stands: a doubled word of the
+    model that opens a clause and is followed by its predicate ("，壮壮很幸福"), or is the object of a verb
+    closed by punctuation ("感谢兔兔，").  Doubled kinship words (妈妈), distributive doubling (人人, 天天)
+    and the model's adverbs, measure words and interjections (刚刚, 个个, 哈哈) are not names."""
+    out: list[tuple[int, int]] = []
+    for i, (s, e, tag) in enumerate(words):
+        if e - s != 2 or text[s] != text[s + 1] or _HAN_CHAR.fullmatch(text[s]) is None:
+            continue
+        if text[s] in _NOT_DOUBLED_NAME or tag not in _DOUBLED_TAGS:
+            continue
+        before = text[s - 1] if s else "\n"
+        after = text[e] if e < len(text) else "\n"
+        next_tag = words[i + 1][2] if i + 1 < len(words) else "w"
+        opens = (before in _CLOSING or before in "@#") and next_tag in _SUBJECT_OF
+        object_of = i > 0 and words[i - 1][2] == "v" and after in _CLOSING and tag != "v"
+        if opens or object_of:
+            out.append((s, e))
+    return out
+
+
+def propagate_chinese(
+    text: str, found: Sequence[RecognizerResult], words: Sequence[tuple[int, int, str]] | None = None
+) -> list[RecognizerResult]:
+    """Every other mention of a name or place found once (two characters or more), as in English; and,
+    as English finds a person again by a first name alone, the two-character given name of a full
+    Chinese name found once (胡小亭 ... 小亭) where it starts a word of the model (``words``); and a
+    one-character name the model found ("盈讨厌婷") wherever the model reads that character as a word of
+    its own that is not a function word ("说婷，", "盈的闺蜜"), never inside a longer word."""
+    word_starts = {a for a, _, _ in words} if words is not None else None
+    extra_single = _single_names(text, found, words) if words is not None else []
     values: dict[str, tuple[str, float]] = {}
+    given: set[str] = set()
     spans = {(r.start, r.end) for r in found}
     extra: list[RecognizerResult] = []
     for r in found:
@@ -136,6 +234,13 @@ def propagate_chinese(text: str, found: Sequence[RecognizerResult]) -> list[Reco
                 old = values.get(value)
                 if old is None or old[1] < r.score:
                     values[value] = (r.entity_type, float(r.score))
+                if r.entity_type == "PERSON" and len(value) == 3 and _FULL_NAME.fullmatch(value):
+                    given.add(value[1:])
+    for name in given:
+        # only a given name not already a value (a name found on its own keeps its own score)
+        if name not in values:
+            values[name] = ("PERSON", 0.0)
+    extra.extend(extra_single)
     if not values:
         return extra
     names = sorted(values, key=len, reverse=True)[:_MAX_NAMES]
@@ -143,5 +248,33 @@ def propagate_chinese(text: str, found: Sequence[RecognizerResult]) -> list[Reco
     for m in pattern.finditer(text):
         if m.span() not in spans:
             kind, score = values[m.group(0)]
+            if score == 0.0:  # a given name alone: a word of its own, not the tail of the full name
+                if (word_starts is not None and m.start() not in word_starts) or _after_surname(
+                    text, m.start()
+                ):
+                    continue
+                score = 0.5
             extra.append(RecognizerResult(kind, m.start(), m.end(), min(score, 0.6)))
     return extra
+
+
+def _single_names(
+    text: str, found: Sequence[RecognizerResult], words: Sequence[tuple[int, int, str]]
+) -> list[RecognizerResult]:
+    singles = {
+        text[r.start]
+        for r in found
+        if r.entity_type == "PERSON" and r.end == r.start + 1 and _HAN_CHAR.fullmatch(text[r.start])
+    }
+    if not singles:
+        return []
+    spans = {(r.start, r.end) for r in found}
+    return [
+        RecognizerResult("PERSON", a, b, 0.5)
+        for a, b, tag in words
+        if b == a + 1 and text[a] in singles and tag not in _FUNCTION_TAGS and (a, b) not in spans
+    ]
+
+
+def _after_surname(text: str, start: int) -> bool:
+    return start > 0 and _SURNAME_CHAR.fullmatch(text[start - 1]) is not None
