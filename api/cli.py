@@ -347,7 +347,6 @@ def keys_rotate(
             report = hush.writes.rotate_keys(
                 ctx,
                 retire=retire,
-                authorize=False,
                 progress=lambda d, t: bar.update(task, completed=d, total=t),
             )
         verb = "resumed rotation to" if report.resumed else "rotated to"
@@ -469,7 +468,7 @@ def demo_data(
     seed: Annotated[int, typer.Option("--seed")] = 7,
     data_dir: DataDir = None,
 ) -> None:
-    """Write realistic synthetic CSVs (English and Chinese), deterministic for a seed.
+    """Write realistic synthetic CSVs (English and Chinese), deterministic for a seed and a day (purchases end at the start of today, UTC).
 
     Besides customers.csv and notes.csv, customers-OWNER.csv and notes-OWNER.csv hold each sales
     rep's share: a rep may import only the customers they own (`customers import

@@ -6,7 +6,7 @@ customers only by pseudonym.
 
 ``profile clv`` and ``profile churn`` whose model fit is not usable (a parameter on a bound, no
 convergence, a parameter the data cannot identify) print one line ``error: <reason>; run ... was
-stored without results`` on stderr and exit with code 8; with ``--json`` they also print
+stored without results`` on stderr and exit with code 9; with ``--json`` they also print
 ``{"usable": false, "reason", "run_id", "audit_seq", "fit"}`` on stdout.  No result is printed.
 """
 
@@ -23,8 +23,8 @@ from core.errors import InputError
 
 if TYPE_CHECKING:  # the store's modules load when a command runs, not for `hushdb --help`
     from api.wiring import Hush
+    from core.errors import ModelUnusableError
     from core.gateway import AccessContext
-    from core.profiling.fit_check import ModelUnusableError
     from core.profiling.governed import RunReceipt
 
 profile_app = typer.Typer(
@@ -150,7 +150,7 @@ def clv(
     json_out: JsonFlag = False,
 ) -> None:
     """BG/NBD + Gamma-Gamma lifetime value (purchases after --as-of are ignored)."""
-    from core.profiling.fit_check import ModelUnusableError
+    from core.errors import ModelUnusableError
     from core.profiling.service import ProfilingService
 
     with opened(data_dir) as hush:
@@ -213,7 +213,7 @@ def churn(
     json_out: JsonFlag = False,
 ) -> None:
     """Churn candidates (pseudonyms) by P(alive) or overdue purchases."""
-    from core.profiling.fit_check import ModelUnusableError
+    from core.errors import ModelUnusableError
     from core.profiling.service import ProfilingService
 
     with opened(data_dir) as hush:

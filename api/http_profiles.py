@@ -93,7 +93,7 @@ def build_router() -> APIRouter:
             return profiles.rfm(ctx, as_of=as_of).receipt.as_dict()
         if kind == "clv":
             run = profiles.clv(ctx, as_of=as_of, time_unit=time_unit, horizon=horizon, discount=discount)
-            return {**run.receipt.as_dict(), **run.model.params_dict()}
+            return {**run.receipt.as_dict(), **run.model.params_dict(), "fit": run.model.fit_dict()}
         if kind == "churn":
             return profiles.churn(ctx, threshold=threshold, as_of=as_of).receipt.as_dict()
         return profiles.cross_sell(ctx, top_n=top, as_of=as_of).receipt.as_dict()

@@ -21,9 +21,13 @@ dependencies.  Messages never carry personal data, secrets or key material.
     │   └── CorruptCiphertextError     exit 2             names the record, never returns garbage
     ├── InputError                     exit 2, HTTP 422   a value a user gave is not acceptable
     │   ├── InvalidPurposeError        exit 2, HTTP 400
-    │   └── PayloadTooLargeError       exit 2, HTTP 413
+    │   ├── PayloadTooLargeError       exit 2, HTTP 413
+    │   ├── InvalidCursorError         exit 2, HTTP 400   a paging cursor that was not issued by us
+    │   └── TemplateBudgetError        exit 2, HTTP 422   a letter template over its time/size budget
     ├── NotFoundError                  exit 4, HTTP 404
+    │   └── (core.governance.UnrecordedDenial: out of scope, answered as not found; denial recorded)
     ├── ConflictError                  exit 5, HTTP 409   e.g. duplicate external_id
+    │   └── ExportCancelledError       exit 5             an export cancelled between two letters
     ├── ErasedError                    exit 4, HTTP 410   the record was crypto-shredded
     ├── AuthError                      exit 6, HTTP 401
     │   └── UnknownSubjectError        exit 6             a subject without any role in the policy
@@ -34,10 +38,18 @@ dependencies.  Messages never carry personal data, secrets or key material.
     │   ├── AuditWriteError            exit 2             fail closed: the access did not happen
     │   └── AuditIntegrityError        exit 1             names the first bad sequence number
     ├── StoreError                     exit 2, HTTP 503   the database failed
-    └── ListenError                    exit 8             `serve` cannot listen (address in use, not allowed)
+    ├── ListenError                    exit 8             `serve` cannot listen (address in use, not allowed)
+    ├── ModelUnusableError             exit 9, HTTP 422   a profiling fit ended on a bound / did not converge
+    └── BackupError                    exit 2, HTTP 500   a backup cannot be made or read (I/O, unsupported)
+        ├── BackupIntegrityError       exit 1             tampered, truncated or mis-signed backup
+        │   └── BackupChainError       exit 1             a missing or mismatched incremental base
+        ├── ForeignBackupError         exit 2             the backup belongs to another store (key store)
+        └── RestoreTargetError         exit 5, HTTP 409   the target is not empty (use --force) or in use
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class HushError(Exception):
@@ -193,3 +205,63 @@ class ListenError(HushError):
 
     exit_code = 8
     title = "Cannot listen"
+
+
+class TemplateBudgetError(InputError):
+    """A template asked for more time, memory or output than a letter may use."""
+
+
+class ExportCancelledError(ConflictError):
+    """The run was cancelled (``DELETE /exports/{id}``, Ctrl-C, server shutdown) between two letters."""
+
+    title = "Export cancelled"
+
+
+class ModelUnusableError(HushError):
+    """A model fit ended on a bound, did not converge or cannot identify its parameters.
+
+    Exit code 9 on the command line; HTTP 422 with problem type ``urn:hushdb:problem:model-unusable``.
+    ``run_id`` and ``audit_seq`` name the stored run (kept without results) when there is one.
+    """
+
+    exit_code = 9
+    http_status = 422
+    title = "Model unusable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str | None = None,
+        audit_seq: int | None = None,
+        fit: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.audit_seq = audit_seq
+        self.fit = fit or {}
+
+
+class BackupError(HushError):
+    exit_code = 2
+    http_status = 500
+    title = "Backup error"
+
+
+class BackupIntegrityError(BackupError):
+    exit_code = 1
+    title = "Backup damaged"
+
+
+class BackupChainError(BackupIntegrityError):
+    title = "Backup chain broken"
+
+
+class ForeignBackupError(BackupError):
+    title = "Backup of another store"
+
+
+class RestoreTargetError(BackupError):
+    exit_code = 5
+    http_status = 409
+    title = "Restore target not empty"

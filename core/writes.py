@@ -486,14 +486,12 @@ class CustomerWrites:
         rows: Iterable[tuple[int, TransactionInput | RowError]],
         *,
         progress: Callable[[int], None] | None = None,
-        authorize: bool = True,
     ) -> ImportReport:
         """Import behavioural data (``transaction``/``write``; the operator's role is ``operator``).
 
-        ``authorize`` is accepted for older callers and changes nothing: there is no switch
-        that skips the policy, the local operator's authority is a line of ``policy.csv``.
+        There is no switch that skips the policy: the local operator's authority is a line of
+        ``policy.csv`` like any other role's.
         """
-        del authorize
         self.gateway.authorize(
             ctx,
             resource="transaction",
@@ -687,12 +685,9 @@ class CustomerWrites:
         *,
         retire: bool = False,
         progress: Callable[[int, int], None] | None = None,
-        authorize: bool = True,
         _crash_after_batches: int | None = None,
     ) -> RotationReport:
-        # No switch skips the policy (``authorize`` is kept for older callers and ignored):
-        # the operator's authority is a line of policy.csv like any other role's.
-        del authorize
+        # No switch skips the policy: the operator's authority is a line of policy.csv like any other role's.
         self.gateway.governance.require(ctx, resource="admin", action="manage", field="keys")
         rotator = KeyRotator(engine=self.gateway.engine, keyring=self.gateway.keyring)
         report = rotator.rotate(retire=retire, progress=progress, _crash_after_batches=_crash_after_batches)

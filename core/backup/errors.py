@@ -1,4 +1,4 @@
-"""Errors of backup and restore (subclasses of the one tree in :mod:`core.errors`).
+"""Errors of backup and restore: defined in the one tree of :mod:`core.errors`, re-exported here.
 
 HushError
 └── BackupError                  exit 2   a backup cannot be made or read (I/O, unsupported)
@@ -14,29 +14,18 @@ is one line on stderr and never holds key material or a decrypted value.
 
 from __future__ import annotations
 
-from core.errors import HushError
+from core.errors import (
+    BackupChainError,
+    BackupError,
+    BackupIntegrityError,
+    ForeignBackupError,
+    RestoreTargetError,
+)
 
-
-class BackupError(HushError):
-    exit_code = 2
-    http_status = 500
-    title = "Backup error"
-
-
-class BackupIntegrityError(BackupError):
-    exit_code = 1
-    title = "Backup damaged"
-
-
-class BackupChainError(BackupIntegrityError):
-    title = "Backup chain broken"
-
-
-class ForeignBackupError(BackupError):
-    title = "Backup of another store"
-
-
-class RestoreTargetError(BackupError):
-    exit_code = 5
-    http_status = 409
-    title = "Restore target not empty"
+__all__ = [
+    "BackupChainError",
+    "BackupError",
+    "BackupIntegrityError",
+    "ForeignBackupError",
+    "RestoreTargetError",
+]

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from core.config import Settings
 from core.db import transaction
-from core.errors import AccessDenied, ConflictError, HushError, InputError
+from core.errors import AccessDenied, ExportCancelledError, HushError, InputError
 from core.export.fields import DERIVED_FIELDS, MERGE_FIELDS, base_fields_for, city, first_name, parse_fields
 from core.export.fields import salutation as make_salutation
 from core.export.gate import BlindIndexOwners, IdentifierOwners, Letter, LetterGate, OutboundGate
@@ -55,12 +55,6 @@ log = logging.getLogger(__name__)
 PURPOSE: Final = "marketing"
 _CAMPAIGN: Final = re.compile(r"^[\w][\w .\-]{0,99}$")
 GateFactory = Callable[[IdentifierOwners, str], LetterGate]
-
-
-class ExportCancelledError(ConflictError):
-    """The run was cancelled (``DELETE /exports/{id}``, Ctrl-C, server shutdown) between two letters."""
-
-    title = "Export cancelled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import str_join
 from jinja2.sandbox import SandboxedEnvironment
 
-from core.errors import InputError
+from core.errors import InputError, TemplateBudgetError
 
 MAX_TEMPLATE_CHARS: Final = 100_000
 MAX_LETTER_CHARS: Final = 200_000
@@ -88,10 +88,6 @@ _FORBIDDEN_NODES: tuple[tuple[type[nodes.Node], str], ...] = (
 _FLOAT_CHARS: Final = 24
 _FLOAT_FIXED_CHARS: Final = 320
 _SCALAR_CHARS: Final = 64
-
-
-class TemplateBudgetError(InputError):
-    """A template asked for more time, memory or output than a letter may use."""
 
 
 class _OverBudget(SecurityError):

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from presidio_analyzer import AnalyzerEngine, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.config import DEFAULT_SPACY_MODEL
@@ -104,14 +105,55 @@ _LONG_RUN: Final = re.compile(rf"\S{{{LONG_RUN}}}")
 _RUN_CUT: Final = re.compile(rf"(\S{{{LONG_RUN - 1}}})\S")
 
 
+#: A stretch of at least NO_LETTER_RUN characters with no letter at all (digits, punctuation, spaces).
+NO_LETTER_RUN: Final = 32
+_NO_LETTERS: Final = re.compile(rf"[\W\d_]{{{NO_LETTER_RUN},}}+")
+
+
 def tokenizer_safe(text: str) -> str:
-    """``text`` for spaCy's English tokenizer, same length: in a run of more than LONG_RUN characters
-    without a space (emoji, symbols, a pasted blob), every LONG_RUN-th character becomes a space.  The
-    tokenizer strips affixes one at a time and rescans the rest, so its time grows with the square of
-    such a run (20 KB of emoji: tens of seconds); recognizers still read the original text."""
+    """``text`` for spaCy's English pipeline, same length (offsets hold; recognizers read the original).
+
+    * In a run of more than LONG_RUN characters without a space (emoji, symbols, a pasted blob), every
+      LONG_RUN-th character becomes a space.  The tokenizer strips affixes one at a time and rescans the
+      rest, so its time grows with the square of such a run (20 KB of emoji: tens of seconds).
+    * A stretch of NO_LETTER_RUN or more characters without a letter (``1-1-1…``, a table of numbers)
+      becomes spaces: it holds no name, place or organisation for the NER model to find, and as tokens it
+      cost the model a second per 20 KB.  The pattern recognizers (phones, cards, dates) still read it.
+    """
+    if _NO_LETTERS.search(text) is not None:
+        text = _NO_LETTERS.sub(lambda m: " " * len(m.group()), text)
     if _LONG_RUN.search(text) is None:
         return text
     return _RUN_CUT.sub(lambda m: m.group(1) + " ", text)
+
+
+#: Findings in one note above which Presidio's context enhancer is skipped (see BoundedContextEnhancer).
+MAX_CONTEXT_RESULTS: Final = 256
+
+
+class BoundedContextEnhancer(LemmaContextAwareEnhancer):
+    """Presidio's context enhancer, skipped when a note yields more than MAX_CONTEXT_RESULTS findings.
+
+    The enhancer deep-copies every finding and scans the note's tokens around each one, so 20 KB of
+    ``12345678 12345678 …`` (thousands of digit findings) cost two seconds in it alone.  Context only
+    raises scores; a note with that many findings (a pasted table of numbers) keeps its findings at
+    their base scores, which for phone numbers and cards are above the threshold.
+    """
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        if len(raw_results) > MAX_CONTEXT_RESULTS:
+            return list(raw_results)
+        enhanced: list[RecognizerResult] = super().enhance_using_context(
+            text, raw_results, nlp_artifacts, recognizers, context
+        )
+        return enhanced
 
 
 def needs_ner(text: str) -> bool:
@@ -185,6 +227,7 @@ class PiiEngine:
                         nlp_engine=nlp,
                         supported_languages=["en", "zh"],
                         default_score_threshold=self._score_threshold,
+                        context_aware_enhancer=BoundedContextEnhancer(),
                     )
                 except (ValueError, TypeError, KeyError, OSError) as exc:
                     raise HushError("the PII analyser could not be built") from exc

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from core.errors import HushError
+from core.errors import ModelUnusableError
 
 FloatArray = NDArray[np.float64]
 Objective = Callable[..., tuple[float, FloatArray]]
@@ -45,31 +45,6 @@ BOUND_TOLERANCE = 1e-3
 MAX_LOG_STD_ERROR = 2.0
 """Largest acceptable standard error of a log-parameter."""
 _HESSIAN_STEP = 1e-5
-
-
-class ModelUnusableError(HushError):
-    """A model fit ended on a bound, did not converge or cannot identify its parameters.
-
-    Exit code 8 on the command line; HTTP 422 with problem type ``urn:hushdb:problem:model-unusable``.
-    ``run_id`` and ``audit_seq`` name the stored run (kept without results) when there is one.
-    """
-
-    exit_code = 8
-    http_status = 422
-    title = "Model unusable"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        run_id: str | None = None,
-        audit_seq: int | None = None,
-        fit: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.run_id = run_id
-        self.audit_seq = audit_seq
-        self.fit = fit or {}
 
 
 @dataclass(frozen=True, slots=True)

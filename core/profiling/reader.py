@@ -19,9 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.db import transaction
-from core.errors import InputError, NotFoundError
+from core.errors import InputError, ModelUnusableError, NotFoundError
 from core.gateway import AccessContext, Gateway
-from core.profiling.fit_check import ModelUnusableError
 from core.profiling.governed import PROFILE_FIELDS
 from core.profiling.results import KINDS, latest_run_id, profile_results_t, profile_runs_t, still_profilable
 

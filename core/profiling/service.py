@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.db import transaction
-from core.errors import InputError
+from core.errors import InputError, ModelUnusableError
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, transactions_t
 from core.profiling.bgnbd import fit_bgnbd, probability_alive
@@ -28,7 +28,6 @@ from core.profiling.churn import ChurnFlag, churn_candidates, gap_stats
 from core.profiling.clv import ClvModel, ClvResult, build_summary, fit_clv, score_clv
 from core.profiling.clv_summary import TimeUnit, unit_days
 from core.profiling.cross_sell import ItemPair, Recommendation, build_baskets, item_pairs, recommend
-from core.profiling.fit_check import ModelUnusableError
 from core.profiling.governed import Grant, Population, ProfileRunner, RunReceipt, now_utc
 from core.profiling.results import ResultRow
 from core.profiling.rfm import RfmScore, rfm_sql, score_rfm, segment_counts

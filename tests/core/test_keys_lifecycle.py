@@ -41,7 +41,7 @@ def _ciphertexts(hush: Hush) -> list[bytes]:
 def test_rotation_rewraps_without_reencrypting(hush: Hush) -> None:
     _populate(hush, 30)
     before = _ciphertexts(hush)
-    report = hush.writes.rotate_keys(hush.operator_context(), authorize=False)
+    report = hush.writes.rotate_keys(hush.operator_context())
     assert report.target_version == 2 and report.rewrapped == 30 and not report.resumed
     assert _ciphertexts(hush) == before  # data untouched
     with hush.engine.connect() as conn:
@@ -72,7 +72,7 @@ def test_rotation_resumes_after_crash(hush: Hush) -> None:
 
 def test_retired_key_version_is_gone(hush: Hush) -> None:
     _populate(hush, 5)
-    report = hush.writes.rotate_keys(hush.operator_context(), retire=True, authorize=False)
+    report = hush.writes.rotate_keys(hush.operator_context(), retire=True)
     assert report.retired_versions == (1,)
     with pytest.raises(KeyUnavailableError):
         hush.keyring.provider.kek(1)

@@ -27,7 +27,7 @@ def test_segment_is_merged_after_an_rfm_run(store: Hush, service: MailmergeServi
         )
         for i, ext in enumerate(["P1", "P1", "P2"])
     ]
-    store.writes.import_transactions(store.operator_context("service"), rows, authorize=False)
+    store.writes.import_transactions(store.operator_context("service"), rows)
     ProfilingService(gateway=store.gateway).rfm(store.context("ana", "profiling"))
     ctx = store.context("mailer", "marketing")
     request = MailmergeRequest(campaign="seg", fields=("first_name", "segment"), format="jsonl")

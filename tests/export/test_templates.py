@@ -101,7 +101,7 @@ _DOUBLINGS = 40  # 2**40 times a field: a terabyte if any step were computed
     ],
 )
 def test_template_budget_refuses_growth_before_computing_it(source: str, message: str | None) -> None:
-    from core.export.templates import TemplateBudgetError
+    from core.errors import TemplateBudgetError
 
     template = LetterTemplate(source)
     start = time.perf_counter()

@@ -55,9 +55,7 @@ def test_dpo_data_export_holds_everything_and_is_audited(api: Api) -> None:
     api.post("/customers/K-3/notes", "alice", "service", json={"text": "Asked about the loyalty scheme."})
     when = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
     tx = TransactionInput("K-3", when, "12.50", "GBP", "Tea", "food")
-    report = api.hush.writes.import_transactions(
-        api.hush.operator_context("service"), [(2, tx)], authorize=False
-    )
+    report = api.hush.writes.import_transactions(api.hush.operator_context("service"), [(2, tx)])
     assert report.imported == 1
     r = api.get("/customers/K-3/data-export", "dana", "erasure")
     assert r.status_code == 200, r.text

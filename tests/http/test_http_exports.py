@@ -21,8 +21,7 @@ import pytest
 from http_tools import Api, make_api
 
 from api.http.jobs import ExportJobs
-from core.errors import InputError
-from core.export.mailmerge import ExportCancelledError
+from core.errors import ExportCancelledError, InputError
 from core.gateway import AccessContext
 
 

@@ -43,6 +43,18 @@ def test_found_in_context(engine: PiiEngine, text: str, secret: str, kept: str) 
     assert kept in out, out
 
 
+def test_only_the_date_is_masked(engine: PiiEngine) -> None:
+    out = _masked(engine, "客户5月18日下午来店，去年12月23日下过单")
+    assert "18日" not in out and "23日" not in out, out
+    assert "下午来店" in out and "去年" in out, out
+
+
+def test_latin_titles_and_products_survive_names_do_not(engine: PiiEngine) -> None:
+    out = _masked(engine, "他喜欢玩《Quake3》，也在Steam平台买游戏。Eric说好")
+    assert "《Quake3》" in out and "Steam平台" in out, out
+    assert "Eric" not in out, out
+
+
 def test_one_character_name_everywhere_it_is_a_word(engine: PiiEngine) -> None:
     out = _masked(engine, "盈讨厌婷，因为婷抢了她的男友，盈的闺蜜都知道。公司盈利很好")
     assert "婷" not in out and "盈的" not in out, out

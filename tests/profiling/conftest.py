@@ -101,7 +101,7 @@ def load_demo(
         ]
         imported += hush.writes.import_customers(hush.context(owner, "service"), rows).imported
     report = hush.writes.import_transactions(
-        hush.operator_context("service"), transaction_rows(tmp_dir / "transactions.csv"), authorize=False
+        hush.operator_context("service"), transaction_rows(tmp_dir / "transactions.csv")
     )
     assert imported == counts["customers"] and not report.rejected
     return counts

@@ -54,6 +54,9 @@ def test_run_then_read_every_profile(api: Client) -> None:
         assert len(doc["results"]) <= 5 and all(p.startswith("p_") for p in doc["results"])
     clv = api.call("GET", "/profiles/clv", "ana", "profiling").json()
     assert set(clv["summary"]["model"]["bgnbd"]) == {"r", "alpha", "a", "b"}
+    assert clv["summary"]["usable"] is True and clv["summary"]["fit"]["bgnbd"]["usable"] is True
+    posted = api.call("POST", "/profiles/clv/runs", "ana", "profiling").json()
+    assert posted["fit"]["usable"] is True and posted["fit"]["gamma_gamma"]["log_std_errors"]["q"] < 2
 
 
 def test_profiles_are_governed(api: Client) -> None:

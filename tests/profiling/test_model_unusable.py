@@ -3,7 +3,7 @@
 The store holds demo customers whose transactions are :func:`write_steady_transactions` (every
 customer buys every week and nobody stops): the BG/NBD fit runs to the bounds of its box.  The
 service stores such a run with ``usable: false`` and no results and raises ModelUnusableError;
-the CLI prints one line and exits 8; the HTTP API answers 422 ``model-unusable``; the console's
+the CLI prints one line and exits 9; the HTTP API answers 422 ``model-unusable``; the console's
 view reads the reason.  SQLite and PostgreSQL.
 """
 
@@ -28,7 +28,7 @@ from api.wiring import Hush, open_store
 from audit.tables import audit_events
 from core.apikeys import ApiKeys
 from core.config import load_settings
-from core.profiling.fit_check import ModelUnusableError
+from core.errors import ModelUnusableError
 from core.profiling.reader import StoredProfiles
 from core.profiling.results import profile_results_t, profile_runs_t
 from core.profiling.service import ProfilingService
@@ -63,7 +63,7 @@ def test_service_stores_the_run_without_results_and_raises(steady: Hush, kind: s
     with pytest.raises(ModelUnusableError) as caught:
         svc.clv(ctx) if kind == "clv" else svc.churn(ctx)
     error = caught.value
-    assert error.exit_code == 8 and error.http_status == 422 and error.title == "Model unusable"
+    assert error.exit_code == 9 and error.http_status == 422 and error.title == "Model unusable"
     assert error.message.startswith("BG/NBD fit is not usable: ") and "bound" in error.message
     assert error.run_id is not None and error.run_id in error.message
     run, results, event = _run_row(steady, error.run_id)
@@ -101,7 +101,7 @@ def test_a_usable_run_records_its_diagnostics(demo: Hush) -> None:
     assert view["clv"].not_usable is None and view["churn"].not_usable is None
 
 
-def test_cli_prints_one_line_and_exits_8(tmp_path: Path, database_url: str) -> None:
+def test_cli_prints_one_line_and_exits_9(tmp_path: Path, database_url: str) -> None:
     from tests.profiling.conftest import load_demo
 
     d = tmp_path / "home"
@@ -114,12 +114,12 @@ def test_cli_prints_one_line_and_exits_8(tmp_path: Path, database_url: str) -> N
         hush.close()
     for kind in ("clv", "churn"):
         result = runner.invoke(app, ["profile", kind, "--as", "ana", "--data-dir", str(d)], env=env)
-        assert result.exit_code == 8, (kind, result.stdout, result.stderr)
+        assert result.exit_code == 9, (kind, result.stdout, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: BG/NBD fit is not usable: ")
         assert "stored without results" in lines[0] and result.stdout == ""
     result = runner.invoke(app, ["profile", "clv", "--as", "ana", "--json", "--data-dir", str(d)], env=env)
-    assert result.exit_code == 8
+    assert result.exit_code == 9
     doc = json.loads(result.stdout)
     assert doc["usable"] is False and doc["run_id"] and "customers" not in doc
     assert doc["fit"]["bgnbd"]["usable"] is False
@@ -141,4 +141,4 @@ def test_http_answers_422_model_unusable(steady: Hush) -> None:
             got = client.get(f"/profiles/{kind}", headers=headers)
             assert got.status_code == 422 and got.json()["type"] == "urn:hushdb:problem:model-unusable"
             assert "results" not in got.json()
-        assert client.post("/profiles/rfm/runs", headers=headers).status_code == 201
+        assert client.post("/profiles/rfm/runs", headers=headers).status_code == 201  # no model fit

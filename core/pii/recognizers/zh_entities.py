@@ -95,7 +95,7 @@ _LATIN_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]$")
 _LATIN_TAGS: Final = frozenset({"PER", "nz", "ORG", "LOC"})
 # a capitalised or camel-case Latin word ("Eric", "TomConlin", "IdrA"); all-capital acronyms ("PC", "RPG") are not
 _LATIN_CAPITALISED: Final = re.compile(r"^(?=[A-Za-z0-9]*[a-z])[A-Z][A-Za-z0-9]+$")
-_QUOTES: Final = {"《": "》", "“": "”", "\"": "\"", "「": "」", "『": "』", "〈": "〉"}
+_QUOTES: Final = {"《": "》", "“": "”", '"': '"', "「": "」", "『": "』", "〈": "〉"}
 # the class of a named product, work or platform right after its name
 _PRODUCT_CLASS: Final = re.compile(
     r"(?:游戏|平台|引擎|系统|版本|版|系列|手机|电脑|杂志|软件|网站|论坛|客户端|主机|掌机|步枪|冲锋枪|战斗机|芯片|品牌|型号|赛事|联赛)"
@@ -119,8 +119,11 @@ def artifact_words(art: NlpArtifacts) -> list[tuple[int, int, str]]:
 def _is_title(text: str, start: int, end: int) -> bool:
     """A Latin name quoted whole as a title ("《Quake3》", "“Frostbite”") or followed by the class of
     thing it names ("Steam平台", "MP5冲锋枪"…): a work or product, not a person."""
-    quoted = start > 0 and end < len(text) and _QUOTES.get(text[start - 1]) == text[end]
-    return quoted or _PRODUCT_CLASS.match(text, end) is not None
+    return _quoted(text, start, end) or _PRODUCT_CLASS.match(text, end) is not None
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    return start > 0 and end < len(text) and _QUOTES.get(text[start - 1]) == text[end]
 
 
 def _kind(word: str, tag: str, places: Divisions) -> int:
@@ -209,8 +212,10 @@ class ChineseEntityRecognizer(LocalRecognizer):
                     for m in _DATED.finditer(word)
                 )
             elif (
-                (tag in _LATIN_TAGS and _LATIN_NAME.match(word)) or _LATIN_CAPITALISED.match(word)
-            ) and not any(a <= start < b for a, b in urls) and not _is_title(text, start, end):
+                ((tag in _LATIN_TAGS and _LATIN_NAME.match(word)) or _LATIN_CAPITALISED.match(word))
+                and not any(a <= start < b for a, b in urls)
+                and not _is_title(text, start, end)
+            ):
                 out.append(RecognizerResult("PROPER_NOUN", start, end, 0.6))
         for (start, _, tag), (head_start, end, head_tag) in pairwise(words):
             if tag in _PROPER_TAGS and head_tag == "n" and _PLACE_HEAD.match(text[head_start:end]):

@@ -68,9 +68,11 @@ _AGENT_SUFFIX: Final = frozenset("师员长者官")
 _APPOSED_TAGS: Final = frozenset({"n", "nz", "nr", "PER", "xc"})
 _PREDICATE_TAGS: Final = frozenset({"v", "vd", "p", "d", "c"})
 _NAME_WORD: Final = re.compile(rf"{_HAN}{{2,3}}")
-# a given name: no honorific or kinship head ("陈先生" is a surname and a title, found by the title rules)
+# a given name: no honorific or kinship head ("陈先生" is a surname and a title, found by the title rules).
+# Used with fullmatch on a one- or two-character slice, so the look-ahead needs to see two characters at
+# most; bounded, it stays linear wherever the pattern is run.
 _GIVEN_OK: Final = re.compile(
-    r"(?!.*(?:先生|女士|小姐|太太|夫人|某))[^我你他她它们的了是在和与也都就被把对从给向说这那个]{1,2}"
+    r"(?!.{0,2}(?:先生|女士|小姐|太太|夫人|某))[^我你他她它们的了是在和与也都就被把对从给向说这那个]{1,2}"
 )
 
 _HAN_CHAR: Final = re.compile(_HAN)
