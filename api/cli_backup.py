@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from api.cli import DataDir, JsonFlag, err, fail, opened, out, print_json
-from core.config import load_settings
+from core.config import Settings, load_settings
 from core.errors import HushError
+
+if TYPE_CHECKING:
+    from audit.signing import Ed25519Signer
+    from core.keys import KeyProvider
 
 # The backup machinery (SQLAlchemy, cryptography, the audit log) loads when a command runs, not
 # for `hushdb --help`.
@@ -65,6 +69,24 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+def _operator_keys(data_dir: Path | None) -> tuple[Settings, KeyProvider, Ed25519Signer]:
+    """The data directory's settings, its key provider and the audit signing key (in that order)."""
+    from audit.signing import load_signer
+    from core.keys import open_key_provider
+
+    settings = load_settings(data_dir)
+    provider = open_key_provider(settings.key_source)
+    return settings, provider, load_signer(settings.signing_key_path)
+
+
+def _report(doc: dict[str, Any], json_out: bool, line: str) -> None:
+    """The result: ``doc`` as JSON with ``--json``, else ``line`` as plain text on stdout."""
+    if json_out:
+        print_json(doc)
+    else:
+        out.print(line, highlight=False, markup=False)
+
+
 @backup_app.command("create")
 def create(
     out_dir: Annotated[Path, typer.Option("--out", help="New directory for the backup (must not exist).")],
@@ -105,16 +127,13 @@ def create(
         "bytes": outcome.file_bytes,
         "seconds": round(outcome.seconds, 3),
     }
-    if json_out:
-        print_json(doc)
-    else:
-        what = "rows changed" if outcome.kind == "incremental" else "rows"
-        out.print(
-            f"backup {outcome.id[:12]} ({outcome.kind}): {outcome.rows} {what}, {_mb(outcome.file_bytes)} "
-            f"in {outcome.seconds:.1f}s -> {outcome.path}",
-            highlight=False,
-            markup=False,
-        )
+    what = "rows changed" if outcome.kind == "incremental" else "rows"
+    _report(
+        doc,
+        json_out,
+        f"backup {outcome.id[:12]} ({outcome.kind}): {outcome.rows} {what}, {_mb(outcome.file_bytes)} "
+        f"in {outcome.seconds:.1f}s -> {outcome.path}",
+    )
 
 
 @backup_app.command("verify")
@@ -125,14 +144,11 @@ def verify(
     json_out: JsonFlag = False,
 ) -> None:
     """Check integrity, signatures and the chain of bases without restoring: exit 0 ok, nonzero otherwise."""
-    from audit.signing import load_signer
     from core.backup import check_chain
-    from core.keys import KeyRing, open_key_provider
+    from core.keys import KeyRing
 
     try:
-        settings = load_settings(data_dir)
-        provider = open_key_provider(settings.key_source)
-        signer = load_signer(settings.signing_key_path)
+        _, provider, signer = _operator_keys(data_dir)
         with _progress("verify") as progress:
             report = check_chain(
                 backup_dir,
@@ -151,15 +167,12 @@ def verify(
         "audit_head_seq": report.newest.head_seq,
         "rows": sum(report.rows.values()),
     }
-    if json_out:
-        print_json(doc)
-    else:
-        out.print(
-            f"backup ok: {len(report.chain)} backup(s) in the chain, audit head {report.newest.head_seq}, "
-            f"{doc['rows']} rows",
-            highlight=False,
-            markup=False,
-        )
+    _report(
+        doc,
+        json_out,
+        f"backup ok: {len(report.chain)} backup(s) in the chain, audit head {report.newest.head_seq}, "
+        f"{doc['rows']} rows",
+    )
 
 
 @backup_app.command("check-audit")
@@ -226,14 +239,11 @@ def restore(
     """Rebuild the data from a full backup plus its incrementals, keeping the current key store."""
     from audit.checkpoints import JsonlCheckpointSink
     from audit.log import AuditLog
-    from audit.signing import load_signer
     from core.backup import Restorer
-    from core.keys import KeyRing, open_key_provider
+    from core.keys import KeyRing
 
     try:
-        settings = load_settings(data_dir)
-        provider = open_key_provider(settings.key_source)
-        signer = load_signer(settings.signing_key_path)
+        settings, provider, signer = _operator_keys(data_dir)
         audit = AuditLog(
             signer=signer,
             checkpoint_sink=JsonlCheckpointSink(settings.checkpoints_path),
@@ -269,16 +279,13 @@ def restore(
         "erasures_reapplied": outcome.erasures_reapplied,
         "seconds": round(outcome.seconds, 3),
     }
-    if json_out:
-        print_json(doc)
-    else:
-        out.print(
-            f"restored backup {outcome.backup_id[:12]} ({len(outcome.chain)} in chain): {outcome.rows} rows; "
-            f"audit events lost: {lost}; erasures re-applied: {outcome.erasures_reapplied}; "
-            f"restore is audit event {outcome.audit_seq}",
-            highlight=False,
-            markup=False,
-        )
+    _report(
+        doc,
+        json_out,
+        f"restored backup {outcome.backup_id[:12]} ({len(outcome.chain)} in chain): {outcome.rows} rows; "
+        f"audit events lost: {lost}; erasures re-applied: {outcome.erasures_reapplied}; "
+        f"restore is audit event {outcome.audit_seq}",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -56,6 +56,21 @@ class EventPage:
     events: list[dict[str, Any]]
     next: int | None
     newest_first: bool = True
+
+
+class EventFilters(TypedDict, total=False):
+    """The keyword arguments of :meth:`ComplianceQueries.events_page` (defaults there)."""
+
+    customer: str | None
+    subject: str | None
+    purpose: str | None
+    denied_only: bool
+    since: dt.datetime | None
+    until: dt.datetime | None
+    limit: int
+    after: int | None
+    before: int | None
+    newest_first: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,26 +231,9 @@ class ComplianceQueries:
             ).first()
         return None if row is None else str(row.id)
 
-    def events(
-        self,
-        ctx: AccessContext,
-        *,
-        customer: str | None = None,
-        subject: str | None = None,
-        purpose: str | None = None,
-        denied_only: bool = False,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        limit: int = 1000,
-        after: int | None = None,
-        before: int | None = None,
-        newest_first: bool = True,
-    ) -> list[dict[str, Any]]:
+    def events(self, ctx: AccessContext, **filters: Unpack[EventFilters]) -> list[dict[str, Any]]:
         """The events of :meth:`events_page` (one page, newest first unless told otherwise)."""
-        return self.events_page(
-            ctx, customer=customer, subject=subject, purpose=purpose, denied_only=denied_only, since=since,
-            until=until, limit=limit, after=after, before=before, newest_first=newest_first,
-        ).events  # fmt: skip
+        return self.events_page(ctx, **filters).events
 
     def events_page(
         self,

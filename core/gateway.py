@@ -28,12 +28,11 @@ from typing import Any, NamedTuple, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from audit.events import AuditEvent
 from audit.log import AuditLog
 from audit.refs import RecordRefs
 from core.crypto import ColumnsDecryptor, FieldCipher
 from core.db import transaction
-from core.errors import AccessDenied, ErasedError, InvalidPurposeError, NotFoundError
+from core.errors import ErasedError, InvalidPurposeError, NotFoundError
 from core.governance import OUTSIDE_OWNED, Governance
 from core.keys import KeyRing
 from core.models import customer_keys_t, customers_t, notes_t
@@ -190,38 +189,19 @@ class Gateway:
         self.keyring = keyring
         self.refs = RecordRefs(keyring.audit_key)
         self.governance = Governance(engine=engine, policies=policies, audit=audit, refs=self.refs)
+        # Policy and audit are the governance service's, not repeated here: the gateway's
+        # callers reach the same bound methods (see core.governance.Governance).
+        self.event = self.governance.event
+        self.publish = self.governance.publish
+        self.record = self.governance.record
+        self.record_alone = self.governance.record_alone
+        self.deny = self.governance.deny
+        self.authorize = self.governance.authorize
+        self.scope_filter = self.governance.scope_filter
         self.note_text = note_text
         self._lookups: dict[tuple[Any, ...], _Lookup] = {}
 
-    # -- policy and audit: delegated to core.governance (one decision path for every service) ----
-
-    def event(
-        self,
-        ctx: AccessContext,
-        *,
-        action: str,
-        resource: str,
-        fields: Sequence[str],
-        decision: str,
-        row_count: int = 0,
-        record_ids: Sequence[str] = (),
-        detail: Mapping[str, str | int | bool | None] | None = None,
-    ) -> AuditEvent:
-        """See :meth:`core.governance.Governance.event`."""
-        return self.governance.event(
-            ctx,
-            action=action,
-            resource=resource,
-            fields=fields,
-            decision=decision,
-            row_count=row_count,
-            record_ids=record_ids,
-            detail=detail,
-        )
-
-    def publish(self) -> None:
-        """See :meth:`core.governance.Governance.publish`."""
-        self.governance.publish()
+    # -- policy and audit: core.governance's own methods (one decision path for every service) ----
 
     def record_read(
         self,
@@ -247,49 +227,6 @@ class Gateway:
                 detail=detail,
             ),
         )
-
-    def record(self, conn: Connection, event: AuditEvent) -> int:
-        """Append ``event`` in ``conn``'s transaction (fail closed: raises AuditWriteError)."""
-        return self.governance.record(conn, event)
-
-    def record_alone(self, event: AuditEvent) -> int:
-        """Append ``event`` in a transaction of its own."""
-        return self.governance.record_alone(event)
-
-    def deny(
-        self,
-        ctx: AccessContext,
-        *,
-        action: str,
-        resource: str,
-        fields: Sequence[str],
-        reason: str,
-        record_ids: Sequence[str] = (),
-    ) -> AccessDenied:
-        """Audit a denial and return the error to raise (see :meth:`Governance.deny`)."""
-        return self.governance.deny(
-            ctx, action=action, resource=resource, fields=fields, reason=reason, record_ids=record_ids
-        )
-
-    def authorize(
-        self,
-        ctx: AccessContext,
-        *,
-        resource: str,
-        action: str,
-        fields: Sequence[str] | None,
-        all_fields: Sequence[str],
-    ) -> AccessPlan:
-        """One plan per request (see :meth:`core.governance.Governance.authorize`)."""
-        return self.governance.authorize(
-            ctx, resource=resource, action=action, fields=fields, all_fields=all_fields
-        )
-
-    def scope_filter(
-        self, ctx: AccessContext, plan: AccessPlan, owner_col: sa.ColumnElement[str]
-    ) -> sa.ColumnElement[bool]:
-        """The plan's row filter as SQL."""
-        return self.governance.scope_filter(ctx, plan, owner_col)
 
     # -- customers ----------------------------------------------------------------
 

@@ -254,6 +254,22 @@ class People:
             ctx, resource="customer", action="read", fields=["pseudonym"], all_fields=CUSTOMER_FIELDS
         )
 
+    def _audit_pseudonyms(
+        self, ctx: AccessContext, rows: int, detail: dict[str, str | int | bool | None]
+    ) -> None:
+        """Audit a read of ``rows`` pseudonyms (the only customer field these views show)."""
+        self._gw.record_alone(
+            self._gw.event(
+                ctx,
+                action="read",
+                resource="customer",
+                fields=["pseudonym"],
+                decision="allow",
+                row_count=rows,
+                detail=detail,
+            )
+        )
+
     def campaigns(self, ctx: AccessContext) -> list[Campaign]:
         """Finished mail-merge jobs of this server (newest first) that quarantined letters."""
         self._authorize_pseudonyms(ctx)
@@ -279,16 +295,10 @@ class People:
                     },
                 )
             )
-        self._gw.record_alone(
-            self._gw.event(
-                ctx,
-                action="read",
-                resource="customer",
-                fields=["pseudonym"],
-                decision="allow",
-                row_count=sum(c.quarantined for c in out),
-                detail={"lookup": "console_campaigns", "campaigns": len(out)},
-            )
+        self._audit_pseudonyms(
+            ctx,
+            sum(c.quarantined for c in out),
+            {"lookup": "console_campaigns", "campaigns": len(out)},
         )
         return out
 
@@ -320,17 +330,7 @@ class People:
                     out.append(
                         QuarantinedLetter(campaign, job_dir.name, str(doc.get("pseudonym", "")), reasons)
                     )
-        self._gw.record_alone(
-            self._gw.event(
-                ctx,
-                action="read",
-                resource="customer",
-                fields=["pseudonym"],
-                decision="allow",
-                row_count=len(out),
-                detail={"lookup": "console_quarantine"},
-            )
-        )
+        self._audit_pseudonyms(ctx, len(out), {"lookup": "console_quarantine"})
         return out
 
     def _job_dirs(self) -> list[Path]:

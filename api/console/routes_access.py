@@ -31,31 +31,8 @@ def add_access_routes(router: APIRouter, console: Console) -> None:
                 return RedirectResponse(console.prefix + path, status_code=303)
         return console.to_sign_in()  # pragma: no cover (sign-in admits console roles only)
 
-    @router.get("/sign-in")
-    def sign_in_form(request: Request) -> Response:
-        token = new_token()
-        response = console.render(
-            request,
-            "sign_in.html",
-            session=None,
-            title="Sign in",
-            login_csrf=token,
-            error=None,
-            idle_minutes=int(console.sessions.settings.idle_seconds // 60),
-            absolute_hours=round(console.sessions.settings.absolute_seconds / 3600, 1),
-        )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            token,
-            max_age=3600,
-            path=console.prefix,
-            httponly=True,
-            secure=console.cookie_secure(request),
-            samesite="strict",
-        )
-        return response
-
-    def sign_in_refused(request: Request, message: str, status: int) -> Response:
+    def sign_in_page(request: Request, message: str | None, status: int) -> Response:
+        """The sign-in form with a fresh login CSRF token (and cookie), optionally with an error."""
         token = new_token()
         response = console.render(
             request,
@@ -78,6 +55,13 @@ def add_access_routes(router: APIRouter, console: Console) -> None:
             samesite="strict",
         )
         return response
+
+    @router.get("/sign-in")
+    def sign_in_form(request: Request) -> Response:
+        return sign_in_page(request, None, 200)
+
+    def sign_in_refused(request: Request, message: str, status: int) -> Response:
+        return sign_in_page(request, message, status)
 
     @router.post("/sign-in")
     async def sign_in(request: Request) -> Response:

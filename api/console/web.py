@@ -176,31 +176,24 @@ class Console:
         detail: Mapping[str, str | int | bool | None] | None = None,
     ) -> None:
         """Audit a refusal of the console's own checks (sign-in, session, CSRF)."""
-        gw = self.svc.hush.gateway
-        gw.record_alone(
-            gw.event(
-                ctx,
-                action=action,
-                resource="console",
-                fields=[],
-                decision="deny",
-                detail={"reason": reason, "via": "console", **(detail or {})},
-            )
-        )
+        self._record(ctx, action, "deny", {"reason": reason, "via": "console", **(detail or {})})
 
     def allow(
         self, ctx: AccessContext, *, action: str, detail: Mapping[str, str | int | bool | None]
     ) -> None:
+        self._record(ctx, action, "allow", {"via": "console", **detail})
+
+    def _record(
+        self,
+        ctx: AccessContext,
+        action: str,
+        decision: str,
+        detail: Mapping[str, str | int | bool | None],
+    ) -> None:
+        """One audit event on the console itself (no fields), recorded on its own."""
         gw = self.svc.hush.gateway
         gw.record_alone(
-            gw.event(
-                ctx,
-                action=action,
-                resource="console",
-                fields=[],
-                decision="allow",
-                detail={"via": "console", **detail},
-            )
+            gw.event(ctx, action=action, resource="console", fields=[], decision=decision, detail=detail)
         )
 
     # -- pages -----------------------------------------------------------------------

@@ -8,26 +8,17 @@
 ``restore``   check_chain (``backup verify``) and Restorer (``restore``)
 """
 
+from core.backup import errors
 from core.backup.create import BackupMaker, BackupOutcome
-from core.backup.errors import (
-    BackupChainError,
-    BackupError,
-    BackupIntegrityError,
-    ForeignBackupError,
-    RestoreTargetError,
-)
+from core.backup.errors import *  # noqa: F403  (the error classes of core.errors, see core.backup.errors)
 from core.backup.restore import ChainReport, RestoreOutcome, Restorer, check_chain
 
 __all__ = [
-    "BackupChainError",
-    "BackupError",
-    "BackupIntegrityError",
     "BackupMaker",
     "BackupOutcome",
     "ChainReport",
-    "ForeignBackupError",
     "RestoreOutcome",
-    "RestoreTargetError",
     "Restorer",
     "check_chain",
+    *errors.__all__,
 ]

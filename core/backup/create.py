@@ -165,6 +165,20 @@ class _Writers:
             files[INDEX_NAME] = {"sha256": digest, "bytes": size}
         return files
 
+    def abort(self) -> None:
+        """Discard both streams (a failed backup leaves no partial file behind)."""
+        self.data.abort()
+        if self.index is not None:
+            self.index.abort()
+
+    def finish(self) -> tuple[int, dict[str, dict[str, Any]]]:
+        """End and close both streams: the data stream's plain byte count and the files' digests."""
+        self.data.write(END_OF_STREAM)
+        if self.index is not None:
+            self.index.write(END_OF_STREAM)
+        plain = self.data.plain_bytes
+        return plain, self.close()
+
 
 @dataclass
 class BackupMaker:
@@ -313,27 +327,34 @@ class BackupMaker:
 
     def _full_rows(self, tmp: Path, key: bytes, backup_id: bytes) -> tuple[dict[str, Any], int, int]:
         writers = _Writers(tmp, key, backup_id, with_index=True)
-        tables: dict[str, dict[str, int]] = {}
-        total = 0
+
+        def copy(conn: Connection, section: Section) -> int:
+            n = self._copy_table(conn, section, writers)
+            self.fault(f"table:{section.name}")
+            return n
+
         try:
             with self._snapshot() as conn:
-                facts = self._facts(conn)
-                for section in data_sections(conn):
-                    n = self._copy_table(conn, section, writers)
-                    tables[section.name] = {"rows": n, "copied": n, "deleted": 0}
-                    total += n
-                    self.fault(f"table:{section.name}")
+                facts, tables, total = self._copy_all(conn, copy)
         except BaseException:
-            writers.data.abort()
-            if writers.index is not None:
-                writers.index.abort()
+            writers.abort()
             raise
-        writers.data.write(END_OF_STREAM)
-        assert writers.index is not None
-        writers.index.write(END_OF_STREAM)
-        plain = writers.data.plain_bytes
-        files = writers.close()
+        plain, files = writers.finish()
         return {**facts, "kind": "full", "payload": "rows", "tables": tables, "files": files}, total, plain
+
+    @classmethod
+    def _copy_all(
+        cls, conn: Connection, copy: Callable[[Connection, Section], int]
+    ) -> tuple[dict[str, Any], dict[str, dict[str, int]], int]:
+        """The snapshot's facts, then every data table through ``copy``: each table's counts and the total."""
+        facts = cls._facts(conn)
+        tables: dict[str, dict[str, int]] = {}
+        total = 0
+        for section in data_sections(conn):
+            n = copy(conn, section)
+            tables[section.name] = {"rows": n, "copied": n, "deleted": 0}
+            total += n
+        return facts, tables, total
 
     def _copy_table(self, conn: Connection, section: Section, writers: _Writers) -> int:
         data, index = writers.data, writers.index
@@ -370,15 +391,9 @@ class BackupMaker:
             self.fault("snapshot_taken")
             snap_engine = sa.create_engine(f"sqlite:///{snap}")
             index = SealedWriter(tmp / INDEX_NAME, key, backup_id)
-            tables: dict[str, dict[str, int]] = {}
-            total = 0
             try:
                 with snap_engine.connect() as conn:
-                    facts = self._facts(conn)
-                    for section in data_sections(conn):
-                        n = self._index_table(conn, section, index)
-                        tables[section.name] = {"rows": n, "copied": n, "deleted": 0}
-                        total += n
+                    facts, tables, total = self._copy_all(conn, lambda c, s: self._index_table(c, s, index))
                     conn.rollback()
             except BaseException:
                 index.abort()
@@ -480,15 +495,9 @@ class BackupMaker:
                     changed_total += stats["copied"] + stats["deleted"]
                     self.fault(f"table:{section.name}")
         except BaseException:
-            writers.data.abort()
-            if writers.index is not None:
-                writers.index.abort()
+            writers.abort()
             raise
-        writers.data.write(END_OF_STREAM)
-        assert writers.index is not None
-        writers.index.write(END_OF_STREAM)
-        plain = writers.data.plain_bytes
-        files = writers.close()
+        plain, files = writers.finish()
         body = {**facts, "kind": "incremental", "payload": "rows", "tables": tables, "files": files}
         return body, changed_total, plain
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
@@ -35,6 +36,30 @@ def _jobs(svc: Services) -> ExportJobs:
     return svc.jobs
 
 
+def _record_export(
+    svc: Services,
+    ctx: AccessContext,
+    *,
+    fields: Sequence[str],
+    decision: str,
+    detail: Mapping[str, str | int | bool | None],
+) -> None:
+    """Audit one decision on an export job (action ``export`` on ``customer``), on its own."""
+    gateway = svc.hush.gateway
+    gateway.record_alone(
+        gateway.event(
+            ctx, action="export", resource="customer", fields=fields, decision=decision, detail=detail
+        )
+    )
+
+
+def _authorize_read(svc: Services, ctx: AccessContext) -> None:
+    """Refuse (audited) when the caller may read no customer field for its purpose at all."""
+    svc.hush.gateway.authorize(
+        ctx, resource="customer", action="read", fields=None, all_fields=CUSTOMER_FIELDS
+    )
+
+
 def _own_job(
     svc: Services, jobs: ExportJobs, ctx: AccessContext, job_id: str, *, purpose: bool = False
 ) -> Job:
@@ -45,16 +70,12 @@ def _own_job(
         if purpose and ctx.purpose != job.purpose:
             raise NotFoundError("export job not found")  # the same answer as for someone else's job
     except NotFoundError:
-        gateway = svc.hush.gateway
-        gateway.record_alone(
-            gateway.event(
-                ctx,
-                action="export",
-                resource="customer",
-                fields=(),
-                decision="deny",
-                detail={"reason": "export job not found", "job_id": job_id},
-            )
+        _record_export(
+            svc,
+            ctx,
+            fields=(),
+            decision="deny",
+            detail={"reason": "export job not found", "job_id": job_id},
         )
         raise
     return job
@@ -85,9 +106,7 @@ def start_mailmerge(body: MailmergeJobIn, ctx: Access, svc: Services, response: 
     jobs = _jobs(svc)
     # Refuse at once (audited) when the caller may read no customer field for this purpose at all;
     # the service itself checks the exact fields before any output.
-    svc.hush.gateway.authorize(
-        ctx, resource="customer", action="read", fields=None, all_fields=CUSTOMER_FIELDS
-    )
+    _authorize_read(svc, ctx)
     spec = JobSpec(
         campaign=body.campaign,
         fields=field_list(body.fields),
@@ -119,17 +138,7 @@ def cancel_job(job_id: JobIdPath, ctx: Access, svc: Services) -> JobOut:
     jobs = _jobs(svc)
     job = _own_job(svc, jobs, ctx, job_id, purpose=True)
     job = jobs.cancel(ctx, job.job_id)
-    gateway = svc.hush.gateway
-    gateway.record_alone(
-        gateway.event(
-            ctx,
-            action="export",
-            resource="customer",
-            fields=(),
-            decision="allow",
-            detail={"cancel": job_id, "status": job.status},
-        )
-    )
+    _record_export(svc, ctx, fields=(), decision="allow", detail={"cancel": job_id, "status": job.status})
     return _job_out(jobs, job)
 
 
@@ -155,19 +164,13 @@ def get_job_file(job_id: JobIdPath, name: FileNamePath, ctx: Access, svc: Servic
     jobs = _jobs(svc)
     job = _own_job(svc, jobs, ctx, job_id, purpose=True)
     # The caller must still hold a read plan for this purpose (a role removed since is refused, audited).
-    svc.hush.gateway.authorize(
-        ctx, resource="customer", action="read", fields=None, all_fields=CUSTOMER_FIELDS
-    )
+    _authorize_read(svc, ctx)
     path = jobs.file(ctx, job_id, name)
-    gateway = svc.hush.gateway
-    gateway.record_alone(
-        gateway.event(
-            ctx,
-            action="export",
-            resource="customer",
-            fields=job.fields,
-            decision="allow",
-            detail={"operation": "download", "job_id": job.job_id, "file": name[:128]},
-        )
+    _record_export(
+        svc,
+        ctx,
+        fields=job.fields,
+        decision="allow",
+        detail={"operation": "download", "job_id": job.job_id, "file": name[:128]},
     )
     return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix.lower(), OCTETS))
