@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,25 @@ def attach_sqlite(dbapi_conn: Any, path: Path) -> None:
 def separate_commits(conn: Connection | Engine) -> bool:
     """Whether a commit that writes the data and the key store can land in one and not the other (SQLite)."""
     return conn.dialect.name == "sqlite"
+
+
+def flush_destroyed_keys(engine: Engine) -> None:
+    """Checkpoint the SQLite key store after keys were deleted (best effort, never waits).
+
+    ``secure_delete`` zeroes a deleted key in the page written to the WAL, but
+    the main key-store file keeps the old page until a checkpoint copies the
+    new one over it.  PostgreSQL: nothing to do.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+    try:
+        driver = raw.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        with contextlib.suppress(sqlite3.Error):  # busy: the next checkpoint does it
+            driver.execute(f"PRAGMA {KEYSTORE_SCHEMA}.wal_checkpoint(PASSIVE)")
+    finally:
+        raw.close()
 
 
 def crash_point(name: str) -> None:

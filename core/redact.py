@@ -74,7 +74,10 @@ def redacted_repr(obj: Any, *, shown: Iterable[str] = ()) -> str:
     return f"{type(obj).__name__}({', '.join(parts)})"
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>://[^/?#@:]*:)(?P<password>[^/?#@]*)(?P<at>@)")
+# SQLAlchemy's own reading of a URL's authority: the user name runs to the first ":" or "/",
+# the password to the first "@" ("/", "?" and "#" included), so nothing it would send is shown.
+# Anchored at the scheme: one linear attempt whatever the text (no rescan from every "://").
+_URL_PASSWORD = re.compile(r"^(?P<head>[^:/]*://[^:/]*:)(?P<password>[^@]*)(?P<at>@)")
 _URL_SECRET_PARAMS = re.compile(
     r"(?P<head>[?&](?:password|passwd|pwd|sslpassword)=)(?P<value>[^&#]*)", re.IGNORECASE
 )

@@ -600,9 +600,11 @@ class CustomerWrites:
             if resumed is None:
                 self._erase_erased_from_exports(ctx, plan, external_id)
                 raise
+            keystore.flush_destroyed_keys(self.gateway.engine)
             reached, removed = self._erase_from_exports(resumed.pseudonym)
             return dataclasses.replace(resumed, exports_reached=reached, export_rows_removed=removed)
         self.gateway.publish()
+        keystore.flush_destroyed_keys(self.gateway.engine)
         receipt = self._receipt(external_id, pseudonym, erased_at, seq, resumed=False)
         reached, removed = self._erase_from_exports(pseudonym)
         return dataclasses.replace(

@@ -66,7 +66,12 @@ def _parse_time(value: str, name: str) -> datetime:
         raise InputError(
             f"{name} is not an ISO 8601 date or time (e.g. 2026-01-31 or 2026-01-31T12:00)"
         ) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59-05:00 is past the last representable instant
+        raise InputError(f"{name} is out of range") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,17 +180,15 @@ class AuditReads:
         record_ids: list[str] | None = None,
         detail: dict[str, str | int | bool | None] | None = None,
     ) -> None:
-        self._gw.record_alone(
-            self._gw.event(
-                ctx,
-                action=action,
-                resource="audit",
-                fields=[what],
-                decision="allow",
-                row_count=rows,
-                record_ids=record_ids or [],
-                detail={"via": "console", **(detail or {})},
-            )
+        record_allowed(
+            self._gw,
+            ctx,
+            resource="audit",
+            fields=[what],
+            rows=rows,
+            action=action,
+            record_ids=record_ids,
+            detail={"via": "console", **(detail or {})},
         )
 
     def _customer_id(self, external_id: str) -> str | None:
@@ -466,22 +469,51 @@ class AuditReads:
 
     def record_dashboard(self, ctx: AccessContext, *, fields: list[str], rows: int) -> None:
         """One audit event for a dashboard view that read ``fields`` of the audit log unrecorded."""
-        self._gw.record_alone(
-            self._gw.event(
-                ctx,
-                action="read",
-                resource="audit",
-                fields=sorted(fields),
-                decision="allow",
-                row_count=rows,
-                detail={"via": "console", "view": "console_dashboard"},
-            )
+        record_allowed(
+            self._gw,
+            ctx,
+            resource="audit",
+            fields=sorted(fields),
+            rows=rows,
+            detail={"via": "console", "view": "console_dashboard"},
         )
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def record_allowed(
+    gw: Gateway,
+    ctx: AccessContext,
+    *,
+    resource: str,
+    fields: list[str],
+    rows: int,
+    detail: dict[str, str | int | bool | None],
+    action: str = "read",
+    record_ids: list[str] | None = None,
+) -> None:
+    """Record, in a transaction of its own, an allowed console read the gateway did not record itself."""
+    gw.record_alone(
+        gw.event(
+            ctx,
+            action=action,
+            resource=resource,
+            fields=fields,
+            decision="allow",
+            row_count=rows,
+            record_ids=record_ids or [],
+            detail=detail,
+        )
+    )
+
+
 def _csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # a spreadsheet must not run a cell as a formula
+    """A cell a spreadsheet would run as a formula (even after leading blanks) gets a leading ``'``."""
+    if isinstance(value, str) and (
+        value.startswith(_FORMULA_STARTS) or value.lstrip().startswith(_FORMULA_STARTS)
+    ):
+        return "'" + value
     return value
 
 
@@ -517,4 +549,5 @@ __all__ = [
     "AuditPage",
     "AuditReads",
     "ChainStatus",
+    "record_allowed",
 ]

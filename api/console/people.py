@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from api.console.audit_reads import record_allowed
 from core.db import transaction
 from core.errors import AccessDenied, HushError, InputError, NotFoundError
 from core.gateway import AccessContext, CustomerRecord, Gateway, NoteRecord
@@ -258,17 +259,7 @@ class People:
         self, ctx: AccessContext, rows: int, detail: dict[str, str | int | bool | None]
     ) -> None:
         """Audit a read of ``rows`` pseudonyms (the only customer field these views show)."""
-        self._gw.record_alone(
-            self._gw.event(
-                ctx,
-                action="read",
-                resource="customer",
-                fields=["pseudonym"],
-                decision="allow",
-                row_count=rows,
-                detail=detail,
-            )
-        )
+        record_allowed(self._gw, ctx, resource="customer", fields=["pseudonym"], rows=rows, detail=detail)
 
     def campaigns(self, ctx: AccessContext) -> list[Campaign]:
         """Finished mail-merge jobs of this server (newest first) that quarantined letters."""

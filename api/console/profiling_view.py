@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from api.console.audit_reads import record_allowed
 from core.errors import InputError
 from core.gateway import AccessContext, Gateway
 from core.profiling.results import profile_results_t, profile_runs_t
@@ -55,16 +56,13 @@ class ProfilingView:
         )
 
     def _audited(self, ctx: AccessContext, rows: int, view: str) -> None:
-        self._gw.record_alone(
-            self._gw.event(
-                ctx,
-                action="read",
-                resource="profile",
-                fields=["results"],
-                decision="allow",
-                row_count=rows,
-                detail={"view": view, "via": "console"},
-            )
+        record_allowed(
+            self._gw,
+            ctx,
+            resource="profile",
+            fields=["results"],
+            rows=rows,
+            detail={"view": view, "via": "console"},
         )
 
     def latest(self, ctx: AccessContext) -> list[RunSummary]:

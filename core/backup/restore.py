@@ -58,7 +58,7 @@ from sqlalchemy.engine import Connection
 from audit.checkpoints import read_checkpoints_file
 from audit.events import AuditEvent
 from audit.log import AuditLog
-from core.backup.create import Fault, Progress, _no_fault, _no_progress, remove_stale, sqlite_uri
+from core.backup.create import Fault, Progress, _fsync_dir, _no_fault, _no_progress, remove_stale, sqlite_uri
 from core.backup.errors import (
     BackupChainError,
     BackupError,
@@ -723,6 +723,7 @@ class Restorer:
             os.replace(tmp, witness)
             _fsync_dir(witness.parent)
         except OSError as exc:
+            tmp.unlink(missing_ok=True)
             raise BackupError(f"cannot start a new audit witness file {witness}: {exc.strerror}") from exc
 
     def _publish(self) -> None:
@@ -833,14 +834,6 @@ def _single_file(path: Path) -> None:
             conn.close()
     except sqlite3.Error as exc:
         raise BackupError(f"cannot finish the restored database file: {exc}") from exc
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["ChainReport", "RestoreOutcome", "Restorer", "check_chain"]

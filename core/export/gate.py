@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final, Generic, Protocol, TypeVar
 
@@ -84,8 +84,8 @@ class Letter:
     """One letter (or row) on its way out."""
 
     pseudonym: str
-    text: str
-    values: Mapping[str, str]
+    text: str = field(repr=False)  # customer data: never in a repr (logs, tracebacks)
+    values: Mapping[str, str] = field(repr=False)
     stored_sensitive: bool = False
 
 
@@ -165,14 +165,15 @@ class BlindIndexOwners:
 class _LineResult:
     matches: tuple[tuple[str, str], ...]  # (category, skeleton key)
     identifiers: tuple[tuple[str, str], ...]
-    head: str = ""  # the first and last words of the line's skeleton (for the joints)
-    tail: str = ""
+    # the first and last words of the line's skeleton (for the joints)
+    head: str = field(default="", repr=False)
+    tail: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class _FieldResult:
     categories: frozenset[str]
-    exempt: frozenset[str]  # skeleton keys this field holds as a name or a place
+    exempt: frozenset[str] = field(repr=False)  # skeleton keys this field holds as a name or a place
 
 
 def _shape_of(key: tuple[str, str]) -> str | None:

@@ -48,18 +48,25 @@ class Gazetteer:
         return None
 
 
+def read_tagged_lines(data_file: str, what: str) -> list[tuple[str, str]]:
+    """The ``kind<TAB>value`` lines of a gzipped list shipped in ``core/pii/data``.
+
+    A missing or unreadable file is a configuration error naming ``what``.
+    """
+    try:
+        raw = resources.files("core.pii.data").joinpath(data_file).read_bytes()
+        text = gzip.decompress(raw).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} core/pii/data/{data_file} is missing or damaged") from exc
+    return [(kind, value) for kind, _, value in (line.partition("\t") for line in text.splitlines())]
+
+
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
     """The shipped gazetteer; a missing or unreadable file is a configuration error."""
-    try:
-        raw = resources.files("core.pii.data").joinpath(DATA_FILE).read_bytes()
-        text = gzip.decompress(raw).decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"the place gazetteer core/pii/data/{DATA_FILE} is missing or damaged") from exc
     countries: set[str] = set()
     places: set[str] = set()
-    for line in text.splitlines():
-        kind, _, key = line.partition("\t")
+    for kind, key in read_tagged_lines(DATA_FILE, "the place gazetteer"):
         if kind == "country":
             countries.add(key)
         elif kind == "place":

@@ -22,7 +22,7 @@ import json
 import re
 import string
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
@@ -44,11 +44,13 @@ _NEEDS_WORK: Final = re.compile(r"[^\x00-\x7f]|[0-9][OolI|]|[OolI|][0-9]")
 class NormalisedText:
     """Normalised text plus, per normalised character, its original [start, end)."""
 
-    original: str
-    text: str
-    starts: tuple[int, ...] | None  # None: identity mapping
-    ends: tuple[int, ...] | None
-    variants: tuple[str, ...] = ()  # same length and offsets: other readings (see :func:`skeleton`)
+    # the texts stay out of the repr: they are customer data (logs, tracebacks)
+    original: str = field(repr=False)
+    text: str = field(repr=False)
+    starts: tuple[int, ...] | None = field(repr=False)  # None: identity mapping
+    ends: tuple[int, ...] | None = field(repr=False)
+    # same length and offsets: other readings (see :func:`skeleton`)
+    variants: tuple[str, ...] = field(default=(), repr=False)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalised span [start, end) to the original text."""

@@ -30,7 +30,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from core.pii.analysis import Analysis, Finding, sensitive_type
@@ -75,7 +75,7 @@ class Match:
     category: str
     start: int
     end: int
-    key: str
+    key: str = field(repr=False)  # matched text: never in a repr
 
 
 class SensitiveScreen:

@@ -9,13 +9,12 @@ once per process; nothing downloads.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Final
 
 from core.errors import ConfigError
+from core.pii.gazetteer import read_tagged_lines
 
 DATA_FILE: Final = "zh_divisions.txt.gz"
 
@@ -36,15 +35,9 @@ class Divisions:
 
 @lru_cache(maxsize=1)
 def divisions() -> Divisions:
-    try:
-        raw = resources.files("core.pii.data").joinpath(DATA_FILE).read_bytes()
-        text = gzip.decompress(raw).decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"the division list core/pii/data/{DATA_FILE} is missing or damaged") from exc
     names: set[str] = set()
     short: set[str] = set()
-    for line in text.splitlines():
-        kind, _, name = line.partition("\t")
+    for kind, name in read_tagged_lines(DATA_FILE, "the division list"):
         if kind == "district_short":
             short.add(name)
         elif kind:

@@ -472,3 +472,15 @@ def test_an_import_interrupted_after_its_keys_leaves_no_customer_without_a_key(
     assert _customers_without_key(hush) == []
     _populate(hush, 3, prefix="C")
     assert _customers_without_key(hush) == []
+
+
+def test_an_erased_key_does_not_stay_in_the_sqlite_key_store_file(hush: Hush, settings: Settings) -> None:
+    if hush.engine.dialect.name != "sqlite":
+        pytest.skip("the SQLite key-store file")
+    _populate(hush, 5)
+    before = _keys(hush)
+    hush.writes.erase(hush.context("dana", "erasure"), "R3")
+    (gone,) = set(before) - set(_keys(hush))
+    wrapped = before[gone][0]
+    path = keystore.keystore_path(settings.database_url)
+    assert wrapped not in path.read_bytes()  # secure_delete zeroed it and the checkpoint reached the file

@@ -65,6 +65,10 @@ def test_settings_and_key_source_hide_the_master_key_and_the_database_password(t
         ("postgresql://u:p%40ss@h/db", "p%40ss"),
         ("postgresql+psycopg://u:pw@h:5432/db?sslmode=require", "pw@"),
         ("postgresql://h/db?user=u&password=topsecret", "topsecret"),
+        # SQLAlchemy reads everything up to the "@" as the password, "/", "?" and "#" included
+        ("postgresql+psycopg://u:pa/ss@h/db", "pa/ss"),
+        ("postgresql://u:p?w0rd@h:5432/db", "p?w0rd"),
+        ("postgresql://u:p#w0rd@h/db", "p#w0rd"),
     ],
 )
 def test_database_urls_lose_their_passwords(url: str, hidden: str) -> None:

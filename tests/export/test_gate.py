@@ -231,3 +231,15 @@ def test_street_and_surname_exemptions_reach_the_letter() -> None:
     reasons = gate().check(letter(text, **remark))
     assert GateReason("health", "postal_address") in reasons
     assert GateReason("address_extra_text", "postal_address") in reasons
+
+
+def test_no_plaintext_in_reprs() -> None:
+    """A letter, its normalised text and a term match never show their content in a repr (logs, tracebacks)."""
+    from core.pii.normaliser import normalise
+
+    secret = "Anna Secretname, HIV clinic"
+    shown = repr(Letter(ME, secret, {"full_name": secret}))
+    shown += repr(normalise(secret)) + repr(SensitiveScreen.shared().matches(secret))
+    assert "Secretname" not in shown
+    assert "secretname" not in shown.casefold()
+    assert "hiv" not in shown.casefold()

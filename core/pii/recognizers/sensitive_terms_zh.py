@@ -161,6 +161,7 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "新冠",
         "阳了",
         "艾滋",
+        "爱滋",  # the other common spelling (Taiwan: 愛滋, folded to Simplified first)
         "乙肝",
         "肝炎",
         "尿毒症",
