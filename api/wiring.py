@@ -7,40 +7,101 @@ collaborator wired; nothing else constructs engines, key rings or gateways.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import getpass
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
+    from core.notes import NoteService, PiiNoteText
     from core.pii.engine import PiiEngine
+    from core.pii.screen import CustomerFieldScreen
+    from core.writes import CustomerWrites
 
 from audit.checkpoints import JsonlCheckpointSink
 from audit.events import AuditEvent
 from audit.log import AuditLog
 from audit.signing import Ed25519Signer, load_or_create_signer, load_signer
 from core.config import Settings
-from core.db import create_db_engine, migrate, transaction
-from core.errors import ConfigError, PolicyError
-from core.gateway import OPERATOR_ROLE, AccessContext, Gateway
+from core.db import MIGRATIONS_DIR, create_db_engine, migrate, transaction
+from core.errors import ConfigError, PolicyError, StoreError
+from core.gateway import OPERATOR_ROLE, AccessContext, Gateway, NoteText
 from core.keys import FileKeyProvider, KeyProvider, KeyRing, open_key_provider
+from core.keystore import finish_migration
 from core.models import meta_t
-from core.notes import KnownRecordsCache, NoteService, PiiNoteText
-from core.pii.screen import CustomerFieldScreen
 from core.store import CustomerStore
-from core.writes import CustomerWrites
 from policies.holder import PolicyHolder
+
+
+class _NotesOnFirstUse:
+    """The notes subsystem, built once on first use: the gateway's note analysis
+    (:class:`core.notes.PiiNoteText`, which re-analyses stale notes with the known records)
+    and the :class:`core.notes.NoteService` over it.  A command that touches no note never
+    imports it (``hushdb audit verify`` starts faster)."""
+
+    def __init__(self, settings: Settings, keyring: KeyRing, pii: Callable[[], PiiEngine]) -> None:
+        self._settings = settings
+        self._keyring = keyring
+        self._pii = pii
+        self._lock = threading.Lock()
+        self._built: tuple[PiiNoteText, NoteService] | None = None
+        self.gateway: Gateway | None = None
+
+    def build(self) -> tuple[PiiNoteText, NoteService]:
+        built = self._built
+        if built is not None:
+            return built
+        with self._lock:
+            if self._built is None:
+                from core.notes import KnownRecordsCache, NoteService, PiiNoteText
+
+                gateway = self.gateway
+                assert gateway is not None, "the gateway is wired before its first read"
+                text = PiiNoteText(engine=self._pii, hash_key=self._keyring.mask_hash_key)
+                gateway.note_text = text  # NoteService installs the known records on it
+                notes = NoteService(
+                    gateway=gateway,
+                    engine=self._pii,
+                    max_bytes=self._settings.note_max_bytes,
+                    known=KnownRecordsCache(gateway=gateway),
+                )
+                self._built = (text, notes)
+            return self._built
+
+
+class _NoteTextOnFirstUse:
+    """Implements :class:`core.gateway.NoteText` by building the notes subsystem on first use."""
+
+    def __init__(self, notes: _NotesOnFirstUse) -> None:
+        self._notes = notes
+
+    @property
+    def version(self) -> str:
+        return self._notes.build()[0].version
+
+    def analyse(self, text: str) -> tuple[str, str]:
+        return self._notes.build()[0].analyse(text)
+
+    def mask(self, text: str, analysis_json: str) -> str | None:
+        return self._notes.build()[0].mask(text, analysis_json)
+
+    def scoped(self, analysis_json: str, visible: Callable[[str, frozenset[str]], bool]) -> tuple[str, str]:
+        return self._notes.build()[0].scoped(analysis_json, visible)
 
 
 @dataclass
 class Hush:
-    """Everything a front door needs, built once per process."""
+    """Everything a front door needs, built once per process (writes and notes on first use)."""
 
     settings: Settings
     engine: Engine
@@ -49,14 +110,37 @@ class Hush:
     audit: AuditLog
     signer: Ed25519Signer
     gateway: Gateway
-    writes: CustomerWrites
-    notes: NoteService
     pii: Callable[[], PiiEngine]
     """The shared PII engine, created (and its models loaded) on first call."""
+    _notes: _NotesOnFirstUse
     channel: str = "system"
     """How this process's accesses come in (``cli``, ``http``, ``system``): recorded in every event."""
     os_user: str = ""
     """The operating-system user of a CLI process (recorded in every event), else empty."""
+    _writes: CustomerWrites | None = dataclasses.field(default=None, repr=False)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def writes(self) -> CustomerWrites:
+        """Governed writes: imports, updates, erasure, key rotation (built on first use)."""
+        writes = self._writes
+        if writes is None:
+            with self._lock:
+                if self._writes is None:
+                    from core.writes import CustomerWrites
+
+                    self._writes = CustomerWrites(
+                        gateway=self.gateway,
+                        keystore_backup_retention_days=self.settings.keystore_backup_retention_days,
+                        exports_dir=self.settings.exports_dir,
+                    )
+                writes = self._writes
+        return writes
+
+    @property
+    def notes(self) -> NoteService:
+        """Notes: analysed once on write (built on first use)."""
+        return self._notes.build()[1]
 
     def context(self, subject: str, purpose: str, request_id: str | None = None) -> AccessContext:
         """An AccessContext for ``subject``; roles come from the policy files (unknown ⇒ refused)."""
@@ -94,13 +178,99 @@ def _ensure_data_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
+class _FieldScreenOnFirstUse:
+    """:class:`core.pii.screen.CustomerFieldScreen`, built (its term tables compiled) on the first
+    write that screens a name or an address, not when a command that writes none opens the store."""
+
+    def __init__(self) -> None:
+        self._screen: CustomerFieldScreen | None = None
+        self._lock = threading.Lock()
+
+    def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes | None]:
+        screen = self._screen
+        if screen is None:
+            with self._lock:
+                if self._screen is None:
+                    from core.pii.screen import CustomerFieldScreen
+
+                    self._screen = CustomerFieldScreen()
+                screen = self._screen
+        return screen.screen_fields(values)
+
+
+@cache
+def _migration_head() -> str | None:
+    """The newest revision of core/migrations, read from the revision files (no Alembic import).
+
+    None when it cannot be told for sure (no single head, a file without a literal
+    ``revision``): the caller then lets Alembic decide.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found: dict[str, object] = {}
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        for node in tree.body:
+            target = value = None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                target, value = node.target, node.value
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                try:
+                    found[target.id] = ast.literal_eval(value) if value is not None else None
+                except ValueError:
+                    return None
+        revision, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, tuple | list):
+            parents.update(str(d) for d in down)
+        elif down is not None:
+            return None
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _schema_is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest revision already (then Alembic need not load)."""
+    head = _migration_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions: list[object] = list(
+                conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars()
+            )
+    except SQLAlchemyError:  # a new database: no version table yet
+        return False
+    return versions == [head]
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; Alembic runs only when there is something to do."""
+    if not _schema_is_current(engine):
+        migrate(engine)
+        return
+    try:
+        finish_migration(engine)  # what migrate() does after upgrading (SQLite: the key store move)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database migration failed: {type(exc).__name__}") from exc
+
+
 def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) -> Hush:
     engine = create_db_engine(settings.database_url)
     try:
-        migrate(engine)
+        _migrate(engine)
         keyring = KeyRing(provider)
         store = CustomerStore(
-            keyring=keyring, phone_region=settings.phone_region, screen=CustomerFieldScreen()
+            keyring=keyring, phone_region=settings.phone_region, screen=_FieldScreenOnFirstUse()
         )
         with transaction(engine) as conn:
             store.bind_keys(conn)
@@ -125,20 +295,12 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
 
         return PiiEngine.create(spacy_model=settings.spacy_model, zh_model=settings.zh_ner_model)
 
+    notes = _NotesOnFirstUse(settings, keyring, pii)
+    note_text: NoteText = _NoteTextOnFirstUse(notes)
     gateway = Gateway(
-        engine=engine,
-        store=store,
-        policies=policies,
-        audit=audit,
-        keyring=keyring,
-        note_text=PiiNoteText(engine=pii, hash_key=keyring.mask_hash_key),
+        engine=engine, store=store, policies=policies, audit=audit, keyring=keyring, note_text=note_text
     )
-    notes = NoteService(
-        gateway=gateway,
-        engine=pii,
-        max_bytes=settings.note_max_bytes,
-        known=KnownRecordsCache(gateway=gateway),
-    )
+    notes.gateway = gateway
     return Hush(
         settings=settings,
         engine=engine,
@@ -147,13 +309,8 @@ def _build(settings: Settings, provider: KeyProvider, signing: Ed25519Signer) ->
         audit=audit,
         signer=signing,
         gateway=gateway,
-        writes=CustomerWrites(
-            gateway=gateway,
-            keystore_backup_retention_days=settings.keystore_backup_retention_days,
-            exports_dir=settings.exports_dir,
-        ),
-        notes=notes,
         pii=pii,
+        _notes=notes,
     )
 
 

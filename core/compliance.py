@@ -8,6 +8,12 @@ After a restore the report's status is ``intact_with_restore_gap`` and the
 event names the ranges restores lost (``lost_0``, ...) and the restore events
 (``restore_seqs``) an incremental run starting there must still account for.
 
+Review decisions (:class:`ReviewDesk`) are the one place that asks the policy for
+action ``review`` on a customer's ``suppression``: clear a review or keep it (each
+with a reason code and a written reason), mark a customer deceased or
+do-not-contact.  A role granted ``review`` gets exactly these and nothing else;
+creating, changing or erasing customers is ``write``/``erase``, asked elsewhere.
+
 Event listings are newest first and paged by sequence number: ``after`` and
 ``before`` bound the seqs (exclusive), ``next`` of a page is the seq to pass as
 ``before`` for the following page (as ``after`` when listing oldest first),
@@ -23,9 +29,11 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Final, TypedDict, Unpack
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -36,9 +44,11 @@ from audit.events import AuditEvent
 from audit.signing import key_id_for, load_public_key
 from audit.verify import VERIFY_ACTION, VerifyReport, verify_engine
 from core.db import transaction
-from core.errors import AuditWriteError, InvalidCursorError, KeySourceError
-from core.gateway import AccessContext
-from core.models import customers_t
+from core.errors import AuditWriteError, ConflictError, InputError, InvalidCursorError, KeySourceError
+from core.gateway import AccessContext, Gateway
+from core.models import customers_t, utcnow
+from core.records import CUSTOMER_FIELDS
+from policies.plan import AccessPlan
 
 if TYPE_CHECKING:
     from api.wiring import Hush
@@ -299,3 +309,189 @@ class ComplianceQueries:
 
 def _with_reason(report: VerifyReport, reason: str) -> VerifyReport:
     return dataclasses.replace(report, reason=reason)
+
+
+# -- review decisions ------------------------------------------------------------------
+
+REVIEW_ACTION: Final = "review"
+"""The policy action of a review decision (resource ``customer``, field ``suppression``)."""
+REVIEW_FIELD: Final = "suppression"
+
+CLEAR_CODES: Final[Mapping[str, str]] = {
+    "false_positive": "The flagged content is not sensitive (false positive)",
+    "reviewed_ok": "Reviewed: the content does not stop letters to this customer",
+    "customer_request": "The customer asked to be contacted again",
+}
+"""Reason codes for clearing a review (letters may go to the customer again)."""
+KEEP_CODES: Final[Mapping[str, str]] = {
+    "sensitive_confirmed": "The content is sensitive: keep letters suppressed",
+    "awaiting_information": "Waiting for more information before deciding",
+}
+"""Reason codes for keeping a customer under review (letters stay suppressed)."""
+FLAG_CODES: Final[Mapping[str, Mapping[str, str]]] = {
+    "deceased": {
+        "death_notified": "We were notified that the customer has died",
+        "death_registered": "A register or records check shows the customer has died",
+    },
+    "do_not_contact": {
+        "customer_objected": "The customer objected to being contacted",
+        "regulator_or_legal": "Contact stopped on legal or regulatory grounds",
+        "review_outcome": "The review concluded the customer must not be contacted",
+    },
+}
+"""Reason codes for marking a customer, by flag."""
+FLAGS: Final = tuple(FLAG_CODES)
+REASON_MIN, REASON_MAX = 10, 300
+_LONG_NUMBER = re.compile(r"\d(?:[\s.\-/]?\d){4,}")
+
+
+def check_reason(
+    code: str,
+    reason: str,
+    *,
+    codes: Mapping[str, str],
+    implied: frozenset[str] = frozenset(),
+) -> str:
+    """The written reason of a decision, checked; InputError (422) otherwise.
+
+    A known code, 10-300 characters after whitespace is folded, no e-mail address or
+    run of five or more digits, and nothing the sensitive-content screen finds except
+    the categories in ``implied`` (what the decision itself records: marking someone
+    deceased may say why without repeating anything else).  The reason is kept in the
+    append-only audit log, which must never hold personal data: the officer describes
+    the decision, not the person.  Bounded: at most 300 characters reach the screen.
+    """
+    if code not in codes:
+        raise InputError("choose one of the listed reasons for this decision")
+    text = " ".join(reason.split()) if len(reason) <= 4 * REASON_MAX else ""
+    if not REASON_MIN <= len(text) <= REASON_MAX:
+        raise InputError(f"write a reason of {REASON_MIN} to {REASON_MAX} characters")
+    if "@" in text or _LONG_NUMBER.search(text) is not None:
+        raise InputError("the reason must not contain contact details or numbers; describe the decision only")
+    from core.pii.screen import SensitiveScreen  # the screen's term tables load on first use only
+
+    if any(f.category not in implied for f in SensitiveScreen.shared().findings(text)):
+        raise InputError("the reason must not repeat sensitive content; describe the decision only")
+    return text
+
+
+class ReviewDesk:
+    """Review decisions on one customer's suppression, each authorised as ``customer``/``review``.
+
+    Every decision is one transaction: the customer is found within the plan's row
+    scope (outside it: 404 and a ``deny`` event), the state is checked and changed,
+    and one ``review`` event records the operation, the reason code and the written
+    reason.  A refusal by the policy is a ``deny`` event (the gateway records it).
+    Nothing here writes a personal field or lifts a flag: clearing a review is the one
+    decision that lets letters go again, and it needs a written reason.
+    """
+
+    def __init__(self, *, gateway: Gateway) -> None:
+        self._gw = gateway
+
+    def may_decide(self, ctx: AccessContext) -> bool:
+        """Whether ``ctx`` may make review decisions (to offer the forms; nothing is recorded)."""
+        plan = self._gw.governance.policies.current.plan(
+            subject=ctx.subject,
+            roles=ctx.roles,
+            purpose=ctx.purpose,
+            resource="customer",
+            action=REVIEW_ACTION,
+            fields=(REVIEW_FIELD,),
+        )
+        return REVIEW_FIELD in plan.allowed and not plan.denied
+
+    def clear(self, ctx: AccessContext, external_id: str, *, reason_code: str, reason: str) -> int:
+        """Lift ``under_review``: letters may go to the customer again.  Returns the event's seq."""
+        plan = self._authorize(ctx)
+        text = check_reason(reason_code, reason, codes=CLEAR_CODES)
+        return self._decide(
+            ctx,
+            plan,
+            external_id,
+            operation="review_cleared",
+            detail={"reason_code": reason_code, "reason": text},
+            values={"under_review": False, "review_reason": None},
+            require_review=True,
+        )
+
+    def keep(self, ctx: AccessContext, external_id: str, *, reason_code: str, reason: str) -> int:
+        """Record that a person looked and the customer stays under review (letters stay suppressed)."""
+        plan = self._authorize(ctx)
+        text = check_reason(reason_code, reason, codes=KEEP_CODES)
+        return self._decide(
+            ctx,
+            plan,
+            external_id,
+            operation="review_kept",
+            detail={"reason_code": reason_code, "reason": text},
+            values=None,
+            require_review=True,
+        )
+
+    def mark(self, ctx: AccessContext, external_id: str, flag: str, *, reason_code: str, reason: str) -> int:
+        """Set ``deceased`` or ``do_not_contact`` (never lift one: that is a ``write``).
+
+        A review, if any, stays as it is: a deceased customer is never selected for a
+        letter and leaves the review queue, and lifting the flag later brings the review back.
+        """
+        plan = self._authorize(ctx)
+        if flag not in FLAG_CODES:
+            raise InputError(f"the flag is {' or '.join(FLAGS)}")
+        implied = frozenset({"bereavement"}) if flag == "deceased" else frozenset()
+        text = check_reason(reason_code, reason, codes=FLAG_CODES[flag], implied=implied)
+        return self._decide(
+            ctx,
+            plan,
+            external_id,
+            operation=f"{flag}_set",
+            detail={"reason_code": reason_code, "reason": text},
+            values={flag: True},
+            require_review=False,
+            already=flag,
+        )
+
+    def _authorize(self, ctx: AccessContext) -> AccessPlan:
+        return self._gw.authorize(
+            ctx, resource="customer", action=REVIEW_ACTION, fields=[REVIEW_FIELD], all_fields=CUSTOMER_FIELDS
+        )
+
+    def _decide(
+        self,
+        ctx: AccessContext,
+        plan: AccessPlan,
+        external_id: str,
+        *,
+        operation: str,
+        detail: dict[str, str | int | bool | None],
+        values: dict[str, Any] | None,
+        require_review: bool,
+        already: str | None = None,
+    ) -> int:
+        c = customers_t.c
+        with self._gw.governance.transaction() as conn:
+            cid = self._gw.customer_id(conn, ctx, plan, external_id)
+            state = conn.execute(
+                sa.select(c.under_review, c.deceased, c.do_not_contact).where(c.id == cid).with_for_update()
+            ).one()
+            if require_review and not state.under_review:
+                raise ConflictError("the customer is not under review")
+            if already is not None and getattr(state, already):
+                raise ConflictError(f"the customer is already marked {already.replace('_', '-')}")
+            if values is not None:
+                conn.execute(sa.update(customers_t).where(c.id == cid).values(**values, updated_at=utcnow()))
+            seq = self._gw.record(
+                conn,
+                self._gw.event(
+                    ctx,
+                    action=REVIEW_ACTION,
+                    resource="customer",
+                    fields=[REVIEW_FIELD],
+                    decision="allow",
+                    row_count=1,
+                    record_ids=[cid],
+                    detail={"operation": operation, **detail},
+                ),
+            )
+        self._gw.publish()
+        return seq

@@ -32,7 +32,7 @@ from audit.log import AuditLog
 from audit.refs import RecordRefs
 from core.crypto import ColumnsDecryptor, FieldCipher
 from core.db import transaction
-from core.errors import ErasedError, InvalidPurposeError, NotFoundError
+from core.errors import ErasedError, HushError, InvalidPurposeError, NotFoundError
 from core.governance import OUTSIDE_OWNED, Governance
 from core.keys import KeyRing
 from core.models import customer_keys_t, customers_t, notes_t
@@ -90,6 +90,11 @@ class NoteText(Protocol):
 
     def mask(self, text: str, analysis_json: str) -> str | None:
         """``text`` masked from its stored spans (no NLP); None when the whole note is dropped."""
+        ...
+
+    def scoped(self, analysis_json: str, visible: Callable[[str, frozenset[str]], bool]) -> tuple[str, str]:
+        """The stored analysis as one reader may see it, and its sensitivity: findings that only
+        record-aware detection produced are kept only for customers ``visible`` allows."""
         ...
 
 
@@ -574,6 +579,52 @@ class Gateway:
         self.publish()
         return out
 
+    def customer_value_visibility(
+        self, conn: Connection, plan: AccessPlan
+    ) -> Callable[[str, frozenset[str]], bool]:
+        """``visible(field, customer_ids)``: may ``plan``'s subject read ``field`` of at least one of
+        those customers, unmasked and inside their row scope (the customer read policy for the
+        same subject, roles and purpose; the scope as SQL)?  An error, a masked or denied field,
+        an erased or unknown customer: no.  Answers are kept for the caller's request."""
+        answers: dict[tuple[str, frozenset[str]], bool] = {}
+
+        def visible(field_name: str, customer_ids: frozenset[str]) -> bool:
+            key = (field_name, customer_ids)
+            if key not in answers:
+                answers[key] = self._sees_customer_value(conn, plan, field_name, customer_ids)
+            return answers[key]
+
+        return visible
+
+    def _sees_customer_value(
+        self, conn: Connection, plan: AccessPlan, field_name: str, customer_ids: frozenset[str]
+    ) -> bool:
+        try:
+            read = self.policies.current.plan(
+                subject=plan.subject,
+                roles=plan.roles,
+                purpose=plan.purpose,
+                resource="customer",
+                action="read",
+                fields=[field_name],
+            )
+        except HushError:
+            return False
+        if field_name not in read.allowed or read.masks.get(field_name) != "full" or not customer_ids:
+            return False
+        owner = read.owner_filter
+        scope = sa.true() if owner is None else customers_t.c.owner == owner
+        ids = sorted(customer_ids)
+        for i in range(0, len(ids), 500):
+            hit = conn.execute(
+                sa.select(customers_t.c.id)
+                .where(customers_t.c.id.in_(ids[i : i + 500]), customers_t.c.erased_at.is_(None), scope)
+                .limit(1)
+            ).first()
+            if hit is not None:
+                return True
+        return False
+
     def _note_values(
         self, conn: Connection, customer_id: str, r: Row[Any], cipher: FieldCipher, plan: AccessPlan
     ) -> dict[str, Any]:
@@ -592,6 +643,16 @@ class Gateway:
                 version=self.note_text.version,
             )
             values["sensitivity"] = sensitivity
+        if self.note_text is not None and (r.author == plan.subject or plan.masks.get("body") == "full"):
+            # This reader knows the text: findings must not tell whether a string is a customer
+            # outside their scope (issue 13.6; see core.pii.known_records.RecordAwareAnalysis).
+            if r.analysis_ct is not None and (
+                body is not None or r.analyser_version == self.note_text.version
+            ):
+                visible = self.customer_value_visibility(conn, plan)
+                analysis, values["sensitivity"] = self.note_text.scoped(analysis, visible)
+            else:
+                analysis = '{"findings":[],"labels":[]}'  # stale and not re-analysable here: withhold
         if "author" in plan.allowed:
             values["author"] = r.author
         if "created_at" in plan.allowed:

@@ -1,12 +1,22 @@
 """Notes: analysed once on write, stored encrypted with their analysis, masked on the way out.
 
 On write, the note is analysed by :class:`~core.pii.PiiEngine` (Presidio plus
-hushdb's recognizers, English and Chinese) together with a record-aware
-automaton of the names, emails and phones of every customer in the store.
-The findings (type, category, offsets, score), labels and analyser version
-are stored encrypted with the note; the sensitivity level is stored in clear
-so exports can filter in SQL.  A sensitive note puts its customer
+hushdb's recognizers, English and Chinese), and then matched against a
+record-aware automaton of the names, emails and phones of every customer in the
+store.  The findings (type, category, offsets, score), labels and analyser
+version are stored encrypted with the note; the sensitivity level is stored in
+clear so exports can filter in SQL.  A sensitive note puts its customer
 ``under_review`` until a person clears it (an audited action).
+
+No oracle through receipts: the stored analysis keeps every finding (all of them
+mask), but the receipt returned to the writer is
+:meth:`~core.pii.known_records.RecordAwareAnalysis.view` for the writer: a finding
+that only record-aware detection produced is shown only if the writer may read
+that field (unmasked, in their row scope) of one of the customers it names.  So
+the receipt for a name, email or phone of a customer outside the writer's scope
+is the receipt for a string that is no customer at all.  The gateway applies the
+same view when a reader who knows the text (the author, or anyone reading the
+body unmasked) reads the note's findings.
 """
 
 from __future__ import annotations
@@ -27,7 +37,8 @@ from core.gateway import NOTE_FIELDS, AccessContext, Gateway
 from core.governance import UnrecordedDenial, system_context
 from core.models import customers_t
 from core.pii.analysis import ANALYSER_VERSION, Analysis
-from core.pii.known_records import KnownRecords
+from core.pii.known_records import KnownRecords, RecordAwareAnalysis, Visibility
+from core.pii.normaliser import normalise
 from core.pii.operators import EXPORT_POLICY, mask
 from core.redact import redacted_repr
 from core.writes import ImportReport, RowError, batches
@@ -42,6 +53,11 @@ ANALYSE_BATCH = 200
 KNOWN_FIELDS = ("full_name", "email", "phone")
 """What record-aware detection reads (role ``system``, purpose ``data_quality`` in policy.csv)."""
 KNOWN_PURPOSE = "data_quality"
+NOTE_ANALYSIS_VERSION = f"{ANALYSER_VERSION}+s1"
+"""The version stored with a note: the analyser's, plus the format of record-aware findings
+(``+s1``: record-only findings name their customers, see :class:`RecordAwareAnalysis`).
+A note stored under another version is re-analysed on its next read (analyses stored
+before ``+s1`` mixed record-aware findings into the generic ones and cannot be scoped)."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -61,7 +77,8 @@ class NoteInput:
 
 @dataclass(frozen=True, slots=True)
 class NoteReceipt:
-    """What a writer learns about the note: never the matched values."""
+    """What a writer learns about the note: never the matched values, and nothing that depends on
+    customers outside the writer's scope (see :meth:`RecordAwareAnalysis.view`)."""
 
     note_id: str
     sensitivity: str
@@ -86,21 +103,52 @@ class PiiNoteText:
     def __init__(self, *, engine: Callable[[], PiiEngine], hash_key: bytes) -> None:
         self._engine_factory = engine
         self._hash_key = hash_key
+        self._known: KnownRecordsCache | None = None
+
+    def use_known(self, known: KnownRecordsCache) -> None:
+        """Re-analyses of stale notes also use record-aware detection (installed by :class:`NoteService`)."""
+        self._known = known
 
     @property
     def version(self) -> str:
-        return ANALYSER_VERSION
+        return NOTE_ANALYSIS_VERSION
 
     def analyse(self, text: str) -> tuple[str, str]:
-        analysis = self._engine_factory().analyse(text)
-        return analysis.to_json(), analysis.sensitivity
+        """Called by the gateway inside a read transaction: the known records are the last ones
+        built (never rebuilt here, which would need a transaction of its own)."""
+        known = self._known.current() if self._known is not None else None
+        stored = analyse_note(self._engine_factory(), [text], known)[0]
+        return stored.to_json(), stored.analysis.sensitivity
 
     def mask(self, text: str, analysis_json: str) -> str | None:
         return mask(text, Analysis.from_json(analysis_json), policy=EXPORT_POLICY, hash_key=self._hash_key)
 
+    def scoped(self, analysis_json: str, visible: Visibility) -> tuple[str, str]:
+        """The stored analysis as one reader may see it (JSON and sensitivity); see :meth:`RecordAwareAnalysis.view`."""
+        view = RecordAwareAnalysis.from_json(analysis_json).view(visible)
+        return view.to_json(), view.sensitivity
+
+
+def analyse_note(
+    engine: PiiEngine, texts: Sequence[str], known: KnownRecords | None
+) -> list[RecordAwareAnalysis]:
+    """Generic analysis (the engine never sees the known records), then the known values matched
+    on the same normalised text; see :meth:`RecordAwareAnalysis.combine`."""
+    generic = engine.analyse_many(texts)
+    if known is None or not len(known):
+        return [RecordAwareAnalysis(a, {}) for a in generic]
+    return [
+        RecordAwareAnalysis.combine(a, known.matches(normalise(t)))
+        for a, t in zip(generic, texts, strict=True)
+    ]
+
 
 class KnownRecordsCache:
     """The record-aware automaton: names, emails and phones of every live customer, in memory only.
+
+    Each value remembers the internal ids of the customers it belongs to (read from the
+    customers table after the governed scan; ids are not personal data), so a note's
+    record-only findings can be shown only to those who may see one of those customers.
 
     Read through the gateway like every other read: subject ``hushdb`` in role ``system``,
     purpose ``data_quality``, under the lines of ``policies/policy.csv`` that grant it
@@ -115,6 +163,10 @@ class KnownRecordsCache:
         self._lock = threading.Lock()
         self._fingerprint: tuple[Any, ...] | None = None
         self._records: KnownRecords | None = None
+
+    def current(self) -> KnownRecords | None:
+        """The automaton last built, without touching the database (None before the first build)."""
+        return self._records
 
     def _current_fingerprint(self, conn: Connection) -> tuple[Any, ...]:
         row = conn.execute(
@@ -131,17 +183,19 @@ class KnownRecordsCache:
             if self._records is not None and fingerprint == self._fingerprint:
                 return self._records
             try:
-                pairs = self._pairs()
+                triples = self._records_read()
             except AccessDenied:
                 log.warning("record-aware detection is refused by the policy; notes are analysed without it")
-                pairs = []
-            self._records = KnownRecords.from_pairs(pairs)
+                triples = []
+            self._records = KnownRecords.from_records(triples)
             self._fingerprint = fingerprint
             return self._records
 
-    def _pairs(self) -> list[tuple[str, str]]:
+    def _records_read(self) -> list[tuple[str, str, str | None]]:
+        """``(kind, value, internal customer id)`` for every live customer's name, email and phone."""
         ctx = system_context(KNOWN_PURPOSE)
-        pairs: list[tuple[str, str]] = []
+        out: list[tuple[str, str, str]] = []
+        external: list[str] = []
         for record in self._gateway.scan_customers(
             ctx, fields=KNOWN_FIELDS, detail={"operation": "record_aware_detection"}
         ):
@@ -149,8 +203,19 @@ class KnownRecordsCache:
             for kind, column in (("name", "full_name"), ("email", "email"), ("phone", "phone")):
                 value = values.get(column)
                 if value:
-                    pairs.append((kind, str(value)))
-        return pairs
+                    out.append((kind, str(value), record.external_id))
+                    external.append(record.external_id)
+        # the internal id is what a stored finding names (external ids are business data)
+        ids: dict[str, str] = {}
+        with transaction(self._gateway.engine) as conn:
+            for chunk in batches(sorted(set(external)), 900):
+                rows = conn.execute(
+                    sa.select(customers_t.c.external_id, customers_t.c.id).where(
+                        customers_t.c.external_id.in_(chunk)
+                    )
+                )
+                ids.update((str(r.external_id), str(r.id)) for r in rows)
+        return [(kind, value, ids.get(ext)) for kind, value, ext in out]
 
 
 class NoteService:
@@ -163,6 +228,8 @@ class NoteService:
         self._engine_factory = engine
         self._max_bytes = max_bytes
         self._known = known
+        if isinstance(gateway.note_text, PiiNoteText):
+            gateway.note_text.use_known(known)
 
     def _check(self, text: str) -> None:
         size = len(text.encode("utf-8", errors="surrogatepass"))
@@ -184,7 +251,7 @@ class NoteService:
         plan = self._authorize(ctx)
         with self._gateway.governance.transaction() as conn:
             self._gateway.customer_id(conn, ctx, plan, external_id)
-        analysis = self._engine_factory().analyse(text, known=self._known.get())
+        analysis = analyse_note(self._engine_factory(), [text], self._known.get())[0]
         return self._store(ctx, [(0, NoteInput(external_id, ctx.subject, None, text), analysis)])[0]
 
     def import_notes(
@@ -220,7 +287,7 @@ class NoteService:
                     continue
                 good.append((line, item))
             analyses = (
-                self._engine_factory().analyse_many([n.text for _, n in good], known=self._known.get())
+                analyse_note(self._engine_factory(), [n.text for _, n in good], self._known.get())
                 if good
                 else []
             )
@@ -250,7 +317,7 @@ class NoteService:
     def _store(
         self,
         ctx: AccessContext,
-        items: Sequence[tuple[int, NoteInput, Analysis]],
+        items: Sequence[tuple[int, NoteInput, RecordAwareAnalysis]],
         *,
         report: ImportReport | None = None,
         backdated: bool = False,
@@ -262,7 +329,9 @@ class NoteService:
         receipts: list[NoteReceipt] = []
         ids: list[str] = []
         with gateway.governance.transaction() as conn:
-            for line, note, analysis in items:
+            visible = gateway.customer_value_visibility(conn, plan)
+            for line, note, stored in items:
+                analysis = stored.analysis
                 try:
                     customer_id = gateway.customer_id(conn, ctx, plan, note.external_id)
                 except HushError as exc:
@@ -277,20 +346,22 @@ class NoteService:
                     customer_id,
                     author=note.author,
                     body=note.text,
-                    analysis=analysis.to_json().encode(),
+                    analysis=stored.to_json().encode(),
                     sensitivity=analysis.sensitivity,
-                    analyser_version=analysis.version,
+                    analyser_version=NOTE_ANALYSIS_VERSION,
                     created_at=note.created_at,
                 )
                 ids.append(customer_id)
+                # what the writer may see: never whether a string is a customer outside their scope
+                shown = stored.view(visible)
                 receipts.append(
                     NoteReceipt(
                         note_id=note_id,
-                        sensitivity=analysis.sensitivity,
-                        labels=analysis.labels,
+                        sensitivity=shown.sensitivity,
+                        labels=shown.labels,
                         findings=tuple(
                             {"type": f.type, "category": f.category, "start": f.start, "end": f.end}
-                            for f in analysis.findings
+                            for f in shown.findings
                         ),
                     )
                 )

@@ -49,10 +49,18 @@ from typing import Any
 
 from core.errors import HushError
 from core.records import CustomerInput
-from core.store import CustomerStore, PreparedCustomer
+from core.store import ROW_RANDOM_BYTES, CustomerStore, PreparedCustomer
 
-CHUNK = 2000
-"""Rows per unit of work taken by the worker or by the caller."""
+CHUNK = 500
+"""Rows per unit of work taken by the worker or by the caller.
+
+Small enough that the two share a batch evenly (the caller takes the chunks the
+worker has not reached) and that little is left to one process at the end;
+large enough that queueing a chunk costs nothing next to preparing it.
+"""
+
+WARM_UP_ROWS = 16
+"""Rows of the first batch prepared (and thrown away) before the fork, see :meth:`PreparePool._warm_up`."""
 
 SLOTS = 1024
 """Claim slots in shared memory, one per chunk in flight (a chunk's slot is its key modulo this)."""
@@ -88,13 +96,18 @@ def _fork_context() -> Any:
 
 
 def _prepare_values(store: CustomerStore, items: Sequence[_Values], now: dt.datetime) -> list[Outcome]:
+    """Prepare a chunk; the random bytes of its ids and data keys come from one CSPRNG read."""
     out: list[Outcome] = []
-    for values in items:
+    random = os.urandom(ROW_RANDOM_BYTES * len(items))
+    for i, values in enumerate(items):
         if values is None:
             out.append(None)
             continue
+        at = i * ROW_RANDOM_BYTES
         try:
-            out.append(store.prepare(CustomerInput(*values), now=now))
+            out.append(
+                store.prepare(CustomerInput(*values), now=now, random=random[at : at + ROW_RANDOM_BYTES])
+            )
         except HushError as exc:
             out.append(exc)
     return out
@@ -215,6 +228,7 @@ class PreparePool:
         self._first_outstanding = 0  # the first chunk key of the oldest batch not yet collected
         self._outstanding = 0
         self._broken = False
+        self._warm = False
 
     def __enter__(self) -> PreparePool:
         return self
@@ -301,7 +315,10 @@ class PreparePool:
         self._outstanding += 1
         # A worker pays off only when there is more than one chunk of work in flight; once
         # started, it gets every chunk (the caller claims the ones it reaches first).
-        use_workers = bool(self._processes) or ((self._outstanding > 1 or len(parts) > 1) and self._start())
+        use_workers = bool(self._processes)
+        if not use_workers and (self._outstanding > 1 or len(parts) > 1) and self._context is not None:
+            self._warm_up(items)
+            use_workers = self._start()
         for part in parts:
             key = self._next_key
             self._next_key += 1
@@ -313,6 +330,21 @@ class PreparePool:
             else:
                 ticket.local.add(key)  # never queued: only the caller can prepare it
         return ticket
+
+    def _warm_up(self, items: Sequence[CustomerInput | None]) -> None:
+        """Prepare a few of the rows in this process before the fork, and throw the results away.
+
+        What the store builds on first use (the screen's compiled term patterns,
+        the name and place lists a field needs, phone metadata) is then built
+        once, here, and the worker inherits it, instead of every process
+        building it again on its first chunk.  The rows are prepared again,
+        for real, with their chunk.
+        """
+        if self._warm:
+            return
+        self._warm = True
+        sample = [item for item in items[: WARM_UP_ROWS * 4] if item is not None][:WARM_UP_ROWS]
+        self.store.warm_up(sample)
 
     def _open_slot(self, key: int) -> bool:
         """Put chunk ``key`` in its claim slot; False (and the workers stopped) when the lock is lost."""

@@ -29,10 +29,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from core import keystore
-from core.crypto import FieldCipher, HmacSha256, new_key, normalise_email, resolve_phone
+from core.crypto import KEY_BYTES, FieldCipher, HmacSha256, new_key, normalise_email, resolve_phone
 from core.errors import (
     ConflictError,
     ErasedError,
+    HushError,
     InputError,
     KeyStoreMismatchError,
     KeyUnavailableError,
@@ -185,7 +186,12 @@ def _check_external_id(value: str) -> str:
     return ext
 
 
-def new_customer_id() -> str:
+ID_RANDOM_BYTES = 10
+ROW_RANDOM_BYTES = ID_RANDOM_BYTES + KEY_BYTES
+"""CSPRNG bytes :meth:`CustomerStore.prepare` uses per row: the id's random bits, then the data key."""
+
+
+def new_customer_id(random: bytes | None = None) -> str:
     """A UUIDv7 (RFC 9562): 48 bits of Unix time in milliseconds, then 74 random bits.
 
     Time-ordered ids make inserts append to the primary-key index and to every
@@ -194,9 +200,14 @@ def new_customer_id() -> str:
     dirties, logs and checkpoints a few new pages per batch instead of
     rewriting every leaf of those indexes at each commit.  The time an id
     carries is the row's ``created_at``, which is stored in clear anyway; the
-    74 random bits keep ids unguessable and unique.
+    74 random bits keep ids unguessable and unique.  ``random``: 10 bytes from the
+    OS CSPRNG drawn by the caller (a bulk import draws a chunk's at once).
     """
-    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    if random is None:
+        random = os.urandom(ID_RANDOM_BYTES)
+    elif len(random) != ID_RANDOM_BYTES:
+        raise ValueError("a customer id takes 10 random bytes")
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + random)
     raw[6] = (raw[6] & 0x0F) | 0x70  # version 7
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
     h = raw.hex()
@@ -370,6 +381,7 @@ class CustomerStore:
         self.phone_region = phone_region
         self.screen = screen
         self._index_cache: tuple[bytes, HmacSha256] | None = None
+        self._pseudonym_cache: tuple[bytes, HmacSha256] | None = None
 
     # -- keys ---------------------------------------------------------------
 
@@ -412,9 +424,26 @@ class CustomerStore:
             cached = self._index_cache = (key, HmacSha256(key))
         return cached[1]
 
-    def prepare(self, inp: CustomerInput, *, now: dt.datetime | None = None) -> PreparedCustomer:
-        """Validate and encrypt one customer.  Raises :class:`InputError` (never echoing the value)."""
+    def pseudonym(self, customer_id: str) -> str:
+        """:meth:`core.keys.KeyRing.pseudonym`, with the HMAC key schedule computed once (per key ring)."""
+        key = self.keyring.pseudonym_key
+        cached = self._pseudonym_cache
+        if cached is None or cached[0] is not key:
+            cached = self._pseudonym_cache = (key, HmacSha256(key))
+        return "p_" + cached[1].digest(customer_id.encode()).hex()[:24]
+
+    def prepare(
+        self, inp: CustomerInput, *, now: dt.datetime | None = None, random: bytes | None = None
+    ) -> PreparedCustomer:
+        """Validate and encrypt one customer.  Raises :class:`InputError` (never echoing the value).
+
+        ``random``: :data:`ROW_RANDOM_BYTES` fresh bytes from the OS CSPRNG (``os.urandom``) for
+        the customer id and the data key, when the caller draws them for many rows in one call
+        (:mod:`core.prepare_pool`); each row's bytes must be used for that row only.
+        """
         now = now or utcnow()
+        if random is not None and len(random) != ROW_RANDOM_BYTES:
+            raise ValueError("prepare takes ROW_RANDOM_BYTES random bytes")
         external_id = _check_external_id(inp.external_id)
         full_name = _check_text("full_name", inp.full_name, required=True)
         owner = _check_text("owner", inp.owner, required=True) or ""
@@ -424,8 +453,10 @@ class CustomerStore:
         birth_date = inp.birth_date
         if birth_date is not None and birth_date > now.date():
             raise InputError("birth_date is in the future")
-        customer_id = new_customer_id()
-        data_key = new_key()
+        if random is None:
+            customer_id, data_key = new_customer_id(), new_key()
+        else:
+            customer_id, data_key = new_customer_id(random[:ID_RANDOM_BYTES]), random[ID_RANDOM_BYTES:]
         if self.keyring.hint() is None:
             raise KeyStoreMismatchError("the key store is not open (bind_keys was not called)")
         wrapped, kek_version = self.keyring.wrap_ahead(customer_id, data_key)
@@ -447,7 +478,7 @@ class CustomerStore:
             customer_id,
             external_id,
             owner,
-            self.keyring.pseudonym(customer_id),
+            self.pseudonym(customer_id),
             name_ct,
             email_ct,
             phone_ct,
@@ -482,6 +513,19 @@ class CustomerStore:
         return PreparedCustomer(
             customer_id, external_id, owner, row, key_row, consents, sensitivity, data_key
         )
+
+    def warm_up(self, sample: Iterable[CustomerInput]) -> None:
+        """Prepare ``sample`` and discard it: builds what :meth:`prepare` loads on first use.
+
+        For a process about to fork workers (:mod:`core.prepare_pool`).  Nothing
+        is stored; rows that would be refused are skipped.
+        """
+        now = utcnow()
+        for inp in sample:
+            try:
+                self.prepare(inp, now=now)
+            except HushError:
+                continue
 
     def _contact(self, name: str, value: str | None, address: str | None) -> tuple[str | None, str | None]:
         """``(stored value, normalised value)`` of an email or phone; see :data:`KEPT_AS_GIVEN`.

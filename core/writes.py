@@ -25,6 +25,7 @@ from core.db import bulk_load, refresh_statistics, transaction
 from core.errors import AccessDenied, ConflictError, ErasedError, HushError, InputError
 from core.gateway import AccessContext, Gateway
 from core.models import customers_t, utcnow
+from core.pii.normaliser import forgetting_words
 from core.prepare_pool import Outcome, PreparePool, Ticket
 from core.profiling.results import profile_results_t
 from core.records import CUSTOMER_FIELDS, PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
@@ -35,8 +36,10 @@ from policies.vocabulary import RESOURCES
 
 T = TypeVar("T")
 
-IMPORT_BATCH = 5000
-PREPARE_AHEAD = 2
+IMPORT_BATCH = 2000
+"""Rows per import transaction: small enough that the last one, inserted while no worker has
+anything left to prepare, is a short tail; large enough that a commit per batch costs little."""
+PREPARE_AHEAD = 4
 """Batches submitted for preparation ahead of the one being inserted (the worker never waits for work)."""
 
 
@@ -213,7 +216,7 @@ class CustomerWrites:
         """
         report = ImportReport()
         scope = self._write_plan(ctx)  # authorised before any row is screened or encrypted
-        with bulk_load(self.gateway.engine), PreparePool(self.store) as pool:
+        with forgetting_words(), bulk_load(self.gateway.engine), PreparePool(self.store) as pool:
             pending: deque[tuple[list[tuple[int, CustomerInput | RowError]], Ticket]] = deque()
             for batch in batches(rows, IMPORT_BATCH):
                 # only rows that _import will not reject on sight are prepared
@@ -244,7 +247,9 @@ class CustomerWrites:
         outcomes: Sequence[Outcome],
         progress: Callable[[int], None] | None,
     ) -> None:
-        part, _ = self._import(ctx, batch, scope=scope, source=f"import:{ctx.subject}", outcomes=outcomes)
+        part, _ = self._import(
+            ctx, batch, scope=scope, source=f"import:{ctx.subject}", outcomes=outcomes, created=False
+        )
         report.imported += part.imported
         report.rejected.extend(part.rejected)
         report.warnings.extend(part.warnings)
@@ -259,8 +264,12 @@ class CustomerWrites:
         scope: str,
         source: str,
         outcomes: Sequence[Outcome] | None = None,
+        created: bool = True,
     ) -> tuple[ImportReport, list[CreatedCustomer]]:
-        """Insert one batch under ``scope`` (the write plan's row scope, authorised by the caller)."""
+        """Insert one batch under ``scope`` (the write plan's row scope, authorised by the caller).
+
+        The :class:`CreatedCustomer` list is built only when ``created`` (a single write reads it).
+        """
         report = ImportReport()
         prepared: list[PreparedCustomer] = []
         line_of: dict[str, int] = {}
@@ -325,13 +334,14 @@ class CustomerWrites:
         self.gateway.publish()
         report.imported = len(prepared)
         report.rejected.sort(key=lambda e: e.line)
-        created = []
+        done: list[CreatedCustomer] = []
         for p in prepared:
             warned = warnings_of(line_of[p.customer_id], p) if p.kept_as_given else []
             report.warnings += warned
-            created.append(CreatedCustomer(p.external_id, p.pseudonym, p.under_review, tuple(warned)))
+            if created:
+                done.append(CreatedCustomer(p.external_id, p.pseudonym, p.under_review, tuple(warned)))
         report.warnings.sort(key=lambda w: w.line)
-        return report, created
+        return report, done
 
     def _audit_outside_scope(
         self, ctx: AccessContext, batch: Sequence[tuple[int, CustomerInput | RowError]], scope: str

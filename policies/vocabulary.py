@@ -75,7 +75,7 @@ _SPECS = (
             "created_at",
             "pseudonym",
         ),
-        actions=("read", "write", "erase"),
+        actions=("read", "write", "erase", "review"),  # review: suppression decisions only
         owned=True,
     ),
     ResourceSpec(

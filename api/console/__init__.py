@@ -22,6 +22,7 @@ from api.console.routes import build_router
 from api.console.sessions import SessionSettings, SessionStore, SignInThrottle
 from api.console.web import PREFIX, STATIC, Console, SecurityHeaders, make_env
 from api.http.services import HttpServices
+from core.compliance import ReviewDesk
 
 DOCS_STATIC = "/docs-static"
 
@@ -69,7 +70,7 @@ def build_console(svc: HttpServices, settings: SessionSettings | None = None) ->
     hush = svc.hush
     return Console(
         svc=svc,
-        sessions=SessionStore(settings),
+        sessions=SessionStore(settings, engine=hush.engine),
         throttle=SignInThrottle(
             limit=settings.failed_sign_ins, window_seconds=settings.failure_window_seconds
         ),
@@ -78,7 +79,9 @@ def build_console(svc: HttpServices, settings: SessionSettings | None = None) ->
             compliance=svc.compliance,
             checkpoints_path=str(hush.settings.checkpoints_path),
         ),
-        people=People(gateway=hush.gateway, writes=hush.writes, exports_dir=hush.settings.exports_dir),
+        people=People(
+            gateway=hush.gateway, desk=ReviewDesk(gateway=hush.gateway), exports_dir=hush.settings.exports_dir
+        ),
         profiling=ProfilingView(gateway=hush.gateway),
         env=make_env(),
     )

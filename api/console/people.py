@@ -4,14 +4,18 @@ Every plaintext value comes from :class:`core.gateway.Gateway` under the
 signed-in subject's plan (and is audited there); this module reads only
 non-personal columns itself (external ids, review flags and reasons,
 consent-event flags, profiling labels by pseudonym) and records an audit event
-for each such read.  Actions go through :class:`core.writes.CustomerWrites`.
+for each such read.  Review decisions go through :class:`core.compliance.ReviewDesk`
+(policy action ``review``: nothing else a ``write`` permission would allow).
+
+The review queue lists customers under review who are not marked deceased (no letter
+can go to a deceased customer, so marking one deceased resolves its review; lifting
+the flag later brings the review back).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,26 +23,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.console.audit_reads import record_allowed
+from core.compliance import CLEAR_CODES, FLAG_CODES, KEEP_CODES, ReviewDesk
 from core.db import transaction
 from core.errors import AccessDenied, HushError, InputError, NotFoundError
 from core.gateway import AccessContext, CustomerRecord, Gateway, NoteRecord
 from core.models import consent_events_t, customers_t
-from core.pii.screen import SensitiveScreen
 from core.profiling.results import profile_results_t, profile_runs_t
-from core.records import CUSTOMER_FIELDS, CustomerChanges
-from core.writes import CustomerWrites
-from policies.vocabulary import RESOURCES
+from core.records import CUSTOMER_FIELDS
 
 QUEUE_PAGE = 50
 MAX_CAMPAIGNS = 50
 MAX_QUARANTINE_LINES = 2_000
 MAX_QUARANTINE_BYTES = 4 * 1024 * 1024
-REASON_CODES: dict[str, str] = {
-    "false_positive": "The flagged content is not sensitive (false positive)",
-    "reviewed_ok": "Reviewed: the content does not stop letters to this customer",
-    "customer_request": "The customer asked to be contacted again",
-}
-REASON_MIN, REASON_MAX = 10, 300
 QUEUE_FIELDS = ("external_id", "pseudonym", "suppression")
 
 
@@ -84,9 +80,9 @@ class PersonView:
 class People:
     """Person view, review queue, quarantine and the review/suppression actions."""
 
-    def __init__(self, *, gateway: Gateway, writes: CustomerWrites, exports_dir: Path) -> None:
+    def __init__(self, *, gateway: Gateway, desk: ReviewDesk, exports_dir: Path) -> None:
         self._gw = gateway
-        self._writes = writes
+        self._desk = desk
         self._exports_dir = exports_dir
 
     # -- person view ------------------------------------------------------------------
@@ -176,7 +172,7 @@ class People:
         )
         c = customers_t.c
         flagged = sa.and_(
-            c.under_review.is_(True), c.erased_at.is_(None), self._gw.scope_filter(ctx, plan, c.owner)
+            _awaiting_review(), c.erased_at.is_(None), self._gw.scope_filter(ctx, plan, c.owner)
         )
         with transaction(self._gw.engine) as conn:
             total = int(conn.execute(sa.select(sa.func.count()).where(flagged)).scalar_one())
@@ -199,7 +195,7 @@ class People:
             ctx, resource="customer", action="read", fields=list(QUEUE_FIELDS), all_fields=CUSTOMER_FIELDS
         )
         c = customers_t.c
-        flagged = sa.and_(c.under_review.is_(True), c.erased_at.is_(None))
+        flagged = sa.and_(_awaiting_review(), c.erased_at.is_(None))
         scope = self._gw.scope_filter(ctx, plan, c.owner)
         with transaction(self._gw.engine) as conn:
             total = int(conn.execute(sa.select(sa.func.count()).where(flagged, scope)).scalar_one())
@@ -352,94 +348,33 @@ class People:
             raise NotFoundError("no customer with that pseudonym (erased, or outside your scope)")
         return found[0]
 
-    # -- actions ----------------------------------------------------------------------
+    # -- actions: review decisions (core.compliance.ReviewDesk, action ``review``) -------------
 
-    def clear_review(self, ctx: AccessContext, external_id: str, reason_code: str, reason: str) -> int:
-        """Clear ``under_review``; the written reason is an audit event of its own (screened first)."""
-        text = check_reason(reason_code, reason)
-        seq = self._writes.clear_review(ctx, external_id)
-        self._decision_event(
-            ctx, external_id, "review_reason", {"reason_code": reason_code, "reason": text, "review_seq": seq}
-        )
-        return seq
+    def may_decide(self, ctx: AccessContext) -> bool:
+        """Whether to offer the decision forms (each decision is authorised and audited when posted)."""
+        return self._desk.may_decide(ctx)
 
-    def keep_suppressed(self, ctx: AccessContext, external_id: str, reason_code: str, reason: str) -> int:
-        """Record that a person looked and the customer stays under review (letters stay suppressed)."""
-        text = check_reason(reason_code, reason, codes=KEEP_CODES)
-        return self._decision_event(
-            ctx, external_id, "review_kept", {"reason_code": reason_code, "reason": text}
-        )
-
-    def set_flags(
-        self, ctx: AccessContext, external_id: str, *, deceased: bool | None, do_not_contact: bool | None
-    ) -> None:
-        if deceased is None and do_not_contact is None:
-            raise InputError("choose deceased or do-not-contact")
-        self._writes.update(
-            ctx, external_id, CustomerChanges(deceased=deceased, do_not_contact=do_not_contact)
-        )
-
-    def _decision_event(
-        self, ctx: AccessContext, external_id: str, operation: str, detail: dict[str, str | int | bool | None]
+    def decide(
+        self, ctx: AccessContext, external_id: str, decision: str, reason_code: str, reason: str
     ) -> int:
-        plan = self._gw.authorize(
-            ctx,
-            resource="customer",
-            action="write",
-            fields=["suppression"],
-            all_fields=RESOURCES["customer"].fields,
-        )
-        with transaction(self._gw.engine) as conn:
-            cid = self._gw.customer_id(conn, ctx, plan, external_id)
-            seq = self._gw.record(
-                conn,
-                self._gw.event(
-                    ctx,
-                    action="write",
-                    resource="customer",
-                    fields=["suppression"],
-                    decision="allow",
-                    row_count=1,
-                    record_ids=[cid],
-                    detail={"operation": operation, "via": "console", **detail},
-                ),
-            )
-        self._gw.publish()
-        return seq
+        """Resolve a review: ``clear``, ``keep`` (suppressed) or ``deceased``; returns the event's seq."""
+        if decision == "clear":
+            return self._desk.clear(ctx, external_id, reason_code=reason_code, reason=reason)
+        if decision == "keep":
+            return self._desk.keep(ctx, external_id, reason_code=reason_code, reason=reason)
+        if decision == "deceased":
+            return self._desk.mark(ctx, external_id, "deceased", reason_code=reason_code, reason=reason)
+        raise InputError("choose clear, keep suppressed or mark deceased")
+
+    def mark(self, ctx: AccessContext, external_id: str, flag: str, reason_code: str, reason: str) -> int:
+        """Set deceased or do-not-contact (with a reason); returns the event's seq."""
+        return self._desk.mark(ctx, external_id, flag, reason_code=reason_code, reason=reason)
 
 
-KEEP_CODES: dict[str, str] = {
-    "sensitive_confirmed": "The content is sensitive: keep letters suppressed",
-    "awaiting_information": "Waiting for more information before deciding",
-}
-
-
-def check_reason(code: str, reason: str, *, codes: dict[str, str] = REASON_CODES) -> str:
-    """The written reason, checked: a known code, 10-300 characters, no sensitive content, no digits runs.
-
-    The reason is kept in the append-only audit log, which must never hold
-    personal data: a reason in which the sensitive-content screen finds
-    anything, or that carries an e-mail address or a long number, is refused
-    (the officer rewrites it in general terms).
-    """
-    if code not in codes:
-        raise InputError("choose one of the listed reasons for this decision")
-    text = " ".join(reason.split())
-    if not REASON_MIN <= len(text) <= REASON_MAX:
-        raise InputError(f"write a reason of {REASON_MIN} to {REASON_MAX} characters")
-    if "@" in text or _has_long_number(text):
-        raise InputError("the reason must not contain contact details or numbers; describe the decision only")
-    if SensitiveScreen.shared().findings(text):
-        raise InputError("the reason must not repeat sensitive content; describe the decision only")
-    return text
-
-
-_LONG_NUMBER = re.compile(r"\d(?:[\s.\-/]?\d){4,}")
-
-
-def _has_long_number(text: str) -> bool:
-    """Five or more digits in a row, separators allowed (a phone, account or card number)."""
-    return _LONG_NUMBER.search(text) is not None
+def _awaiting_review() -> sa.ColumnElement[bool]:
+    """Under review and not marked deceased (a deceased customer gets no letter: nothing to decide)."""
+    c = customers_t.c
+    return sa.and_(c.under_review.is_(True), c.deceased.is_(False))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -453,12 +388,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 __all__ = [
+    "CLEAR_CODES",
+    "FLAG_CODES",
     "KEEP_CODES",
-    "REASON_CODES",
     "Campaign",
     "People",
     "PersonView",
     "QuarantinedLetter",
     "QueueEntry",
-    "check_reason",
 ]

@@ -100,9 +100,7 @@ def add_access_routes(router: APIRouter, console: Console) -> None:
                 console.refuse(ctx, action="sign_in", reason="no console role", detail={"key_id": who.key_id})
                 return sign_in_refused(request, "Your role does not use the console; use the API.", 403)
             console.throttle.succeeded(client)
-            session = console.sessions.create(
-                token=token, subject=who.subject, key_id=who.key_id, roles=roles
-            )
+            session = console.sessions.create(subject=who.subject, key_id=who.key_id, roles=roles)
             console.allow(ctx, action="sign_in", detail={"key_id": who.key_id})
             response = RedirectResponse(console.prefix + "/", status_code=303)
             console.set_session_cookie(request, response, session)

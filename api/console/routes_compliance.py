@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 
 from api.console.audit_reads import CSV_MAX_ROWS, AuditFilters
 from api.console.charts import events_per_day_png, series_by_day
-from api.console.people import KEEP_CODES, REASON_CODES
+from api.console.people import CLEAR_CODES, FLAG_CODES, KEEP_CODES
 from api.console.sessions import Session
 from api.console.web import COMPLIANCE, Console, age_text, external_id_of, flash_of
 from core.errors import AccessDenied, ErasedError, InputError
@@ -21,7 +21,6 @@ ANOMALY_DAYS = 7
 
 
 def add_compliance_routes(router: APIRouter, console: Console) -> None:
-    hush = console.svc.hush
 
     @router.get("/dashboard")
     def dashboard(request: Request) -> Response:
@@ -203,41 +202,27 @@ def add_compliance_routes(router: APIRouter, console: Console) -> None:
                 p=view,
                 values=shown,
                 suppression=dict(values.get("suppression") or {}),
-                can_act=_may_write_suppression(ctx),
-                reason_codes=REASON_CODES,
+                can_act=console.people.may_decide(ctx),
+                clear_codes=CLEAR_CODES,
                 keep_codes=KEEP_CODES,
+                flag_codes=FLAG_CODES,
                 flash=flash_of(request),
             )
 
         return console.page(request, COMPLIANCE, produce)
 
-    def _may_write_suppression(ctx: AccessContext) -> bool:
-        """Whether to offer the action forms (the action itself is authorized and audited when posted)."""
-        plan = hush.policies.current.plan(
-            subject=ctx.subject,
-            roles=ctx.roles,
-            purpose=ctx.purpose,
-            resource="customer",
-            action="write",
-            fields=("suppression",),
-        )
-        return "suppression" in plan.allowed and not plan.denied
-
     @router.post("/people/{external_id}/review")
     async def resolve_review(request: Request, external_id: str) -> Response:
+        """Clear, keep suppressed or mark deceased (from the person page or the review queue)."""
+
         def act(session: Session, ctx: AccessContext) -> Response:
             xid = external_id_of(external_id)
             form: dict[str, str] = request.state.form
             decision = form.get("decision", "")
-            code, reason = form.get("reason_code", ""), form.get("reason", "")
-            if decision == "clear":
-                console.people.clear_review(ctx, xid, code, reason)
-                note = "review-cleared"
-            elif decision == "keep":
-                console.people.keep_suppressed(ctx, xid, code, reason)
-                note = "review-kept"
-            else:
-                raise InputError("choose clear or keep suppressed")
+            console.people.decide(ctx, xid, decision, form.get("reason_code", ""), form.get("reason", ""))
+            note = {"clear": "review-cleared", "keep": "review-kept", "deceased": "review-deceased"}[decision]
+            if form.get("back") == "queue":
+                return RedirectResponse(f"{console.prefix}/review?done={note}", status_code=303)
             return RedirectResponse(f"{console.prefix}/people/{xid}?done={note}", status_code=303)
 
         return await console.post(request, COMPLIANCE, act)
@@ -247,15 +232,11 @@ def add_compliance_routes(router: APIRouter, console: Console) -> None:
         def act(session: Session, ctx: AccessContext) -> Response:
             xid = external_id_of(external_id)
             form: dict[str, str] = request.state.form
-            flag = form.get("flag", "")
             if form.get("confirm") != "yes":
                 raise InputError("tick the confirmation box")
-            if flag == "deceased":
-                console.people.set_flags(ctx, xid, deceased=True, do_not_contact=None)
-            elif flag == "do_not_contact":
-                console.people.set_flags(ctx, xid, deceased=None, do_not_contact=True)
-            else:
-                raise InputError("choose deceased or do-not-contact")
+            console.people.mark(
+                ctx, xid, form.get("flag", ""), form.get("reason_code", ""), form.get("reason", "")
+            )
             return RedirectResponse(f"{console.prefix}/people/{xid}?done=flag-set", status_code=303)
 
         return await console.post(request, COMPLIANCE, act)
@@ -280,7 +261,11 @@ def add_compliance_routes(router: APIRouter, console: Console) -> None:
                 entries=entries,
                 next_after=next_after,
                 letters=letters,
-                flash=None,
+                can_act=console.people.may_decide(ctx),
+                clear_codes=CLEAR_CODES,
+                keep_codes=KEEP_CODES,
+                flag_codes=FLAG_CODES,
+                flash=flash_of(request),
             )
 
         return console.page(request, COMPLIANCE, produce)

@@ -70,7 +70,7 @@ def add_other_routes(router: APIRouter, console: Console) -> None:
                 raise InputError("type the same external id in both boxes to confirm the erasure")
             receipt = hush.writes.erase(ctx, xid)
             doc: dict[str, object] = {k: _jsonable(v) for k, v in asdict(receipt).items()}
-            session.receipts[receipt.audit_seq] = doc
+            console.sessions.add_receipt(session, receipt.audit_seq, doc)
             return console.render(
                 request,
                 "receipt.html",

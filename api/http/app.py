@@ -12,6 +12,8 @@ Other packages add routers with ``create_app(hush, extra_routers=[...])`` or
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +34,8 @@ from core.compliance import ComplianceQueries
 from core.config import load_settings
 from core.dsar import DataSubjectExport
 from core.export.mailmerge import MailmergeRequest, MailmergeService
+
+log = logging.getLogger(__name__)
 
 API_TITLE = "hushdb"
 SQLITE_THREADS = 1
@@ -99,8 +103,13 @@ def create_app(
     notes_service: NoteAdder | None = None,
     export_runner: MailmergeRunner | None = None,
     close_on_shutdown: bool = False,
+    warm_up: bool = False,
 ) -> FastAPI:
-    """The FastAPI app over one opened store."""
+    """The FastAPI app over one opened store.
+
+    ``warm_up`` (a real server): load the NLP models and build what analysis otherwise builds on
+    first use, in a background thread at start-up, so the first notes written do not pay for it.
+    """
     hush.channel, hush.os_user = "http", ""  # every event of this process says it came over HTTP
     compliance_queries = ComplianceQueries(hush=hush)
     jobs = mailmerge_jobs(hush, export_runner)
@@ -121,6 +130,8 @@ def create_app(
             anyio.to_thread.current_default_thread_limiter().total_tokens = SQLITE_THREADS
         # SIGHUP reloads the policy files (audited) instead of terminating the server.
         uninstall_reload_signal = admin.install_reload_signal(hush.gateway.governance)
+        if warm_up:
+            threading.Thread(target=_warm_up, args=(hush,), name="hushdb-warm-up", daemon=True).start()
         try:
             yield
         finally:
@@ -161,7 +172,16 @@ def factory() -> FastAPI:
     """For ``uvicorn --factory api.http.app:factory``: settings from the environment, store opened here."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return create_app(open_store(settings), extra_routers=default_routers(), close_on_shutdown=True)
+    return create_app(
+        open_store(settings), extra_routers=default_routers(), close_on_shutdown=True, warm_up=True
+    )
+
+
+def _warm_up(hush: Hush) -> None:
+    try:
+        hush.pii().preload()
+    except Exception:  # analysis loads (and reports) the models itself on first use
+        log.warning("warming up the PII engine failed; the first notes will load it", exc_info=False)
 
 
 __all__ = ["create_app", "default_routers", "factory", "include", "mailmerge_jobs"]

@@ -39,7 +39,6 @@ included: "sorry for your loss", 节哀) or a customer's contact details is refu
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -53,7 +52,7 @@ from core.errors import InputError
 from core.export.fields import FREE_TEXT_FIELDS
 from core.models import customers_t
 from core.pii.field_shape import check_field
-from core.pii.normaliser import normalise, skeletons
+from core.pii.normaliser import ascii_lookalikes, normalise, skeletons
 from core.pii.screen import FIELD_KINDS, SensitiveScreen
 
 FOREIGN_IDENTIFIER: Final = "foreign_identifier"
@@ -63,9 +62,12 @@ LETTER: Final = "letter"
 
 # Linear: a match starts only where a run of local-part characters starts, and no run is re-read.
 _EMAIL: Final = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]++@[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)+")
-_PHONE: Final = re.compile(r"(?<![\w+])\+?\d[\d ()./\-]{5,18}\d(?!\w)")
+# Digits with at most three separators between two of them: "0 7 7 0 0 9 0 0 1 2 3" is a number too.
+# Linear: a match starts only where a number starts, and tries at most 16 digits from there.
+_PHONE: Final = re.compile(r"(?<![\w+])\+?\d(?:[ ()./\-]{0,3}+\d){6,16}(?!\w)")
 _MIN_PHONE_DIGITS: Final = 7
 _MAYBE_IDENTIFIER: Final = re.compile(r"[@＠\d０-９]")
+_DIGIT: Final = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,26 +108,36 @@ V = TypeVar("V")
 
 
 class _Lru(Generic[K, V]):
-    """A small bounded mapping (least recently used out first): memory stays flat."""
+    """A small bounded mapping that keeps what is used: memory stays flat.
+
+    Two generations of at most ``size`` entries each: new entries go into the young one,
+    and when it is full the old one is dropped and the young one takes its place; an entry
+    found in the old one moves back into the young one.  A hit costs one or two dict look-ups
+    (the gate looks up a dozen lines per letter), and a line used in every letter (the
+    template's) is never pushed out by the letters' own lines.
+    """
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._data: OrderedDict[K, V] = OrderedDict()
+        self._half = max(1, size)
+        self._young: dict[K, V] = {}
+        self._old: dict[K, V] = {}
 
     def get(self, key: K, make: Callable[[K], V]) -> V:
-        try:
-            value = self._data[key]
-        except KeyError:
-            value = make(key)
-            self._data[key] = value
-            if len(self._data) > self._size:
-                self._data.popitem(last=False)
-            return value
-        self._data.move_to_end(key)
-        return value
+        value = self._young.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._old.get(key, _MISSING)
+            if value is _MISSING:
+                value = make(key)
+            if len(self._young) >= self._half:
+                self._old, self._young = self._young, {}
+            self._young[key] = value
+        return value  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._young.keys() | self._old.keys())
+
+
+_MISSING: Final[Any] = object()
 
 
 class BlindIndexOwners:
@@ -215,20 +227,34 @@ class OutboundGate:
         return tuple(sorted({m.category for m in found}))
 
     def identifiers(self, text: str) -> tuple[tuple[str, str], ...]:
-        """(kind, normalised value) of every email- or phone-like string in ``text``."""
+        """(kind, normalised value) of every email- or phone-like string in ``text``.
+
+        Read as written and with look-alike letters and digits folded to ASCII (a Cyrillic
+        ``а`` in an e-mail address is read as ``a``): both readings count.
+        """
         if _MAYBE_IDENTIFIER.search(text) is None:
             return ()
-        return self._identifiers(normalise(text).text)
+        norm = normalise(text).text
+        found = self._identifiers(norm)
+        if norm.isascii():
+            return found
+        looks = ascii_lookalikes(norm)
+        if looks == norm:
+            return found
+        folded = normalise(looks).text  # then O and l in digit runs, as above
+        return tuple(dict.fromkeys(found + self._identifiers(folded)))
 
     def _identifiers(self, norm: str) -> tuple[tuple[str, str], ...]:
         if _MAYBE_IDENTIFIER.search(norm) is None:
             return ()
         found: list[tuple[str, str]] = []
-        for match in _EMAIL.finditer(norm):
+        for match in _EMAIL.finditer(norm) if "@" in norm else ():
             try:
                 found.append(("email", normalise_email(match.group(0))))
             except InputError:
                 continue
+        if len(_DIGIT.findall(norm)) < _MIN_PHONE_DIGITS:
+            return tuple(dict.fromkeys(found))
         for match in _PHONE.finditer(norm):
             raw = match.group(0)
             if sum(c.isdigit() for c in raw) < _MIN_PHONE_DIGITS:
@@ -254,14 +280,17 @@ class OutboundGate:
         return tuple(self._screen.view_matches(joint))
 
     def _scan(self, text: str) -> Iterator[_LineResult]:
+        """Every line's result (cached by line), and the matches at the joints between lines."""
         previous: _LineResult | None = None
+        lines = self._lines
+        joints = self._joints
         for line in text.split("\n"):
-            if not line.strip():
+            if not line or line.isspace():
                 continue
-            result = self._lines.get(line, self._scan_line)
+            result = lines.get(line, self._scan_line)
             if previous is not None:
                 glue = "" if _CJK_END.search(previous.tail) and _CJK_START.match(result.head) else " "
-                matches = self._joints.get(previous.tail + glue + result.head, self._scan_joint)
+                matches = joints.get(previous.tail + glue + result.head, self._scan_joint)
                 if matches:
                     yield _LineResult(matches, ())
             previous = result

@@ -46,6 +46,7 @@ from core.export.templates import LetterTemplate
 from core.gateway import AccessContext, CustomerRecord, Gateway
 from core.models import customers_t
 from core.pii import PiiEngine
+from core.pii.normaliser import forget_words
 from core.records import CUSTOMER_FIELDS
 from policies.plan import AccessPlan
 from policies.vocabulary import RESOURCES
@@ -210,6 +211,8 @@ class MailmergeService:
             if isinstance(exc, HushError | OSError | KeyboardInterrupt):  # Ctrl-C: audited as a failure too
                 self._record_failure(ctx, prepared, exc)
             raise
+        finally:
+            forget_words()  # the gate's memo of name and address words ends with the run
 
     def _run(
         self,

@@ -14,11 +14,12 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.tokens import Doc
 
 from core.config import DEFAULT_SPACY_MODEL
 from core.errors import HushError
@@ -32,14 +33,26 @@ from core.pii.analysis import (
 )
 from core.pii.known_records import KnownRecords
 from core.pii.language import detect_language, has_cjk
-from core.pii.nlp import ZH_WORDS, OfflineSpacyNlpEngine, load_chinese, load_english
+from core.pii.nlp import (
+    MAX_NER_TOKENS,
+    UNREAD_SCORE,
+    ZH_WORDS,
+    NerPlan,
+    OfflineSpacyNlpEngine,
+    load_chinese,
+    load_english,
+    merge_pieces,
+    plan_ner,
+    unread_proper_nouns,
+)
 from core.pii.normaliser import NormalisedText, normalise
 from core.pii.recognizers.en_identifiers import offline_tld_extractor
 from core.pii.recognizers.in_context import propagate_people
-from core.pii.recognizers.zh_names import propagate_chinese
-from core.pii.registry import build_registry
+from core.pii.recognizers.prefiltered import PrefilteredRecognizer
+from core.pii.recognizers.zh_names import refine_chinese
+from core.pii.registry import build_registry, compile_patterns
 from core.pii.zh_convert import to_simplified
-from core.pii.zh_ner import DEFAULT_ZH_MODEL, ChineseTagger, chinese_tagger
+from core.pii.zh_ner import DEFAULT_ZH_MODEL, ChineseTagger, Word, chinese_tagger
 
 DEFAULT_SCORE_THRESHOLD: Final = 0.35
 DEFAULT_BATCH_SIZE: Final = 128
@@ -51,7 +64,10 @@ QUASI_TYPES: Final = frozenset(
 _SENSITIVE_BY_TYPE: Final = {c.upper(): c for c in SENSITIVE_CATEGORIES}
 # Uppercase letter not at the start of a sentence, or a digit: only then can the
 # small English NER model find a name, place, organisation or date worth running it for.
-_NER_HINT: Final = re.compile(r"[0-9]|(?<![.!?\n:;\"'(]\s)(?<![.!?\n:;\"'(])(?<!^)[A-Z]|^[A-Z][a-z]*[A-Z]")
+# A sentence also starts after a Chinese full stop 。 (the normaliser folds ！？：； to ASCII).
+_NER_HINT: Final = re.compile(
+    r"[0-9]|(?<![.!?\n:;\"'(。：；]\s)(?<![.!?\n:;\"'(。：；])(?<!^)[A-Z]|^[A-Z][a-z]*[A-Z]"
+)
 
 
 _DATE_ANCHOR: Final = re.compile(
@@ -99,6 +115,27 @@ def cjk_segments(text: str) -> list[tuple[int, int]]:
         else:
             out.append(m.span())
     return out
+
+
+#: Characters of one note that the Chinese model reads at most (about 40 µs of CPU a character here):
+#: every note of Chinese characters alone up to the 20 KB limit (6,826 characters) is read whole; Chinese
+#: with ASCII between its characters ("A王" repeated, mixed notes) can reach 20,480.
+MAX_ZH_MODEL_CHARS: Final = 8192
+_CJK_RUN: Final = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]++")
+_ZH_CUT_AFTER: Final = frozenset("。！？；!?;\n，,、：: ")
+#: How far back from the budget a cut looks for punctuation or a space.
+_ZH_CUT_BACK: Final = 64
+
+
+def zh_model_cut(text: str, budget: int) -> int:
+    """Where the Chinese model stops reading ``text``: its end, or just after the last punctuation or
+    space in the _ZH_CUT_BACK characters before ``budget``, else at ``budget``."""
+    if len(text) <= budget:
+        return len(text)
+    for i in range(budget - 1, max(0, budget - _ZH_CUT_BACK) - 1, -1):
+        if text[i] in _ZH_CUT_AFTER:
+            return i + 1
+    return max(0, budget)
 
 
 _LONG_RUN: Final = re.compile(rf"\S{{{LONG_RUN}}}")
@@ -150,14 +187,123 @@ class BoundedContextEnhancer(LemmaContextAwareEnhancer):
     ) -> list[RecognizerResult]:
         if len(raw_results) > MAX_CONTEXT_RESULTS:
             return list(raw_results)
-        enhanced: list[RecognizerResult] = super().enhance_using_context(
-            text, raw_results, nlp_artifacts, recognizers, context
+        if context:
+            enhanced: list[RecognizerResult] = super().enhance_using_context(
+                text, raw_results, nlp_artifacts, recognizers, context
+            )
+            return enhanced
+        # Only findings of a recognizer with context words, not yet boosted, can change: Presidio's
+        # enhancer deep-copies every finding of the note, so hand it those alone (most notes: none).
+        with_context = {r.id for r in recognizers if r.context}
+        todo = [i for i, r in enumerate(raw_results) if _may_enhance(r, with_context)]
+        out = list(raw_results)
+        if todo:
+            changed = super().enhance_using_context(
+                text, [raw_results[i] for i in todo], nlp_artifacts, recognizers, context
+            )
+            for i, result in zip(todo, changed, strict=True):
+                out[i] = result
+        return out
+
+
+def _may_enhance(result: RecognizerResult, with_context: set[str]) -> bool:
+    meta = result.recognition_metadata
+    return bool(
+        meta
+        and meta.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY) in with_context
+        and not meta.get(RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY)
+    )
+
+
+def _enhances(recognizer: EntityRecognizer) -> bool:
+    """Whether the recognizer (or the one a pre-filter wraps) overrides Presidio's do-nothing
+    ``EntityRecognizer.enhance_using_context``."""
+    inner = recognizer.inner if isinstance(recognizer, PrefilteredRecognizer) else recognizer
+    return type(inner).enhance_using_context is not EntityRecognizer.enhance_using_context
+
+
+class HushAnalyzerEngine(AnalyzerEngine):
+    """Presidio's analyser with the entity list of a language computed once per registry content.
+
+    ``AnalyzerEngine.analyze`` rebuilds the list of every supported entity (a pass over every
+    recognizer, with logging) for each note; hushdb's registry is fixed once built.  Context
+    enhancement is Presidio's, with its bookkeeping linear in the findings (see below).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._entities: dict[tuple[str | None, int, int], list[str]] = {}
+        self._enhances: dict[str, bool] = {}  # recognizer id -> overrides enhance_using_context
+
+    def _enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        """Presidio's step, same result: findings grouped by recognizer (in the recognizers' order), each
+        group passed through its recognizer's own ``enhance_using_context``, then the context enhancer.
+
+        Presidio splits the findings once per recognizer (twice: its own and the others) although no
+        recognizer here overrides the default, which returns its findings unchanged; the split is done
+        once here and a recognizer's method is called only when it does something.
+        """
+        key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+        by_id: dict[str, list[RecognizerResult]] = {}
+        for r in raw_results:
+            by_id.setdefault(r.recognition_metadata[key], []).append(r)
+        results: list[RecognizerResult] = []
+        for recognizer in recognizers:
+            own = by_id.get(recognizer.id, [])
+            enhances = self._enhances.get(recognizer.id)
+            if enhances is None:
+                enhances = self._enhances[recognizer.id] = _enhances(recognizer)
+            if enhances:
+                own = recognizer.enhance_using_context(
+                    text=text,
+                    raw_recognizer_results=own,
+                    other_raw_recognizer_results=[
+                        r for r in raw_results if r.recognition_metadata[key] != recognizer.id
+                    ],
+                    nlp_artifacts=nlp_artifacts,
+                    context=context,
+                )
+            results.extend(own)
+        enhanced: list[RecognizerResult] = self.context_aware_enhancer.enhance_using_context(
+            text=text,
+            raw_results=results,
+            nlp_artifacts=nlp_artifacts,
+            recognizers=recognizers,
+            context=context,
         )
         return enhanced
+
+    def get_supported_entities(self, language: str | None = None) -> list[str]:
+        recognizers = cast(list[EntityRecognizer], self.registry.recognizers)
+        key = (language, id(recognizers), len(recognizers))
+        entities = self._entities.get(key)
+        if entities is None:
+            entities = list(super().get_supported_entities(language))
+            cache = dict(self._entities) if len(self._entities) < 8 else {}
+            cache[key] = entities
+            self._entities = cache  # replaced whole: readers in other threads see one or the other
+        return list(entities)
 
 
 def needs_ner(text: str) -> bool:
     return _NER_HINT.search(text) is not None
+
+
+#: Notes written for :meth:`PiiEngine.preload` to exercise every recognizer once (made up; no real person).
+WARM_UP_TEXTS: Final[tuple[str, ...]] = (
+    "Mr Warren Upton (w.upton@example.org, +44 20 7946 0000, 555-0100) paid with 4111 1111 1111 1111 on "
+    "3 March 2020; see https://www.example.org/a, IBAN GB33BUKB20201555555555, IP 192.0.2.1.",
+    "ｗａｒｍ ｕｐ: Jоhn's mother passed away; he is in hospital. Dr. Smith, 12 High Street, Leeds LS1 4AP.",
+    "王先生說他住在北京市朝陽區建國路1號，電話13800138000，身份证11010519491231002X。",
+    "Customer 李咏 called about the order from Shanghai; 已发送目录。Follow up next week.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +333,8 @@ class PiiEngine:
         self._batch_size = batch_size
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
+        self._warm = False
+        self._warm_lock = threading.Lock()
 
     @classmethod
     def create(cls, *, spacy_model: str = DEFAULT_SPACY_MODEL, zh_model: str = DEFAULT_ZH_MODEL) -> PiiEngine:
@@ -207,8 +355,18 @@ class PiiEngine:
         return self._zh_model
 
     def preload(self) -> None:
-        """Load spaCy and Presidio now (otherwise done by the first analysis)."""
-        self._load()
+        """Load spaCy, Presidio and the Chinese model now, and build what they otherwise build on first
+        use: every recognizer's regular expressions, the public-suffix list, libphonenumber's region
+        data, the look-alike table, OpenCC.  A server calls this at start-up so that the first notes
+        written do not pay for it (about half a second); without it, analysis builds them as needed."""
+        loaded = self._load()
+        if self._warm:
+            return
+        with self._warm_lock:
+            if not self._warm:
+                compile_patterns(loaded.analyzer.registry.recognizers)
+                self.analyse_many(WARM_UP_TEXTS)
+                self._warm = True
 
     def _load(self) -> _Loaded:
         loaded = self._loaded
@@ -222,7 +380,7 @@ class PiiEngine:
                 zh = chinese_tagger(self._zh_model)
                 try:
                     registry = build_registry(nlp_engine=nlp, extractor=offline_tld_extractor())
-                    analyzer = AnalyzerEngine(
+                    analyzer = HushAnalyzerEngine(
                         registry=registry,
                         nlp_engine=nlp,
                         supported_languages=["en", "zh"],
@@ -245,54 +403,104 @@ class PiiEngine:
         langs: list[Language] = [detect_language(n.text, lang) for n in norms]
         en_idx = [i for i, lg in enumerate(langs) if lg != "zh"]
         zh_idx = [i for i, lg in enumerate(langs) if lg != "en"]
-        en_arts = self._english_artifacts(loaded, [norms[i].text for i in en_idx])
+        english = self._english(
+            loaded,
+            [norms[i].text for i in en_idx],
+            [MAX_NER_TOKENS // 2 if langs[i] == "mixed" else MAX_NER_TOKENS for i in en_idx],
+        )
         raw: list[list[RecognizerResult]] = [[] for _ in texts]
-        for i, art in zip(en_idx, en_arts, strict=True):
-            found = self._run(loaded, norms[i].text, "en", art)
-            if langs[i] == "mixed":
-                found = [r for r in found if not has_cjk(norms[i].text[r.start : r.end])]
-            people = [(r.start, r.end) for r in found if r.entity_type == "PERSON"]
+        for i, (art, unread) in zip(en_idx, english, strict=True):
+            text = norms[i].text
+            found = self._run(loaded, text, "en", art)
+            # beyond the NER budget (a note of thousands of capitalised words): capitalised words are
+            # tagged as they are (fail closed); names the model found elsewhere are propagated below
             found.extend(
-                RecognizerResult("PERSON", s, e, 0.5) for s, e in propagate_people(norms[i].text, people)
+                RecognizerResult("PROPER_NOUN", s, e, UNREAD_SCORE)
+                for s, e in unread_proper_nouns(text, unread)
             )
+            if langs[i] == "mixed":
+                found = [r for r in found if not has_cjk(text[r.start : r.end])]
+            people = [(r.start, r.end) for r in found if r.entity_type == "PERSON"]
+            found.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in propagate_people(text, people))
             raw[i].extend(found)
         for i in zh_idx:
             if langs[i] == "zh":
-                raw[i].extend(self._chinese(loaded, norms[i].text))
+                zh_found, zh_unread = self._chinese(loaded, norms[i].text)
+                raw[i].extend(zh_found + zh_unread)
                 continue
-            # mixed: English NER covered the Latin text; the Chinese model reads the parts with Chinese
+            # mixed: English NER covered the Latin text; the Chinese model reads the parts with Chinese,
+            # on half the budget (the English model had the other half)
+            budget = MAX_ZH_MODEL_CHARS // 2
             for start, end in cjk_segments(norms[i].text):
+                zh_found, zh_unread = self._chinese(loaded, norms[i].text[start:end], budget)
+                budget = max(0, budget - (end - start))
                 raw[i].extend(
                     RecognizerResult(r.entity_type, r.start + start, r.end + start, r.score)
-                    for r in self._chinese(loaded, norms[i].text[start:end])
-                    if r.entity_type != "PROPER_NOUN"
+                    for r in [*(r for r in zh_found if r.entity_type != "PROPER_NOUN"), *zh_unread]
                 )
         return [
             Analysis.build(language=langs[i], findings=_findings(norms[i], raw[i], known))
             for i in range(len(texts))
         ]
 
-    def _chinese(self, loaded: _Loaded, text: str) -> list[RecognizerResult]:
+    def _chinese(
+        self, loaded: _Loaded, text: str, budget: int = MAX_ZH_MODEL_CHARS
+    ) -> tuple[list[RecognizerResult], list[RecognizerResult]]:
         """Traditional characters become Simplified (same length, so offsets hold), the Chinese model
-        tags the words, the zh recognizers run, and a name or place found once is found everywhere."""
+        tags the words, the zh recognizers run, and a name or place found once is found everywhere.
+
+        The model reads at most ``budget`` characters (cut at punctuation when it can); past them every
+        character is a word of its own (the model-free ``rules`` reading: the patterns still run), and
+        every run of Chinese characters there is returned apart, as a PROPER_NOUN (fail closed)."""
         simplified = to_simplified(text)
-        art = loaded.nlp.chinese_artifacts(simplified, loaded.zh.tag(simplified))
+        cut = zh_model_cut(simplified, budget)
+        words = loaded.zh.tag(simplified[:cut]) if cut > 0 else []
+        if cut < len(simplified):
+            words.extend(Word(i, i + 1, "x") for i in range(cut, len(simplified)))
+        art = loaded.nlp.chinese_artifacts(simplified, words)
         found = self._run(loaded, simplified, "zh", art)
-        found.extend(propagate_chinese(simplified, found, art.tokens.user_data.get(ZH_WORDS, [])))
-        return found
+        unread = [
+            RecognizerResult("PROPER_NOUN", m.start(), m.end(), UNREAD_SCORE)
+            for m in _CJK_RUN.finditer(simplified, cut)
+        ]
+        return refine_chinese(simplified, found, art.tokens.user_data.get(ZH_WORDS, [])), unread
 
     def _english_artifacts(self, loaded: _Loaded, texts: list[str]) -> list[NlpArtifacts]:
-        arts: list[NlpArtifacts | None] = [None] * len(texts)
-        ner_idx = [i for i, t in enumerate(texts) if needs_ner(t)]
+        return [art for art, _ in self._english(loaded, texts)]
+
+    def _english(
+        self, loaded: _Loaded, texts: list[str], budgets: Sequence[int] | None = None
+    ) -> list[tuple[NlpArtifacts, tuple[tuple[int, int], ...]]]:
+        """Artifacts of each English text, and the ranges of it that may hold a name but that the NER
+        model did not read (beyond MAX_NER_TOKENS; see ``plan_ner``).
+
+        The model reads each text whole when it is short enough (nearly every note), else its sentences
+        that could hold a name, in order, up to the budget; every text's reading goes through one
+        ``nlp.pipe`` so that short notes are batched."""
         nlp = loaded.nlp.get_nlp("en")
         safe = [tokenizer_safe(t) for t in texts]
+        plans: list[NerPlan | None] = [None] * len(texts)
+        inputs: list[Doc] = []
+        for i, t in enumerate(texts):
+            if not needs_ner(t):
+                continue
+            plan = plan_ner(nlp, safe[i], budget=MAX_NER_TOKENS if budgets is None else budgets[i])
+            plans[i] = plan
+            inputs.extend(plan.inputs())
+        out: list[tuple[NlpArtifacts, tuple[tuple[int, int], ...]]] = []
         try:
-            docs = nlp.pipe((safe[i] for i in ner_idx), batch_size=self._batch_size)
-            for i, doc in zip(ner_idx, docs, strict=True):
-                arts[i] = loaded.nlp.artifacts(doc, "en")
-        except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
+            docs = iter(nlp.pipe(inputs, batch_size=self._batch_size))
+            for i, planned in enumerate(plans):
+                if planned is None:
+                    out.append((loaded.nlp.tokens_only(safe[i], "en"), ()))
+                elif planned.whole:
+                    out.append((loaded.nlp.artifacts(next(docs), "en"), ()))
+                else:
+                    read = [next(docs) for _ in planned.pieces]
+                    out.append((loaded.nlp.artifacts(merge_pieces(planned, read), "en"), planned.unread))
+        except (ValueError, TypeError, KeyError, IndexError, RuntimeError, StopIteration) as exc:
             raise HushError("spaCy failed on a note") from exc
-        return [a if a is not None else loaded.nlp.tokens_only(safe[i], "en") for i, a in enumerate(arts)]
+        return out
 
     def _run(self, loaded: _Loaded, text: str, language: str, art: NlpArtifacts) -> list[RecognizerResult]:
         try:

@@ -36,9 +36,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
+from core.pii.gazetteer import english_stop_words, given_names_raw, is_known_name
 from core.pii.normaliser import ZERO_WIDTH, fold_words
 from core.pii.zh_convert import to_simplified
 
@@ -166,24 +166,16 @@ def _scripts(word: str) -> set[str]:
     return found
 
 
-@lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    return frozenset(STOP_WORDS)
+    return english_stop_words()
 
 
-@lru_cache(maxsize=1)
 def _raw_given_names() -> frozenset[str]:
     """Given names including the ones that are also English words (In, May, Will, Do)."""
-    from gender_guesser.detector import Detector  # type: ignore[import-untyped]
-
-    return frozenset(str(n).casefold() for n in Detector(case_sensitive=False).names)
+    return given_names_raw()
 
 
 def _known_name(word: str) -> bool:
-    from core.pii.gazetteer import is_known_name
-
     return is_known_name(word)
 
 

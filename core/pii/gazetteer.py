@@ -14,21 +14,27 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import importlib.util
 import pkgutil
+import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from core.errors import ConfigError
 
 DATA_FILE: Final = "places.txt.gz"
 MAX_WORDS: Final = 4
+_FIRST_COLUMN: Final = re.compile(r"^[^ \n]+", re.MULTILINE)
 
 
 def fold(name: str) -> str:
+    if name.isascii():
+        return " ".join(name.lower().split())  # the same as below, without the per-character work
     decomposed = unicodedata.normalize("NFKD", name)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.casefold().replace("’", "'").split())
@@ -77,23 +83,73 @@ def gazetteer() -> Gazetteer:
 
 
 @lru_cache(maxsize=1)
-def first_names() -> frozenset[str]:
-    """Given names of many countries (folded), from the ``gender-guesser`` package's dictionary.
+def english_stop_words() -> frozenset[str]:
+    """spaCy's English stop words (``spacy/lang/en/stop_words.py``), without importing spaCy.
 
-    Only the names are read, never the genders: hushdb infers nothing about a person.
-    The dictionary (Jörg Michael's ``nam_dict.txt``, GNU FDL) is read unmodified from
-    the installed package.  Names that are also English function words are dropped.
+    Importing ``spacy.lang.en.stop_words`` imports the whole of spaCy first (over a second);
+    the word list is a plain module with no imports, so it is read from the installed package
+    and run on its own.  When spaCy is loaded already, its module is used as it is.
+    """
+    loaded = sys.modules.get("spacy.lang.en.stop_words")
+    if loaded is not None:
+        return frozenset(loaded.STOP_WORDS)
+    try:
+        spec = importlib.util.find_spec("spacy")  # a top-level package: found, not imported
+        if spec is None or spec.origin is None:
+            raise ImportError("spacy")
+        path = Path(spec.origin).with_name("lang") / "en" / "stop_words.py"
+        namespace: dict[str, Any] = {"__name__": "spacy.lang.en.stop_words"}
+        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # noqa: S102
+        words = frozenset(str(w) for w in namespace["STOP_WORDS"])
+    except (ImportError, OSError, KeyError, SyntaxError, UnicodeDecodeError) as exc:
+        raise ConfigError("the English stop-word list (package spacy) is missing or damaged") from exc
+    if not words:
+        raise ConfigError("the English stop-word list (package spacy) is empty")
+    return words
+
+
+@lru_cache(maxsize=1)
+def given_names_raw() -> frozenset[str]:
+    """Every given name of the ``gender-guesser`` dictionary, lower case, English words included.
+
+    The dictionary (Jörg Michael's ``nam_dict.txt``, GNU FDL) is read unmodified from the
+    installed package, the way ``gender_guesser.detector.Detector(case_sensitive=False)`` reads
+    its names (a ``+`` joins name parts: with nothing, a space or a hyphen), without building
+    its per-country gender tables: only the names are read, never the genders, since hushdb
+    infers nothing about a person.
     """
     try:
-        from gender_guesser.detector import Detector  # type: ignore[import-untyped]
-
-        names = Detector(case_sensitive=False).names
-    except (ImportError, OSError, UnicodeDecodeError) as exc:
+        spec = importlib.util.find_spec("gender_guesser")
+        if spec is None or spec.origin is None:
+            raise ImportError("gender_guesser")
+        path = Path(spec.origin).with_name("data") / "nam_dict.txt"
+        out: set[str] = set()
+        with path.open(encoding="utf-8") as lines:
+            for raw in lines:
+                line = raw.strip()
+                if not line or line[0] in "#=":
+                    continue
+                name = line.split(None, 2)[1].lower()
+                if "+" in name:
+                    out.update(name.replace("+", joint) for joint in ("", " ", "-"))
+                else:
+                    out.add(name)
+    except (ImportError, OSError, IndexError, UnicodeDecodeError) as exc:
         raise ConfigError("the given-name dictionary (package gender-guesser) is missing or damaged") from exc
-    from spacy.lang.en.stop_words import STOP_WORDS
+    if not out:
+        raise ConfigError("the given-name dictionary (package gender-guesser) is empty")
+    return frozenset(out)
 
-    folded = {fold(str(n)) for n in names}
-    return frozenset(n for n in folded if len(n) >= 2 and n not in STOP_WORDS)
+
+@lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    """Given names of many countries (folded), from :func:`given_names_raw`.
+
+    Names that are also English function words are dropped.
+    """
+    stop = english_stop_words()
+    folded = {fold(n) for n in given_names_raw()}
+    return frozenset(n for n in folded if len(n) >= 2 and n not in stop)
 
 
 @lru_cache(maxsize=1)
@@ -113,10 +169,7 @@ def surnames() -> frozenset[str]:
         import names as census  # type: ignore[import-untyped]
 
         path = Path(census.__file__).with_name("dist.all.last")
-        for line in path.read_text(encoding="ascii").splitlines():
-            word = line.split(" ", 1)[0]
-            if word:
-                found.add(word.casefold())
+        found.update(_FIRST_COLUMN.findall(path.read_text(encoding="ascii").lower()))
     except (ImportError, OSError, UnicodeDecodeError) as exc:
         raise ConfigError("the census surname list (package names) is missing or damaged") from exc
     found |= {fold(n) for n in _faker_names("last_names")}

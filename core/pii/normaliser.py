@@ -22,6 +22,8 @@ import json
 import re
 import string
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -128,6 +130,15 @@ _SKELETON_WORK: Final = re.compile(
 # A word that leetspeak could change (letters and 0 1 3 4 5 7 together): checked token by token.
 # The outward half of a postcode (SW1A, EC1A, CF10) is a code, never leetspeak.
 _LEET_CHARS: Final = "013457@$!|"
+_LEET_WORD: Final = re.compile(r"[a-z'013457@$!|]++")
+_LEET_CHAR: Final = re.compile(r"[013457@$!|]")
+_TWO_LETTERS: Final = re.compile(r"[A-Za-z][^A-Za-z]*+[A-Za-z]")
+# Lower-case ASCII runs that may hold a word (see :func:`_ascii_words`) of four characters or more
+# with a leetspeak character; read once from their start (the look-ahead stops at the run's end).
+_ASCII_LEET_RUN: Final = re.compile(
+    r"(?<![a-z0-9'@$!|])(?=[a-z0-9'@$!|]{4})(?=[a-z0-9'@$!|]*?[013457@$!|])[a-z0-9'@$!|]++"
+)
+_WORD_SYMBOL: Final = re.compile(r"[@$!|]")
 _POSTCODE_SHAPE: Final = re.compile(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]?")
 _LEET_RUN: Final = re.compile(
     r"(?<![A-Za-z0-9@$!|'])(?=[A-Za-z013457@$!|']{4})[A-Za-z']*+[013457@$!|][A-Za-z013457@$!|']*+"
@@ -141,27 +152,107 @@ _ASCII_SPACE_RUNS: Final = re.compile(r"[ \t\n\r\f\v]+|[^ \t\n\r\f\v]+")
 _ASCII_SPACE_RUN: Final = re.compile(r"[ \t\n\r\f\v]+")
 _SPELLED_HINT: Final = re.compile(r"(?<![a-z0-9])[a-z0-9](?:[ ._\-]{1,3}[a-z0-9](?![a-z0-9])){2}")
 _CASE_CHANGE: Final = re.compile(r"[a-z][A-Z]|[A-Z][A-Z][a-z]")
+# Printable ASCII that the skeleton may change besides its case (see :func:`_needs_work`), one
+# search, linear (every repeat is possessive and its class is disjoint from what follows it):
+# an underscore, a backquote or two spaces; punctuation between two letters (Daughter.Killed,
+# self-harm, c@ncer); a word with punctuation inside it (a.b, c0@x.com: the full rule decides);
+# three one-character words in a row, words of punctuation only between them (k i l l e d, R . I . P).
+_P: Final = r"[!-/:-@\[-`{-~]"
+_ONE_CHAR_WORD: Final = rf"{_P}*+[A-Za-z0-9]{_P}*+(?![^ ])"
+_ASCII_WORK: Final = re.compile(
+    r"[_`]|  |[A-Za-z][.\-@$!|]++[A-Za-z]"
+    rf"|[A-Za-z0-9]'*+[!-&(-/:-@\[-`{{-~]{_P}*+[A-Za-z0-9]"
+    rf"|(?<![^ ]){_ONE_CHAR_WORD}(?: (?:{_P}++ )*+{_ONE_CHAR_WORD}){{2}}"
+)
 _CJK_CHAR: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def _needs_work(text: str) -> bool:
     """Whether :func:`skeleton` may do more than lower-case ``text`` (False: it surely does not).
 
-    The same as searching :data:`_SKELETON_WORK` plus :func:`_leet_word`, with cheap string
-    tests first: most lines of a letter and most names need nothing but lower case.
+    True whenever :data:`_SKELETON_WORK` or :func:`_leet_word` would say so (a superset of the
+    steps below), found with one regular expression: most lines of a letter and most names need
+    nothing but lower case.
     """
     if not text.isascii() or not text.isprintable():
         return True  # look-alikes, invisible characters, tabs and line breaks
-    if "_" in text or "`" in text or "  " in text:
-        return True
-    size = len(text)
-    for hit in _PUNCT_RUN.finditer(text):
-        a, b = hit.span()
-        if a > 0 and b < size and text[a - 1].isalpha() and text[b].isalpha():
-            return True  # Daughter.Killed, self-harm, c@ncer
-    if _spelled(text):
+    if _ASCII_WORK.search(text) is not None:
         return True
     return _leet_word(text)
+
+
+# What :func:`_ascii_profile` knows of one space-separated word of printable ASCII.
+_TOKEN_PLAIN: Final = 0
+_TOKEN_ONE_CHAR: Final = 1  # one letter or digit, punctuation around it (k, R., (a)
+_TOKEN_PUNCT: Final = 2  # punctuation only (a lone dot or dash between spelled-out letters)
+_TOKEN_WORK: Final = 4  # the skeleton changes more than its case (_ASCII_WORK or leetspeak inside it)
+_TOKEN_CASE: Final = 8  # a case change inside it (DaughterKilled, ADivorce)
+_ONE_CHAR_TOKEN: Final = re.compile(rf"(?<!{_P}){_P}*+[A-Za-z0-9]{_P}*+")  # no restart inside a run: linear
+_PUNCT_TOKEN: Final = re.compile(rf"{_P}++")
+TOKEN_CACHE_SIZE: Final = 1024
+
+
+@lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def _token_profile(token: str) -> int:
+    """The :data:`_TOKEN_PLAIN` ... flags of one word (printable ASCII without spaces), memoised:
+    the words of names and addresses (Street, Road, London, given names) recur from row to row."""
+    flags = _TOKEN_PLAIN
+    if _ONE_CHAR_TOKEN.fullmatch(token) is not None:
+        flags |= _TOKEN_ONE_CHAR
+    elif _PUNCT_TOKEN.fullmatch(token) is not None:
+        flags |= _TOKEN_PUNCT
+    if _ASCII_WORK.search(token) is not None or _leet_word(token):
+        flags |= _TOKEN_WORK
+    if not (token.islower() or token.isupper()) and _CASE_CHANGE.search(token) is not None:
+        flags |= _TOKEN_CASE
+    return flags
+
+
+def forget_words() -> None:
+    """Drop the memoised word profiles (words of the names and addresses seen).  A bulk import and
+    an export run call this when they end, so a long-running process keeps no words of past inputs
+    beyond the run that needed them."""
+    _token_profile.cache_clear()
+
+
+@contextmanager
+def forgetting_words() -> Iterator[None]:
+    """Run a bulk job, then :func:`forget_words` (also when it fails)."""
+    try:
+        yield
+    finally:
+        forget_words()
+
+
+def _ascii_profile(text: str) -> tuple[bool, bool]:
+    """``(_needs_work(text), _has_case_change(text))`` for printable ASCII, word by word.
+
+    Exactly those two answers, cheaper for the names and addresses of an import: every
+    alternative of :data:`_ASCII_WORK` but two, every leetspeak run (:func:`_leet_word`) and every
+    case change lies inside one space-separated word, so the words are looked at one at a time
+    (memoised, :func:`_token_profile`).  The other two are two spaces in a row, and three
+    one-character words in a row with only words of punctuation between them (``k i l l e d``,
+    ``R . I . P``), counted here.
+    """
+    if "  " in text:
+        return True, _has_case_change(text)
+    work = case = False
+    run = 0
+    for token in text.split(" "):
+        if not token:
+            continue  # a space at either end
+        flags = _token_profile(token)
+        work = work or bool(flags & _TOKEN_WORK)
+        case = case or bool(flags & _TOKEN_CASE)
+        if flags & _TOKEN_ONE_CHAR:
+            run += 1
+            if run >= _MIN_SPELLED_RUN:
+                work = True
+        elif not flags & _TOKEN_PUNCT:
+            run = 0
+        if work and case:
+            break
+    return work, case
 
 
 def _spelled(text: str) -> bool:
@@ -189,12 +280,13 @@ def _leet_word(text: str) -> bool:
     ``0 1 3 4 5 7 @ $ ! |`` and apostrophes, has four characters, two letters and one of
     those digits or symbols, and touches no other letter or digit.
     """
-    if not any(c in text for c in _LEET_CHARS):
+    if _LEET_CHAR.search(text) is None:
         return False
-    return any(
-        sum(c.isalpha() for c in run.group(0)) >= 2 and not _POSTCODE_SHAPE.fullmatch(run.group(0))
-        for run in _LEET_RUN.finditer(text)
-    )
+    for run in _LEET_RUN.finditer(text):
+        word = run.group(0)
+        if _TWO_LETTERS.search(word) is not None and _POSTCODE_SHAPE.fullmatch(word) is None:
+            return True
+    return False
 
 
 def _is_cjk(ch: str) -> bool:
@@ -295,8 +387,12 @@ def skeletons(text: str) -> tuple[NormalisedText, ...]:
     """The skeleton of ``text``, and a second one with glued words split at case changes
     (``DaughterKilledInCarCrash``, ``ADivorce``) when ``text`` has any: random capitals
     (``DiVoRcE``) must not split a word, so both readings are matched."""
-    plain = skeleton(text)
-    if not _has_case_change(text):
+    if text.isascii() and text.isprintable():  # most names, addresses and lines of a letter
+        work, case = _ascii_profile(text)
+        plain = _full_skeleton(text) if work else NormalisedText(text, text.lower(), None, None)
+    else:
+        plain, case = _full_skeleton(text), _has_case_change(text)
+    if not case:
         return (plain,)
     return plain, skeleton(text, split_case=True)
 
@@ -393,9 +489,9 @@ def _ascii_skeleton(text: str) -> NormalisedText:
         for a, b, new, _whole in edits:
             chars[a:b] = new
         joined = "".join(chars)
-        if _SPELLED_HINT.search(joined) is None and not _leet_word(joined):
-            return NormalisedText(original=text, text=joined, starts=None, ends=None)
-        return _word_tokens(text, chars, list(range(size)), list(range(1, size + 1)))
+        if _SPELLED_HINT.search(joined) is not None:
+            return _word_tokens(text, chars, list(range(size)), list(range(1, size + 1)))
+        return _ascii_leet(text, joined, None, None)
     out: list[str] = []
     out_s: list[int] = []
     out_e: list[int] = []
@@ -424,9 +520,85 @@ def _ascii_skeleton(text: str) -> NormalisedText:
     out_s.extend(range(pos, size))
     out_e.extend(range(pos + 1, size + 1))
     joined = "".join(out)
-    if _SPELLED_HINT.search(joined) is None and not _leet_word(joined):
-        return NormalisedText(original=text, text=joined, starts=tuple(out_s), ends=tuple(out_e))
-    return _word_tokens(text, list(joined), out_s, out_e)
+    if _SPELLED_HINT.search(joined) is not None:
+        return _word_tokens(text, list(joined), out_s, out_e)
+    return _ascii_leet(text, joined, tuple(out_s), tuple(out_e))
+
+
+def _ascii_words(low: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+    """The words in ``low[a:b]``, a run of :data:`_ASCII_LEET_RUN`, as :func:`_word_tokens` bounds them.
+
+    Letters, digits and apostrophes are always inside a word (``in_word``), other characters
+    but ``@ $ ! |`` never; those four are decided by their neighbours.
+    """
+    if _WORD_SYMBOL.search(low, a, b) is None:
+        yield a, b
+        return
+    size = len(low)
+    start = -1
+    for k in range(a, b + 1):
+        inside = k < b and _ascii_in_word(low, k, size)
+        if inside and start < 0:
+            start = k
+        elif not inside and start >= 0:
+            yield start, k
+            start = -1
+
+
+def _ascii_in_word(low: str, k: int, size: int) -> bool:
+    c = low[k]
+    if c not in _LEET_SYMBOLS:
+        return True  # a letter, a digit or an apostrophe (the run holds nothing else)
+    before = low[k - 1] if k > 0 else " "
+    after = low[k + 1] if k + 1 < size else " "
+    if c in _LEET_LETTERS:
+        return (before.isalnum() or before in _LEET_LETTERS or before in " ('\"") and (
+            after.isalnum() or after in _LEET_LETTERS
+        )
+    return before.isalnum() and after.isalnum()
+
+
+def _ascii_leet(
+    original: str, joined: str, starts: tuple[int, ...] | None, ends: tuple[int, ...] | None
+) -> NormalisedText:
+    """:func:`_word_tokens` for lower-case ASCII without spelled-out runs: leetspeak only.
+
+    The same words (:func:`_ascii_words`: the characters ``_word_tokens`` counts as inside a
+    word), the same rule, found with a regular expression and folded one character for one, so
+    the offsets stay as they are.  Most lines never get here (:func:`_leet_word` is False).
+    """
+    chars: list[str] | None = None
+    alt_at: list[tuple[int, str]] = []
+    for run in _ASCII_LEET_RUN.finditer(joined):
+        for a, b in _ascii_words(joined, *run.span()):
+            if b - a < _MIN_LEET_WORD:
+                continue
+            word = joined[a:b]
+            if _LEET_WORD.fullmatch(word) is None:
+                continue  # a digit or symbol that is no leetspeak (2, 6, 8, 9)
+            leet = len(_LEET_CHAR.findall(word))
+            letters = len(word) - leet - word.count("'")
+            if not leet or letters < 2 or letters < leet or _POSTCODE_SHAPE.fullmatch(word):
+                continue
+            if chars is None:
+                if not _leet_word(joined):
+                    return NormalisedText(original=original, text=joined, starts=starts, ends=ends)
+                chars = list(joined)
+            for k in range(a, b):
+                c = joined[k]
+                if c in LEET:
+                    if c in _LEET_ALT:
+                        alt_at.append((k, _LEET_ALT[c]))
+                    chars[k] = LEET[c]
+    if chars is None:
+        return NormalisedText(original=original, text=joined, starts=starts, ends=ends)
+    text = "".join(chars)
+    alts: tuple[str, ...] = ()
+    if alt_at:
+        for k, c in alt_at:
+            chars[k] = c
+        alts = ("".join(chars),)
+    return NormalisedText(original=original, text=text, starts=starts, ends=ends, variants=alts)
 
 
 def _separator_runs(
@@ -603,3 +775,23 @@ def _spelled_letter(chars: list[str], bound: tuple[int, int]) -> bool:
 def fold_words(text: str) -> str:
     """The skeleton's text alone (for building look-up keys with the same folding)."""
     return skeleton(text).text
+
+
+def ascii_lookalikes(text: str) -> str:
+    """``text`` with every non-ASCII look-alike of an ASCII letter or digit replaced by it, one for one.
+
+    For reading identifiers (e-mail addresses, phone numbers) the way the skeleton reads words:
+    a Cyrillic ``а`` or a Greek ``ο`` inside an address is read as ``a`` or ``o`` (UTS #39
+    confusables, lower case).  Other characters, and the length, stay as they are.
+    """
+    if text.isascii():
+        return text
+    confusables = _confusable_map()
+    out: list[str] = []
+    for ch in text:
+        if ch.isascii():
+            out.append(ch)
+            continue
+        proto = confusables.get(ch, ch)
+        out.append(proto if len(proto) == 1 and proto.isascii() and proto.isalnum() else ch)
+    return "".join(out)

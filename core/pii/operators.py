@@ -4,8 +4,9 @@ Operators live in a name-keyed :class:`OperatorRegistry`; each declares the
 frozen dataclass of its parameters, so a policy is checked when it is built,
 not when a letter is rendered.  Scopes: ``span`` operators rewrite the finding's
 characters (``tag``, ``partial``, ``hash``, ``redact``); ``clause`` withholds the
-clause that carries the finding and what precedes it in its sentence, keeping the
-clauses after it (``withhold``, the export policy's choice for sensitive facts);
+clause that carries the finding together with its subject, keeping the other clauses
+of the sentence (``withhold``, the export policy's choice for sensitive facts; see
+:meth:`_Clauses.withheld` for how the subject is found without NLP);
 ``sentence`` withholds every sentence a finding touches (``drop_sentence``);
 ``note`` drops the whole note (``drop_note``: :func:`mask` returns ``None``).
 Withheld text is never deleted silently: a marker naming its categories stands in
@@ -21,6 +22,7 @@ import hashlib
 import hmac
 import re
 from abc import ABC, abstractmethod
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Final, Literal
@@ -157,8 +159,8 @@ class DropSentenceOperator(Operator):
 
 
 class WithholdOperator(Operator):
-    """Withholds the clause that carries a sensitive fact and everything before it in its sentence
-    (so its subject goes too), keeps the clauses after it, and leaves a marker with the category."""
+    """Withholds the clause that carries a sensitive fact with its subject (which may stand in an
+    earlier clause), keeps the other clauses, and leaves a marker with the category."""
 
     name = "withhold"
     scope: ClassVar[Scope] = "clause"
@@ -251,8 +253,8 @@ class MaskPolicy:
 
 
 #: The export policy: what ``hushdb pii mask`` prints, masked note reads show and mail-merge applies.
-#: A sensitive fact is withheld with its clause and whatever precedes it in its sentence (its subject),
-#: behind a marker such as ``[withheld: bereavement]``; the clauses after it (an instruction) stay.
+#: A sensitive fact is withheld with its clause and its subject, behind a marker such as
+#: ``[withheld: bereavement]``; the other clauses (an instruction, what happened before) stay.
 #: Identifiers and quasi-identifiers become type tags such as ``<PERSON>``.
 EXPORT_POLICY: Final = MaskPolicy(
     by_category={
@@ -288,12 +290,139 @@ def _rank(f: Finding) -> int:
     return 2 if f.category in SENSITIVE_CATEGORIES else 1 if f.category == IDENTIFIER else 0
 
 
-_CLAUSE_END: Final = re.compile(r"[,:，：]|\s[—–-]{1,2}\s|——")
+#: Where a clause ends inside a sentence: a comma (not the one inside a number such as 1,500), a colon, a
+#: mid-sentence ! or ?, a dash between spaces; full-width ，：！？ and ——.  The mark stays with the clause
+#: it ends.  The enumeration comma 、 separates the items of one list, not clauses, and ends nothing.
+_CLAUSE_END: Final = re.compile(r"(?<!\d),|,(?!\d)|[:!?，：！？]|\s[—–-]{1,2}\s|——")
+_TRAILING: Final = ".!?。！？；;\n\r\t \u3000"
+
+# What opens a clause whose subject is in it, read from the clause's first words: closed grammatical
+# classes only (pronouns, possessive and other determiners, titles, conjunctions), never content words.
+_EN_LEAD: Final = (
+    r"(?:(?:and|but|so|or|yet|nor|because|since|as|although|though|while|when|whereas|if|unless|"
+    r"after|before|until|once)\s++)?"
+)
+#: Nominative personal pronouns: the subject of a new clause, never an appositive of a noun before it.
+_EN_PRONOUN: Final = r"(?:i|he|she|we|they|you)\b"
+#: A noun phrase (possible subject) by its opening: a pronoun, a possessive, a determiner, a title.
+_EN_PHRASE: Final = (
+    rf"(?:{_EN_PRONOUN}|(?:my|your|his|her|its|our|their|the|a|an|this|these|those)\s|"
+    r"(?:mr|mrs|ms|miss|mx|dr|prof)\b|[^\W\d_]+['’]s\s)"
+)
+_ZH_LEAD: Final = r"(?:但是|可是|不过|而且|并且|因为|由于|所以|因此|于是|虽然|如果|而|但|并|且)?"
+#: Chinese personal pronouns (我们, 他们 ... begin with them), Simplified and Traditional.
+_ZH_PRONOUN: Final = r"[我你您他她它咱俺妳祂牠]"
+_OPENING: Final = " \t\n\u3000\"'“‘«([（「『《"
+# Matched where a clause's opening marks end (see _Clauses._head).  The English words must begin a word,
+# so that even a search over a whole text (the ReDoS fuzzer) tries each run of letters once: linear time.
+_STRONG: Final = re.compile(rf"(?<![^\W_])(?:{_EN_LEAD}{_EN_PRONOUN})|{_ZH_LEAD}{_ZH_PRONOUN}", re.IGNORECASE)
+_PHRASE: Final = re.compile(rf"(?<![^\W_])(?:{_EN_LEAD}{_EN_PHRASE})|{_ZH_LEAD}{_ZH_PRONOUN}", re.IGNORECASE)
+#: Entity types that open a clause as its subject when a finding of theirs starts it ("Mary's father …",
+#: "王先生上周去世了").
+_NAMED: Final = frozenset({"PERSON", "ORGANIZATION"})
+#: A clause at most this long (in words, or in characters for text without spaces) that opens like a
+#: noun phrase may be part of the subject of the clause after it ("My wife, my son and I were …",
+#: "我父亲，他上周…"): it goes with that clause.
+SHORT_CLAUSE_WORDS: Final = 3
+SHORT_CLAUSE_CHARS: Final = 6
+_WORD: Final = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
-def clause_ends(text: str, start: int, end: int) -> list[int]:
-    """Positions inside [start, end) where a clause ends (at a comma, a colon or a dash, which stay)."""
-    return [m.start() for m in _CLAUSE_END.finditer(text, start, end)]
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The clauses of the sentence [start, end): each [start, end) with its closing mark left out (the
+    last one keeps the sentence's own terminator)."""
+    out: list[tuple[int, int]] = []
+    pos = start
+    body = end
+    while body > start and text[body - 1] in _TRAILING:
+        body -= 1
+    for m in _CLAUSE_END.finditer(text, start, body):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, end))
+    return out
+
+
+def _is_short(text: str, start: int, end: int) -> bool:
+    part = text[start:end]
+    if any(c.isspace() for c in part.strip()):
+        return len(_WORD.findall(part)) <= SHORT_CLAUSE_WORDS
+    return len(part.strip()) <= SHORT_CLAUSE_CHARS
+
+
+class _Clauses:
+    """The clauses of one sentence and what their openings say about their subjects.
+
+    Each clause is read once and each answer kept, so a sentence of thousands of clauses costs time
+    linear in its length however many findings it holds.
+    """
+
+    __slots__ = ("_absorb", "_back", "_ends", "_named", "_text", "clauses")
+
+    def __init__(self, text: str, start: int, end: int, named: frozenset[int]) -> None:
+        self._text = text
+        self._named = named
+        self.clauses = _clauses(text, start, end)
+        self._ends = [e for _, e in self.clauses]
+        self._back: dict[int, int] = {}
+        self._absorb: dict[int, int] = {}
+
+    def index(self, pos: int) -> int:
+        """The clause holding position ``pos`` (a closing mark belongs to the clause after it)."""
+        return min(bisect_right(self._ends, pos), len(self.clauses) - 1)
+
+    def _head(self, i: int) -> int:
+        """Where clause ``i``'s first word begins (after spaces, quotes and opening brackets)."""
+        s, e = self.clauses[i]
+        part = self._text[s:e]
+        return s + len(part) - len(part.lstrip(_OPENING))
+
+    def has_subject(self, i: int) -> bool:
+        """The clause opens with a noun phrase: a pronoun, a determiner, a title or a name."""
+        head, e = self._head(i), self.clauses[i][1]
+        return head in self._named or _PHRASE.match(self._text, head, e) is not None
+
+    def opens_new_subject(self, i: int) -> bool:
+        """The clause opens with a personal pronoun (after a conjunction at most): a clause of its own."""
+        return _STRONG.match(self._text, self._head(i), self.clauses[i][1]) is not None
+
+    def _back_to_subject(self, i: int) -> int:
+        """The nearest clause at or before ``i`` that opens with a personal pronoun, else the first."""
+        todo: list[int] = []
+        while i not in self._back and i > 0 and not self.opens_new_subject(i):
+            todo.append(i)
+            i -= 1
+        found = self._back.get(i, i)
+        for j in (*todo, i):
+            self._back[j] = found
+        return found
+
+    def _absorbed(self, i: int) -> int:
+        """The first clause of the run of short noun-phrase clauses right before ``i`` (``i`` if none)."""
+        todo: list[int] = []
+        while i not in self._absorb and i > 0 and self._is_short_phrase(i - 1):
+            todo.append(i)
+            i -= 1
+        found = self._absorb.get(i, i)
+        for j in (*todo, i):
+            self._absorb[j] = found
+        return found
+
+    def _is_short_phrase(self, i: int) -> bool:
+        return self.has_subject(i) and _is_short(self._text, *self.clauses[i])
+
+    def withheld(self, first: int, last: int) -> tuple[int, int]:
+        """The clause holding the subject of the fact in clause ``first``, through clause ``last``.
+
+        If the fact's clause opens with its own subject, it is withheld alone; else the clauses before it
+        go too, back to one that opens with a personal pronoun, or to the start of the sentence (so a
+        subject in an earlier clause never stays: "Her father, who lived in Leeds, died").  Then a short
+        clause before that which opens like a noun phrase goes as well, as it may belong to the subject
+        ("My wife, my son and I were in an accident").  Fails closed: what cannot be read as a clause of
+        its own goes with the fact.
+        """
+        i = first if self.has_subject(first) else self._back_to_subject(first)
+        return self.clauses[self._absorbed(i)][0], self.clauses[last][1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +437,8 @@ def _plan(text: str, analysis: Analysis, policy: MaskPolicy, registry: OperatorR
     spans: list[tuple[Finding, Operator, OperatorParams]] = []
     cuts: list[tuple[int, int, str, str]] = []
     sentences: list[tuple[int, int]] | None = None
+    parsed: dict[int, _Clauses] = {}
+    named: frozenset[int] | None = None
     for f in analysis.findings:
         if f.end > len(text) or f.start < 0 or f.start >= f.end:
             raise InputError("a stored span does not fit the text; re-analyse first")
@@ -323,14 +454,43 @@ def _plan(text: str, analysis: Analysis, policy: MaskPolicy, registry: OperatorR
         marker = getattr(action.params, "marker", WITHHELD_MARKER)
         if sentences is None:
             sentences = sentence_spans(text)
+            named = frozenset(g.start for g in analysis.findings if g.type in _NAMED)
         category = f.category if f.category in SENSITIVE_CATEGORIES else f.type.lower()
         for s, e in sentences:
-            if s < f.end and f.start < e:
-                if op.scope == "clause":
-                    # through the end of the clause holding the finding; the clauses after it stay
-                    e = next((c for c in clause_ends(text, f.end, e) if c < e), e)
+            if not (s < f.end and f.start < e):
+                continue
+            if op.scope == "clause":
+                clauses = parsed.get(s)
+                if clauses is None:
+                    clauses = parsed[s] = _Clauses(text, s, e, named or frozenset())
+                first = clauses.index(max(s, f.start))
+                last = clauses.index(min(e, f.end) - 1)
+                start, end = clauses.withheld(first, last)
+                if end == e and start > s:  # the sentence goes on before it: its full stop stays
+                    while end > start and text[end - 1] in _TRAILING:
+                        end -= 1
+                cuts.append((start, end, category, marker))
+            else:
                 cuts.append((s, e, category, marker))
+    if cuts and spans:
+        cuts = _cover_spans(cuts, spans)
     return _Plan(spans=spans, withheld=_merge_withheld(text, cuts))
+
+
+def _cover_spans(
+    cuts: list[tuple[int, int, str, str]], spans: list[tuple[Finding, Operator, OperatorParams]]
+) -> list[tuple[int, int, str, str]]:
+    """A span finding that begins inside withheld text and runs past its end ("… died at 12 High Street,
+    Leeds") is withheld to its end, so no part of it is left unmasked after the marker."""
+    starts = sorted((f.start, f.end) for f, _, _ in spans)
+    keys = [s for s, _ in starts]
+    out: list[tuple[int, int, str, str]] = []
+    for s, e, category, marker in cuts:
+        grown = e
+        for i in range(bisect_left(keys, s), bisect_left(keys, e)):
+            grown = max(grown, starts[i][1])
+        out.append((s, grown, category, marker))
+    return out
 
 
 def _merge_withheld(
@@ -340,7 +500,7 @@ def _merge_withheld(
     for s, e, category, marker in sorted(cuts):
         while s < e and text[s].isspace():  # the space before a withheld sentence stays
             s += 1
-        if merged and s <= merged[-1][1]:
+        if merged and (s <= merged[-1][1] or _only_marks(text, merged[-1][1], s)):
             last = merged[-1]
             merged[-1] = (last[0], max(last[1], e), last[2] | {category}, last[3])
         else:
@@ -350,6 +510,14 @@ def _merge_withheld(
         (s, e, tuple(sorted(cats, key=lambda c: (order.get(c, len(order)), c))), marker)
         for s, e, cats, marker in merged
     ]
+
+
+_MARKS: Final = re.compile(r"[\s,:，：、—–-]*")
+
+
+def _only_marks(text: str, start: int, end: int) -> bool:
+    """Nothing but clause marks and spaces between two withheld ranges: one marker stands for both."""
+    return _MARKS.fullmatch(text, start, end) is not None
 
 
 def mask(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import tldextract
-from presidio_analyzer import EntityRecognizer, RecognizerRegistry
+from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRegistry
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, EmailRecognizer, PhoneRecognizer
 
 from core.pii.nlp import OfflineSpacyNlpEngine
@@ -17,7 +19,7 @@ from core.pii.recognizers.en_identifiers import (
 from core.pii.recognizers.in_context import InContextRecognizer
 from core.pii.recognizers.obfuscated import obfuscated_recognizer
 from core.pii.recognizers.phone import BoundedPhoneRecognizer
-from core.pii.recognizers.prefiltered import prefiltered
+from core.pii.recognizers.prefiltered import PrefilteredRecognizer, prefiltered
 from core.pii.recognizers.sensitive import SensitiveRecognizer
 from core.pii.recognizers.zh_entities import ChineseEntityRecognizer
 from core.pii.recognizers.zh_names import ChineseNameRecognizer
@@ -43,6 +45,19 @@ def hush_recognizers(*, extractor: tldextract.TLDExtract) -> list[EntityRecogniz
     return found
 
 
+def compile_patterns(recognizers: Iterable[EntityRecognizer]) -> int:
+    """Compile now the regular expressions that Presidio's pattern recognizers compile on first use
+    (with the flags ``analyze`` will use), so that cost falls at start-up; returns how many recognizers."""
+    compiled = 0
+    for recognizer in recognizers:
+        inner = recognizer.inner if isinstance(recognizer, PrefilteredRecognizer) else recognizer
+        if not isinstance(inner, PatternRecognizer):
+            continue
+        inner.analyze(text="", entities=list(inner.supported_entities))  # compiles, matches nothing
+        compiled += 1
+    return compiled
+
+
 def build_registry(
     *, nlp_engine: OfflineSpacyNlpEngine, extractor: tldextract.TLDExtract
 ) -> RecognizerRegistry:
@@ -63,4 +78,4 @@ def build_registry(
     return registry
 
 
-__all__ = ["build_registry", "hush_recognizers", "offline_tld_extractor"]
+__all__ = ["build_registry", "compile_patterns", "hush_recognizers", "offline_tld_extractor"]

@@ -36,13 +36,17 @@ from typing import Final
 from core.pii.analysis import Analysis, Finding, sensitive_type
 from core.pii.field_shape import check_field
 from core.pii.language import detect_language, has_cjk
-from core.pii.normaliser import NormalisedText, skeletons
+from core.pii.normaliser import NormalisedText, fold_words, skeletons
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
 from core.pii.terms import SENSITIVE_SCORE, TermPrefilter, compile_terms
 
 NAME_KIND: Final = "name"
 ADDRESS_KIND: Final = "address"
+#: Closed-class words after which a line cannot end a phrase (see ``_proper``).
+_RUNS_ON: Final = frozenset(
+    "a an the in into at on to of from by for with about and or but nor my his her its our your their".split()
+)
 #: Which kind of customer field each field is (for the name and place exemptions).
 FIELD_KINDS: Final[Mapping[str, str]] = {
     "full_name": NAME_KIND,
@@ -197,23 +201,35 @@ class SensitiveScreen:
         ends = [i for i in (text.find(sep, end) for sep in ",;\n") if i >= 0]
         segment = text[seg_start : min(ends) if ends else len(text)]
         others = [w for w in _WORDS.findall(segment) if not (w.isupper() and len(w) <= 3)]
-        return others == [word] and gazetteer().kind(key) is not None
+        if others != [word] or gazetteer().kind(key) is None:
+            return False
+        # A line that ends on a word which needs a continuation (a preposition, an article, a
+        # conjunction, a possessive) runs on into this one: "back in⏎Rehab" is one phrase, not a
+        # town on its own line.
+        before = fold_words(text[:seg_start]).split()  # the skeleton: "i\u200bn" reads "in"
+        return not (text[seg_start - 1 : seg_start] == "\n" and before and before[-1] in _RUNS_ON)
 
     def surely_clean(self, texts: Iterable[str]) -> bool:
         """True only when no text holds a finding: one cheap pass over all of them.
 
         Exact for texts without Chinese (a customer's name and address, nearly
         always): no Chinese pattern can match them, and if no required literal
-        of an English term occurs in the
-        texts' skeleton joined by newlines, none occurs in any one of them.  False means
-        "look with :meth:`findings`", not "found".
+        of an English term occurs in a text's skeleton, no term matches it.
+        Plain ASCII texts are read in one pass, joined by " ; " (which ends a
+        spelled-out run, so no text's match is hidden); others one by one, so
+        that an accented name does not send a plain address down the slow path.
+        False means "look with :meth:`findings`", not "found".
         """
-        joined = " ; ".join(texts)  # ";" ends a spelled-out run: no field's match is hidden
-        for norm in skeletons(joined):
-            if has_cjk(norm.text):
-                return False
-            if any(self._en_filter.may_match(view) for view in (norm.text, *norm.variants)):
-                return False
+        may_match = self._en_filter.may_match
+        texts = list(texts)
+        if all(text.isascii() for text in texts):
+            texts = [" ; ".join(texts)]
+        for text in texts:
+            for norm in skeletons(text):
+                if has_cjk(norm.text):
+                    return False
+                if may_match(norm.text) or any(may_match(view) for view in norm.variants):
+                    return False
         return True
 
     def analyse(self, text: str) -> Analysis:

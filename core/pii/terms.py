@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import re._constants as _C  # type: ignore[import-not-found]  # the stdlib regex parser
 import re._parser as _P  # type: ignore[import-not-found]
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ahocorasick
@@ -153,8 +153,16 @@ class TermPrefilter:
     def may_match(self, text: str) -> bool:
         if self._always:
             return True
+        return next(self.hits(text), None) is not None
+
+    def hits(self, text: str) -> Iterator[tuple[int, int]]:
+        """[start, end) of every literal occurrence in ``text`` that a match could use.
+
+        A text in which the term pattern matches holds one inside the match (unless the
+        prefilter is not :attr:`exact`, where nothing is promised).
+        """
         if self._empty:
-            return False
+            return
         low = text.lower()
         size = len(low)
         for end, (length, starts, ends) in self._automaton.iter(low):
@@ -163,5 +171,4 @@ class TermPrefilter:
                 continue
             if ends and end + 1 < size and _word_char(low[end + 1]):
                 continue
-            return True
-        return False
+            yield start, end + 1

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app, human, plural
+from api.cli import app
+from api.cli.output import human, plural
 from core.errors import ListenError
 
 runner = CliRunner()

@@ -1,8 +1,8 @@
 """Fixtures for the console: the app on a fresh store (SQLite and PostgreSQL), keys per subject.
 
-The store runs on a copy of the shipped policy files plus one line that lets the
-compliance officer resolve reviews and set suppression flags (the console's
-actions).
+The store runs on a copy of the shipped policy files, as shipped: the compliance
+officer's review decisions rest on the shipped line
+``p, compliance, compliance, customer, suppression, review, allow, -, all``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from console_tools import COMPLIANCE_ACTIONS, Console, make_console
+from console_tools import Console, make_console
 
 from core.config import Settings, load_settings, shipped_policy_dir
 
@@ -28,8 +28,6 @@ from core.config import Settings, load_settings, shipped_policy_dir
 def policy_dir(tmp_path: Path) -> Path:
     d = tmp_path / "policies"
     shutil.copytree(shipped_policy_dir(), d, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
-    with (d / "policy.csv").open("a", encoding="utf-8") as fh:
-        fh.write("\n# console tests: the compliance officer resolves reviews\n" + COMPLIANCE_ACTIONS)
     return d
 
 

@@ -21,7 +21,6 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-COMPLIANCE_ACTIONS = "p, compliance, compliance, customer, suppression, write, allow, -, all\n"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 

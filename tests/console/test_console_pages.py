@@ -216,31 +216,58 @@ def test_review_queue_resolution_is_audited_and_takes_effect(console: Console) -
     assert ok.status_code == 303
     after = console.api("GET", "/customers/R-1", "alice", "service").json()
     assert after["suppression"]["under_review"] is False
-    ops = [
-        e["detail"].get("operation")
-        for e in console.events(subject="cora", resource="customer", action="write")
-    ]
-    assert ops == ["review_kept", "review_cleared", "review_reason"]
-    reason = console.events(subject="cora", action="write")[-1]["detail"]
+    decisions = console.events(subject="cora", resource="customer", action="review")
+    assert [e["detail"]["operation"] for e in decisions] == ["review_kept", "review_cleared"]
+    assert all(e["fields"] == ["suppression"] and e["decision"] == "allow" for e in decisions)
+    reason = decisions[-1]["detail"]
     assert (
         reason["reason_code"] == "false_positive"
         and reason["reason"] == "The name field holds a company slogan"
     )
+    assert not console.events(subject="cora", action="write")  # a review decision is not a write
     assert "Customers under review: 0" in console.client.get("/console/review").text
+    again = console.post_form(
+        "/console/people/R-1/review",
+        {"decision": "clear", "reason_code": "false_positive", "reason": "The name field holds a slogan"},
+        csrf_from="/console/people/R-1",
+    )
+    assert again.status_code == 409  # not under review any more: nothing to decide
 
 
 def test_flags_are_set_and_audited(console: Console) -> None:
     _customer(console, "F-1")
     console.sign_in("cora")
-    r = console.post_form(
-        "/console/people/F-1/flags", {"flag": "deceased", "confirm": "yes"}, csrf_from="/console/people/F-1"
-    )
-    assert r.status_code == 303
+    form = {
+        "flag": "deceased",
+        "reason_code": "death_notified",
+        "reason": "Family wrote to tell us of the death",  # the flag's own category may be named
+        "confirm": "yes",
+    }
+    r = console.post_form("/console/people/F-1/flags", form, csrf_from="/console/people/F-1")
+    assert r.status_code == 303, r.text
     assert console.api("GET", "/customers/F-1", "alice", "service").json()["suppression"]["deceased"] is True
-    no = console.post_form("/console/people/F-1/flags", {"flag": "deceased"}, csrf_from="/console/people/F-1")
+    no = console.post_form(
+        "/console/people/F-1/flags", {**form, "confirm": ""}, csrf_from="/console/people/F-1"
+    )
     assert no.status_code == 422
-    writes = console.events(subject="cora", action="write", resource="customer")
-    assert len(writes) == 1 and writes[0]["fields"] == ["suppression"]
+    twice = console.post_form("/console/people/F-1/flags", form, csrf_from="/console/people/F-1")
+    assert twice.status_code == 409 and "already marked deceased" in twice.text
+    health = console.post_form(
+        "/console/people/F-1/flags",
+        {**form, "flag": "do_not_contact", "reason_code": "customer_objected", "reason": "Died of cancer"},
+        csrf_from="/console/people/F-1",
+    )
+    assert health.status_code == 422 and "sensitive" in health.text  # only what the flag itself says
+    dnc = console.post_form(
+        "/console/people/F-1/flags",
+        {**form, "flag": "do_not_contact", "reason_code": "customer_objected", "reason": "Asked in writing"},
+        csrf_from="/console/people/F-1",
+    )
+    assert dnc.status_code == 303
+    decided = console.events(subject="cora", action="review", resource="customer")
+    assert [e["detail"]["operation"] for e in decided] == ["deceased_set", "do_not_contact_set"]
+    assert all(e["fields"] == ["suppression"] for e in decided)
+    assert not console.events(subject="cora", action="write")
 
 
 def test_dpo_exports_and_erases_with_confirmation_and_receipt(console: Console) -> None:
@@ -395,25 +422,55 @@ def _campaign(console: Console, name: str) -> dict[str, Any]:
     return counts
 
 
-def test_flagged_at_import_resolved_in_the_console_then_served_by_the_next_campaign(console: Console) -> None:
-    _customer(
+def _import(console: Console, tmp_path: Path, rows: str) -> None:
+    """Customers imported from a CSV file as alice (the import path of ``hushdb customers import``)."""
+    from core.csv_import import customer_rows
+
+    path = tmp_path / "customers.csv"
+    path.write_text("external_id,full_name,postal_address,consent_marketing_post\n" + rows, encoding="utf-8")
+    ctx = console.hush.context("alice", "service")
+    report = console.hush.writes.import_customers(ctx, customer_rows(path, default_owner="alice"))
+    assert not report.rejected, report.rejected
+
+
+def test_flagged_at_import_resolved_in_the_console_then_served_by_the_next_campaign(
+    console: Console, tmp_path: Path
+) -> None:
+    _import(
         console,
-        "J-1",
-        full_name=FLAGGED_NAME,
-        postal_address="1 Quay Street, Hull",
-        consent_marketing_post=True,
+        tmp_path,
+        f"J-1,{FLAGGED_NAME},1 Quay Street Hull,true\nJ-2,{FLAGGED_NAME},2 Quay Street Hull,true\n",
     )
-    assert _campaign(console, "before")["exported"] == 0  # under review: not selected
+    before = _campaign(console, "before")
+    assert before["exported"] == 0 and before["suppressed"]["under_review"] == 2, before
     console.sign_in("cora")
+    queue = console.client.get("/console/review").text
+    assert "Customers under review: 2" in queue and "Resolve J-1" in queue and "Resolve J-2" in queue
     r = console.post_form(
         "/console/people/J-1/review",
         {
             "decision": "clear",
             "reason_code": "reviewed_ok",
             "reason": "Broker list artefact, checked with the owner",
+            "back": "queue",
         },
-        csrf_from="/console/people/J-1",
+        csrf_from="/console/review",
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/console/review?done=review-cleared"
+    r = console.post_form(
+        "/console/people/J-2/review",
+        {
+            "decision": "deceased",
+            "reason_code": "death_registered",
+            "reason": "Registry check",
+            "back": "queue",
+        },
+        csrf_from="/console/review",
     )
     assert r.status_code == 303
+    queue = console.client.get(r.headers["location"]).text
+    assert "Customers under review: 0" in queue and "marked deceased and left the queue" in queue
     after = _campaign(console, "after")
-    assert after["exported"] == 1, after
+    assert after["exported"] == 1 and after["suppressed"]["deceased"] == 1, after
+    ops = [e["detail"]["operation"] for e in console.events(subject="cora", action="review")]
+    assert ops == ["review_cleared", "deceased_set"]

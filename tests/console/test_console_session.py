@@ -6,9 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from console_tools import Console, csrf_of, make_console
 
-from api.console.sessions import SESSION_COOKIE, SessionSettings, SessionStore, SignInThrottle
+from api.console.sessions import (
+    SESSION_COOKIE,
+    SessionSettings,
+    SessionStore,
+    SignInThrottle,
+    console_sessions_t,
+)
 from api.console.web import CSP
 
 
@@ -134,23 +141,53 @@ class _Clock:
         return self.now
 
 
-def test_idle_and_absolute_timeouts() -> None:
+def _key_id(console: Console, subject: str) -> str:
+    return console.tokens[subject].split("_")[1]
+
+
+def test_idle_and_absolute_timeouts(console: Console) -> None:
     clock = _Clock()
-    store = SessionStore(SessionSettings(idle_seconds=60, absolute_seconds=150), clock=clock)
-    s = store.create(token="t", subject="cora", key_id="k", roles=frozenset({"compliance"}))
+    settings = SessionSettings(idle_seconds=60, absolute_seconds=150)
+    store = SessionStore(settings, engine=console.hush.engine, clock=clock)
+    key = _key_id(console, "cora")
+    s = store.create(subject="cora", key_id=key, roles=frozenset({"compliance"}))
     clock.now += 59
-    assert store.get(s.session_id) is s  # activity restarts the idle clock
+    seen = store.get(s.session_id)  # activity restarts the idle clock
+    assert seen is not None and seen.subject == "cora" and seen.roles == {"compliance"}
+    assert seen.last_seen == 1059.0 and seen.csrf == s.csrf
     clock.now += 59
-    assert store.get(s.session_id) is s
+    assert store.get(s.session_id) is not None
     clock.now += 61
     assert store.get(s.session_id) is None  # idle
-    s2 = store.create(token="sekrit-api-key", subject="cora", key_id="k", roles=frozenset())
+    s2 = store.create(subject="cora", key_id=key, roles=frozenset())
     for _ in range(3):
         clock.now += 50
-        assert store.get(s2.session_id) is s2
+        assert store.get(s2.session_id) is not None
     clock.now += 1
     assert store.get(s2.session_id) is None  # absolute: 150 s after sign-in, however active
-    assert "sekrit" not in repr(s2) and s2.csrf not in repr(s2) and s2.session_id not in repr(s2)
+    assert s2.csrf not in repr(s2) and s2.session_id not in repr(s2)
+
+
+def test_sessions_are_stored_hashed_bounded_and_purged(console: Console) -> None:
+    clock = _Clock()
+    settings = SessionSettings(idle_seconds=60, absolute_seconds=150, max_sessions=3)
+    store = SessionStore(settings, engine=console.hush.engine, clock=clock)
+    key = _key_id(console, "cora")
+    made = []
+    for _ in range(5):
+        clock.now += 1
+        made.append(store.create(subject="cora", key_id=key, roles=frozenset({"compliance"})))
+    assert len(store) == 3  # the least recently used went
+    assert store.get(made[0].session_id) is None and store.get(made[4].session_id) is not None
+    with console.hush.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa.select(console_sessions_t))]
+    dumped = repr(rows)
+    for session in made:
+        assert session.session_id not in dumped and session.csrf not in dumped  # neither is stored
+    assert console.tokens["cora"] not in dumped and console.tokens["cora"].split("_")[2] not in dumped
+    clock.now += 61
+    store.create(subject="cora", key_id=key, roles=frozenset())  # a sign-in purges expired sessions
+    assert len(store) == 1
 
 
 def test_session_expiry_in_the_app(console: Console) -> None:

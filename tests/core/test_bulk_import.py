@@ -302,10 +302,12 @@ def test_a_dead_worker_falls_back_to_preparing_in_process(
     parent = os.getpid()
     real = store.prepare
 
-    def dies_in_the_worker(inp: CustomerInput, *, now: dt.datetime | None = None) -> PreparedCustomer:
+    def dies_in_the_worker(
+        inp: CustomerInput, *, now: dt.datetime | None = None, random: bytes | None = None
+    ) -> PreparedCustomer:
         if inp.external_id == "E0000" and os.getpid() != parent:
             os._exit(9)  # killed while holding the first chunk (out of memory, kill -9)
-        return real(inp, now=now)
+        return real(inp, now=now, random=random)
 
     monkeypatch.setattr(store, "prepare", dies_in_the_worker)
     items: list[CustomerInput | None] = [customer(i) for i in range(12)]
@@ -496,3 +498,59 @@ def test_a_worker_killed_holding_the_claim_lock_does_not_hang_the_import(
     assert [p.external_id for p in [*outcomes, *again] if isinstance(p, PreparedCustomer)] == [
         f"E{i:04d}" for i in range(12)
     ]
+
+
+def test_prepare_uses_the_random_bytes_it_is_given_for_one_row_only(hush: Hush) -> None:
+    """A chunk draws its rows' id bits and data keys in one CSPRNG read: each row gets its own."""
+    from core.store import ID_RANDOM_BYTES, ROW_RANDOM_BYTES
+
+    store = hush.writes.store
+    random = os.urandom(ROW_RANDOM_BYTES * 2)
+    a = store.prepare(customer(1), random=random[:ROW_RANDOM_BYTES])
+    b = store.prepare(customer(2), random=random[ROW_RANDOM_BYTES:])
+    assert a.data_key == random[ID_RANDOM_BYTES:ROW_RANDOM_BYTES] and len(a.data_key) == 32
+    assert b.data_key == random[ROW_RANDOM_BYTES + ID_RANDOM_BYTES :] and a.data_key != b.data_key
+    assert uuid.UUID(a.customer_id).version == 7 and a.customer_id != b.customer_id
+    with pytest.raises(ValueError):
+        store.prepare(customer(3), random=random[:-1])
+    chunk = prepare_pool._prepare_values(
+        store, [prepare_pool._input_values(customer(i)) for i in range(4)], utcnow()
+    )
+    keys = [p.data_key for p in chunk if isinstance(p, PreparedCustomer)]
+    assert len(keys) == 4 and len(set(keys)) == 4
+
+
+def test_the_store_pseudonym_is_the_key_rings(hush: Hush) -> None:
+    store = hush.writes.store
+    for _ in range(5):
+        cid = new_customer_id()
+        assert store.pseudonym(cid) == hush.keyring.pseudonym(cid)
+    prepared = store.prepare(customer(1))
+    assert prepared.pseudonym == hush.keyring.pseudonym(prepared.customer_id)
+
+
+def test_the_pool_warms_the_store_up_before_it_forks(hush: Hush, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the store builds on first use is built once, before the fork, from a few rows of the batch."""
+    store = hush.writes.store
+    events: list[str] = []
+    real_warm, real_start = store.warm_up, PreparePool._start
+
+    def warm(sample: Any) -> None:
+        events.append(f"warm {len(list(sample))}")
+        real_warm([])
+
+    def start(self: PreparePool) -> bool:
+        events.append("fork")
+        return real_start(self)
+
+    monkeypatch.setattr(store, "warm_up", warm)
+    monkeypatch.setattr(PreparePool, "_start", start)
+    signal = _no_hang(30)
+    try:
+        with PreparePool(store, workers=1, chunk=5) as pool:
+            out = pool.collect(pool.submit([customer(i) for i in range(30)], now=utcnow()))
+            out += pool.collect(pool.submit([customer(i) for i in range(30, 40)], now=utcnow()))
+    finally:
+        signal.alarm(0)
+    assert events == [f"warm {prepare_pool.WARM_UP_ROWS}", "fork"]  # once, before the only fork
+    assert [p.external_id for p in out if isinstance(p, PreparedCustomer)] == [f"E{i:04d}" for i in range(40)]

@@ -243,3 +243,69 @@ def test_no_plaintext_in_reprs() -> None:
     assert "Secretname" not in shown
     assert "secretname" not in shown.casefold()
     assert "hiv" not in shown.casefold()
+
+
+# -- identifiers in disguise (issue 12) ------------------------------------------------------------
+
+_CYRILLIC = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441"}
+
+
+@pytest.mark.parametrize("swap", ["a", "e", "o", "p", "c"])
+@pytest.mark.parametrize("template", ["Dear {full_name}", "Write to us\n{full_name}\nThank you"])
+def test_a_non_recipients_email_with_cyrillic_look_alikes_is_caught(swap: str, template: str) -> None:
+    """Another customer's e-mail written with a Cyrillic look-alike letter is still theirs."""
+    disguised = OTHER_EMAIL.replace(swap, _CYRILLIC[swap])
+    assert not disguised.isascii()
+    values = {"full_name": f"Ann Lee {disguised}"}
+    reasons = gate().check(letter(template.format(**values), **values))
+    assert GateReason(FOREIGN_IDENTIFIER, "full_name") in reasons
+
+
+def test_own_email_with_a_look_alike_is_not_foreign() -> None:
+    """Folding look-alikes finds the address it imitates; the recipient's own one passes."""
+    own = "me@example.com".replace("e", _CYRILLIC["e"], 1)
+    g = gate()
+    assert ("email", "me@example.com") in g.identifiers(f"Write to {own}")
+    assert g.check(letter("Your account: me@example.com", email="me@example.com")) == ()
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "0 7 7 0 0 9 0 0 1 2 3",  # digit by digit
+        "0  7  7  0  0  9  0  0  1  2  3",  # two spaces between digits
+        "0-7-7-0-0-9-0-0-1-2-3",
+        "+ 4 4 7 7 0 0 9 0 0 1 2 3".replace("+ ", "+"),
+        "07700 900 123",
+        "(07700) 900-123",
+    ],
+)
+def test_a_non_recipients_phone_written_digit_by_digit_is_caught(written: str) -> None:
+    values = {"postal_address": f"12 King Street, ring {written}"}
+    g = gate()
+    assert ("phone", OTHER_PHONE) in g.identifiers(values["postal_address"])
+    reasons = g.check(letter("{postal_address}".format(**values), **values))
+    assert GateReason(FOREIGN_IDENTIFIER, "postal_address") in reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Flat 1 2 3 High Street", "Order 12 3 4", "Room 101, 2 4 6", "1 2 3 4 5 6"],
+)
+def test_short_digit_groups_are_no_phone(text: str) -> None:
+    """Fewer than seven digits, or numbers that are no phone number, are not identifiers."""
+    assert [kind for kind, _ in gate().identifiers(text) if kind == "phone"] == []
+
+
+def test_phone_pattern_stays_linear_on_long_spaced_digit_runs() -> None:
+    import time
+
+    g = gate()
+    short, long = "1 " * 500, "1 " * 8_000
+    t0 = time.perf_counter()
+    g.identifiers(short)
+    t_short = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    g.identifiers(long)
+    t_long = time.perf_counter() - t0
+    assert t_long < max(t_short, 1e-3) * 16 * 8  # 16x the input: linear growth, with slack

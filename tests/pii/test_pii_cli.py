@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from api.cli_pii import pii_app
+from api.cli.pii import pii_app
 
 runner = CliRunner()
 

@@ -103,3 +103,65 @@ def test_skeleton_offsets_map_back(raw: str) -> None:
 def test_skeleton_fast_path_equals_full(raw: str) -> None:
     """The fast path (plain text: lower case only) is only an optimisation."""
     assert skeleton(raw).text == _full_skeleton(raw).text
+
+
+@given(st.text(alphabet=st.sampled_from("abkKLO01357 .-,;:()/\"'@$!|_`&#*?"), max_size=30))
+def test_skeleton_fast_path_equals_full_with_punctuation(raw: str) -> None:
+    """The one-search test for plain text (``_needs_work``) never skips a step the full skeleton takes."""
+    assert skeleton(raw).text == _full_skeleton(raw).text
+
+
+@given(st.text(alphabet=st.sampled_from("abcdekilos013457 .-,'@$!|()"), max_size=30))
+def test_ascii_leetspeak_path_keeps_offsets(raw: str) -> None:
+    """Leetspeak folds one character for one: offsets and variants keep the text's length."""
+    norm = _full_skeleton(raw)
+    for i in range(len(norm.text)):
+        s, e = norm.to_original(i, i + 1)
+        assert 0 <= s <= e <= len(raw)
+    for variant in norm.variants:
+        assert len(variant) == len(norm.text)
+
+
+def test_email_leetspeak_is_read() -> None:
+    assert skeleton("write to d3c3ased@example.com").text.startswith("write to deceased")
+
+
+def test_ascii_lookalikes_fold_one_for_one() -> None:
+    from core.pii.normaliser import ascii_lookalikes
+
+    disguised = "\u0430nn@ex\u0430mple.com"  # Cyrillic а twice
+    assert ascii_lookalikes(disguised) == "ann@example.com"
+    assert ascii_lookalikes("王伟 ann") == "王伟 ann"  # no look-alike: as it is
+    assert len(ascii_lookalikes("Ｏ\u043e\u0440")) == 3
+
+
+@given(st.text(alphabet=st.sampled_from("abkKLOSAIP01357 .-,;:()/\"'@$!|_`&#*?"), max_size=30))
+def test_word_by_word_profile_equals_the_whole_text_searches(raw: str) -> None:
+    """The memoised word-by-word reading of plain ASCII (_ascii_profile) answers exactly what the
+    searches over the whole text answer: it may never skip a skeleton step or a case split."""
+    from core.pii.normaliser import _ascii_profile, _has_case_change, _needs_work
+
+    assert _ascii_profile(raw) == (_needs_work(raw), _has_case_change(raw))
+    assert [n.text for n in skeletons(raw)] == [skeleton(raw).text] + (
+        [skeleton(raw, split_case=True).text] if _has_case_change(raw) else []
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "work", "case"),
+    [
+        ("k i l l e d", True, False),  # one-character words in a row: across words
+        ("R . I . P", True, False),  # with words of punctuation between them
+        ("a . b - c", True, False),
+        ("a b", False, False),  # two are initials
+        ("x  y", True, False),  # two spaces
+        ("Daughter_Killed", True, False),  # an underscore between words
+        ("K1lled", True, False),
+        ("DaughterKilled", False, True),  # a case split only
+        ("Customer Number 12", False, False),
+    ],
+)
+def test_word_by_word_profile_on_runs_across_words(raw: str, work: bool, case: bool) -> None:
+    from core.pii.normaliser import _ascii_profile, _has_case_change, _needs_work
+
+    assert _ascii_profile(raw) == (_needs_work(raw), _has_case_change(raw)) == (work, case)

@@ -91,10 +91,10 @@ def _sensitive(text: str, *terms: tuple[str, str]) -> Analysis:
             [("died", "bereavement")],
             "[withheld: bereavement], so call after the 20th.",
         ),
-        (  # a fact in the last clause takes the whole sentence; other sentences stay
+        (  # a fact in the last clause with its own subject: the clause before it and the full stop stay
             "Please call after the 20th, her father died. Wants sofas.",
             [("died", "bereavement")],
-            "[withheld: bereavement] Wants sofas.",
+            "Please call after the 20th, [withheld: bereavement]. Wants sofas.",
         ),
         (  # two facts in one sentence: one marker with both categories, up to the later one
             "She is pregnant and lost her job: call in May, not before.",

@@ -42,7 +42,7 @@ import api
 import audit
 import core
 import policies
-from api.cli_pii import pii_app
+from api.cli.pii import pii_app
 
 #: Allowed growth of the match time per eightfold growth of the input (linear: 8, quadratic: 64).
 RATIO = 32.0
@@ -52,7 +52,8 @@ DOUBLING_RATIO = 6.0
 FLOOR = 50e-6
 #: Doubling first, so an exponential pattern fails on a short input instead of hanging the suite.
 SIZES = (20, 40, 80, 160, 320, 2_560, 20_480)
-_SKIP_MODULES = ("migrations",)
+#: Not imported: migrations, and ``__main__`` modules (importing one runs the program).
+_SKIP_MODULES = ("migrations", "__main__")
 
 AnyPattern = re.Pattern[str] | regex.Pattern[str]
 
@@ -194,6 +195,14 @@ FAMILIES: dict[str, str] = {
     "full-width": "１２３＠",
     "url-like": "http://a.",
     "brackets": "([{<",
+    "capital dash": "A-",
+    "word dash": "Ab-",
+    "capital comma": "Q,",
+    "capital slash": "Q/",
+    "dotted words": "Ab.Cd ",
+    "lines of names": "Ab Cd\n",
+    "emoji capital": "😀Q,",
+    "latin in CJK": "客户Ab Cd，",
 }
 
 

@@ -97,3 +97,26 @@ def test_surely_clean_on_ordinary_and_sensitive_fields() -> None:
     assert screen.surely_clean(["Oliver Smith", "14 High Street, London SW1A 1AA"])
     assert not screen.surely_clean(["Daughter Killed in Car Crash", "1 Elm Rd"])
     assert not screen.surely_clean(["王芳 (已故)"])  # not plain ASCII: looked at in full
+
+
+def test_surely_clean_reads_an_accented_field_apart_from_a_plain_one() -> None:
+    """Plain ASCII fields are read joined, others one by one: a remark is caught either way."""
+    screen = SensitiveScreen.shared()
+    assert screen.surely_clean(["Ólafur Arnalds", "14 High Street, London SW1A 1AA"])
+    assert not screen.surely_clean(["Ólafur Arnalds", "Flat 1 (Husband Passed  Away 2023)"])
+    assert not screen.surely_clean(["Ann Lee", "Flat 1, Ｄａｕｇｈｔｅｒ Ｋｉｌｌｅｄ in Car Crash"])
+    assert not screen.surely_clean(["Ann Lee", "k i l l e d", "Flat 2"])
+
+
+@pytest.mark.parametrize(
+    ("address", "level"),
+    [
+        ("1 Elm Rd\nRoma", "personal"),  # a town on its own line is a place
+        ("Via Roma 9, Roma", "personal"),
+        ("1 Elm Rd back in\nRehab", "sensitive"),  # a line break inside a phrase makes no town
+        ("1 Elm Rd b\u200bac\u200bk i\u200bn\n\u211behab", "sensitive"),  # nor when disguised
+        ("Flat 2, staying with\nRehab", "sensitive"),
+    ],
+)
+def test_a_place_on_its_own_line_only_when_the_line_before_ends_a_phrase(address: str, level: str) -> None:
+    assert CustomerFieldScreen().screen_fields({"postal_address": address})[0] == level

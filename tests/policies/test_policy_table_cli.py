@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.cli_policy import policy_app
+from api.cli.policy import policy_app
 from core.errors import InputError
 from policies.authorizer import Authorizer
 from policies.table import build_table

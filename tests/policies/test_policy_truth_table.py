@@ -32,7 +32,7 @@ RESOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "created_at",
             "pseudonym",
         ),
-        ("read", "write", "erase"),
+        ("read", "write", "erase", "review"),
     ),
     "note": (("body", "findings", "author", "created_at"), ("read", "write")),
     "transaction": (("occurred_at", "amount", "currency", "product", "category"), ("read", "write")),
@@ -118,8 +118,11 @@ EXPECTED: dict[tuple[str, str], dict[tuple[str, str], Grant]] = {
         ("profile", "read"): ("all", {"results": F}),
     },
     # compliance, purpose compliance: the whole audit log; customers with direct identifiers
-    # partially masked; note bodies withheld (mask none) while their findings are readable.
+    # partially masked; note bodies withheld (mask none) while their findings are readable;
+    # review decisions on any customer's suppression (clear/keep a review, mark deceased or
+    # do-not-contact) and no other change: no customer write or erase, no note write.
     ("compliance", "compliance"): {
+        ("customer", "review"): ("all", {"suppression": W}),
         ("audit", "read"): ("all", {"events": F, "report": F, "verify": F, "anomalies": F}),
         ("customer", "read"): (
             "all",

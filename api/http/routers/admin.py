@@ -6,6 +6,9 @@ files are loaded and validated completely, then swapped in with one reference
 policy hash and a refused reload are audit events.  The endpoint needs ``admin``/
 ``manage`` of ``policy`` (the ``admin`` role, purpose ``service``); a signal is the
 operator's (whoever may signal the server process) and is recorded as the system.
+With ``--workers N`` the supervisor forwards SIGHUP to every worker, and a worker that
+reloaded through the endpoint asks it to (:mod:`api.http.supervisor`): every worker
+reloads in place and records its own event.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import Access, Services
+from api.http.supervisor import notify_siblings
 from core.errors import HushError
 from core.governance import Governance
 
@@ -58,6 +62,8 @@ def reload_policy(ctx: Access, svc: Services) -> PolicyReloadOut:
         raise PolicyReloadRefused(
             f"policy not reloaded, the previous one stays in force: {result.error.message}"
         )
+    if result.changed:
+        notify_siblings()  # with --workers N, the other workers reload too (each audits its own)
     return PolicyReloadOut(
         policy_hash=result.policy_hash, previous_hash=result.previous_hash, changed=result.changed
     )

@@ -16,6 +16,8 @@ from presidio_analyzer import AnalysisExplanation, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.recognizers.base import Rule, RuleRecognizer, has_digit
+from core.pii.recognizers.zh_entities import artifact_words
+from core.pii.zh_places import divisions
 
 _ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK: Final = "10X98765432"
@@ -54,12 +56,14 @@ _DISTRICT = rf"(?:{_NOT_START}{_HAN}){{1,6}}(?:区|县|旗)"
 _TOWN = rf"(?:{_NOT_START}{_HAN}){{1,8}}(?:镇|乡|街道)"
 _ROAD = rf"(?:{_NOT_START}[\u4e00-\u9fff0-9]){{1,10}}(?:路|街|大道|巷|胡同|弄|道)"
 _NUMBER = r"(?:[0-9]{1,5}|[一二三四五六七八九十百]{1,4})号"
+# a section of a long road (Taiwan): 忠孝东路四段
+_SECTION = r"(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})段"
 _DETAIL = (
     r"(?:[\u4e00-\u9fffA-Za-z0-9]{0,8}?(?:小区|花园|公寓|大厦|广场|中心|新村|苑|村|城))?"
     r"(?:[0-9A-Za-z一二三四五六七八九十]{1,5}(?:号楼|栋|幢|座|单元|楼|层|室|号))*"
 )
 _ADDRESS_FULL = re.compile(
-    rf"(?:{_PROVINCE})?(?:{_CITY})?(?:{_DISTRICT})?(?:{_TOWN})?{_ROAD}{_NUMBER}{_DETAIL}"
+    rf"(?:{_PROVINCE})?(?:{_CITY})?(?:{_DISTRICT})?(?:{_TOWN})?{_ROAD}{_SECTION}?{_NUMBER}{_DETAIL}"
 )
 _ADDRESS_ADMIN = re.compile(rf"(?:{_PROVINCE}(?:{_CITY})(?:{_DISTRICT})?|{_CITY}{_DISTRICT})")
 
@@ -72,6 +76,9 @@ _RESIDENT_ID = re.compile(
 )
 _BANK_CARD = re.compile(r"(?<!\d)(?:\d{4}[ -]?){3}\d{4}(?:[ -]?\d{1,3})?(?!\d)|(?<!\d)\d{16,19}(?!\d)")
 
+# the commonest family names, compound ones first so that 欧阳 is not read as 欧 + a given name.  (The
+# ~400 of the faker package's Chinese locales were tried: rarer ones such as 谈 and 权 are everyday words
+# too, "老师谈过了", "消费者权利", and the context rules took them for names.)
 SURNAMES: Final = (
     "欧阳|司马|诸葛|上官|慕容|东方|皇甫|尉迟|公孙|令狐|"
     "王|李|张|刘|陈|杨|黄|赵|吴|周|徐|孙|马|朱|胡|郭|何|高|林|罗|郑|梁|谢|宋|唐|许|韩|冯|邓|曹|彭|曾|"
@@ -81,8 +88,9 @@ SURNAMES: Final = (
     "关|兰|焦|俞|左|柳|甘|祝|包|宁|尚|符|舒|阮|柯|纪|梅|童|凌|毕|单|季|裴|霍|涂|成|苗|谷|盛|曲|翁|冉|"
     "骆|蓝|路|游|辛|靳|管|柴|蒙|鲍|华|喻|祁|蒲|房|滕|屈|饶|解|牟|艾|尤|阳|时|穆|农|司|卓|古|吉|缪|简|车|"
     "项|连|芦|麦|褚|娄|窦|戚|岑|景|党|宫|费|卜|冷|晏|席|卫|米|柏|宗|瞿|桂|全|佟|应|臧|闵|苟|邬|边|卞|姬|"
-    "师|和|仇|栾|隋|商|刁|沙|荣|巫|寇|桑|郎|甄|丛|仲|虞|敖|巩|明|佘|池|查|麻|苑|迟|邝"
+    "师|和|仇|栾|隋|商|刁|沙|荣|巫|寇|桑|郎|甄|丛|仲|虞|敖|巩|明|佘|池|查|麻|苑|迟|邝|萧|傅|阎|赖|洪"
 )
+
 _TITLE = r"(?:先生|女士|小姐|太太|夫人)"
 # titles that follow a bare surname ("王师傅", "张总"); "安装师傅" or "应用总是" are not names
 _SHORT_TITLE = (
@@ -102,6 +110,38 @@ _NAME_AFTER_LABEL = re.compile(
     rf"(?:(?:姓名|名字|联系人|收件人)(?:是|叫|为|：|:)?|客户(?:是|叫|为|：|:))\s?(?P<v>(?:{SURNAMES}){_GIVEN})"
 )
 _NAME_BEFORE_RELATION = re.compile(rf"(?<![\u4e00-\u9fff])(?P<v>(?:{SURNAMES}){_GIVEN})的{_RELATION}")
+
+
+class _ChineseAddressRecognizer(RuleRecognizer):
+    """Address patterns, held to the words of the Chinese model: a match starts and ends on a word
+    boundary, and a run of divisions without a street ("广东省广州市", "杭州市西湖区") starts with a place
+    that the model tags as one or that is in the division list.  Characters alone make no address:
+    "不可能掌握全市各个地区" ends in 市 and 区 but names nothing."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts)
+        if not results or nlp_artifacts is None or nlp_artifacts.tokens is None:
+            return results
+        words = artifact_words(nlp_artifacts)
+        starts = {s: tag for s, _, tag in words}
+        ends = {e for _, e, _ in words}
+        places = divisions()
+        kept: list[RecognizerResult] = []
+        for r in results:
+            if r.start not in starts or r.end not in ends:
+                continue
+            if r.entity_type == "LOCATION" and not (
+                starts[r.start] in ("LOC", "ns")
+                or any(places.is_place(text[r.start : r.start + n]) for n in range(2, _LONGEST_DIVISION + 1))
+            ):
+                continue
+            kept.append(r)
+        return kept
+
+
+_LONGEST_DIVISION: Final = 12
 
 
 class _ContextRuleRecognizer(RuleRecognizer):
@@ -131,7 +171,7 @@ def cn_personal_recognizers() -> list[RuleRecognizer]:
             Rule("BANK_CARD", _BANK_CARD, 0.8, validate=luhn_ok),
         ],
     )
-    address = RuleRecognizer(
+    address = _ChineseAddressRecognizer(
         name="HushChineseAddress",
         language="zh",
         rules=[

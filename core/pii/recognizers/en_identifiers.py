@@ -28,7 +28,8 @@ _NAMED_HOUSE: Final = re.compile(
     rf"(?<![\w-])(?:Flat|Apartment|Apt|Unit)\s+\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Z][A-Za-z'\-]*\s+){{1,3}}"
     rf"(?:House|Court|Mansions|Building|Tower|Lodge|{_SUFFIX})(?![\w])"
 )
-# street words of other European languages, before the name (Rue, Via, Calle ...) or glued after it (-straße)
+# street words of other European languages, before the name (Rue, Via, Calle ...) or glued after it (-straße);
+# a glued name is one word of at most 48 characters, started where the hyphenated word starts (linear)
 _STREET_FIRST: Final = re.compile(
     r"(?<![\w])(?:\d{1,5}[a-z]?,?\s+)?(?:Rue|Rua|Via|Viale|Piazza|Corso|Calle|Carrer|Avenida|Avda\.|Av\.|Paseo|Camino|"
     r"Plaza|Praça|Largo|Estrada|Travessa|Rodovia|Boulevard|Chemin|Place|Allée|Impasse|Quai|ul\.|ulica)"
@@ -36,7 +37,7 @@ _STREET_FIRST: Final = re.compile(
     re.IGNORECASE,
 )
 _STREET_GLUED: Final = re.compile(
-    r"(?<![\w])[A-ZÄÖÜ][\w\-]*(?:straße|strasse|str\.|weg|platz|gasse|allee|ring|damm|laan|straat|gracht|vej|gade|"
+    r"(?<![\w\-])[A-ZÄÖÜ][\w\-]{0,47}?(?:straße|strasse|str\.|weg|platz|gasse|allee|ring|damm|laan|straat|gracht|vej|gade|"
     r"gatan|gata|gate|veien|katu|tie)\s+\d{1,5}[a-z]?(?![\w])"
 )
 _PO_BOX: Final = re.compile(r"(?<![\w])P\.?\s?O\.?\s+Box\s+\d{1,6}(?![\w])", re.IGNORECASE)

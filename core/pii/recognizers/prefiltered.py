@@ -65,6 +65,10 @@ class PrefilteredRecognizer(LocalRecognizer):
             context=list(inner.context),
         )
 
+    @property
+    def inner(self) -> EntityRecognizer:
+        return self._inner
+
     def load(self) -> None:
         """The inner recognizer is loaded already."""
 

@@ -37,18 +37,28 @@ What is masked, and why (decided as quasi-identifiers, not by what a data set la
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type
 from core.pii.nlp import ZH_WORDS
+from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
+from core.pii.terms import compile_terms
 from core.pii.zh_places import Divisions, divisions
 
 _ENTITY: Final = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORGANIZATION"}
 HONORIFIC: Final = re.compile(
     r"(?:先生|女士|小姐|太太|夫人|老师|师傅|医生|律师|同学|教授|博士|总|老板|经理|总监|主任|阿姨|叔叔|大爷|大妈)$"
+)
+# relative time words that the model sometimes reads into the end of a name
+_DEICTIC_TIME: Final = re.compile(
+    r"(?:今天|明天|昨天|后天|前天|今早|今晚|明早|明晚|上午|下午|晚上|早上|中午)"
 )
 # a date to the day (a birthday, an appointment); a year or a month alone identifies nobody
 _CALENDAR_DATE: Final = re.compile(r"[0-9一二三四五六七八九十]{1,2}月[0-9一二三四五六七八九十]{1,3}[日号]")
@@ -77,14 +87,17 @@ _FACILITY_HEAD: Final = re.compile(
     r"^(?:超市|商场|广场|大厦|公馆|会馆|酒店|宾馆|饭店|餐厅|茶馆|酒吧|网吧|公园|体育场|体育馆|球馆|码头|大院|牧场|"
     r"中心|商务区|小区|花园|家园|名苑)$"
 )
-_MODIFIER_TAGS: Final = frozenset({"n", "a", "v", "vn", "an", "nw"})
+# a verbal noun before the head names its function ("销售 中心", "转运 中心", "教育 中心"), not the place
+_MODIFIER_TAGS: Final = frozenset({"n", "a", "v", "an", "nw"})
 # prepositions and verbs of place and motion: what follows names where ("在", "位于", "前往")
 _TO_OR_AT: Final = frozenset(
     {"在", "于", "从", "到", "至", "去", "来自", "位于", "前往", "抵达", "住在", "飞往"}
 )
 _TWO_HAN: Final = re.compile(r"^[\u4e00-\u9fff]{2}$")
 _UNIT_WORD: Final = re.compile(
-    r"^(?:[0-9A-Za-z零〇一二三四五六七八九十百甲乙丙丁东西南北\-#]*(?:号楼|号院|号|栋|幢|座|单元|楼|层|室|户|弄|巷|期|区|段))+$"
+    r"^(?:[0-9A-Za-z零〇一二三四五六七八九十百甲乙丙丁东西南北\-#]*(?:号楼|号院|号|栋|幢|座|单元|楼|层|室|户|弄|巷|期|区|段))+"
+    # the number of the next unit, read into this word by the model: "100号5/m 楼/n"
+    r"[0-9A-Za-z]{0,4}$"
 )
 # the end of an address after a place: a branch, a building, an estate ("虹口龙之梦店")
 _TAIL_WORD: Final = re.compile(
@@ -104,7 +117,87 @@ _URL: Final = re.compile(
     r"(?:https?://|www\.)[!-~]+"
     r"|(?<![A-Za-z0-9.\-])[A-Za-z0-9.\-]{1,100}\.(?:cn|com|net|org|jpg|png|gif)(?:/[!-~]*)?"
 )
-_PLACE, _UNIT, _NUMBER, _OTHER = range(4)
+_PLACE, _UNIT, _NUMBER, _OTHER, _SHORT = range(5)
+# a two-character common noun with a place's suffix names a kind of place, not a place: 赛区, 景区, 楼市,
+# 城市, 公园, 校园, 马路, 大街 (village names such as 张村 or 李庄 keep their suffixes)
+_GENERIC_PLACE: Final = re.compile(r"^[\u4e00-\u9fff](?:区|市|城|园|湾|里|坊|苑|路|街|道|巷|弄)$")
+
+
+_SENSITIVE_TYPES: Final = frozenset(sensitive_type(c) for c in SENSITIVE_CATEGORIES)
+# the title of a work (《死亡空间2》, 《天天有喜》), a Weibo emoticon code ([生病], [泪]), a handle (@心理咨询中心)
+_NAMED_THING: Final = re.compile(
+    r"《[^《》\n]{1,60}》|〈[^〈〉\n]{1,60}〉|\[[^\[\]\n]{1,8}\]|@[^\s@:：,，。！!？?/]{1,30}"
+)
+# predicates that take 死 as a degree complement ("累死了", "热死了", "笑死了": "terribly"), not a death
+# (a one-character predicate, or the last character of a longer one: 难受, 好笑, 可爱); and any adjective
+_DEGREE_OF_DEATH: Final = frozenset(
+    "累热冷笑饿渴困烦闷急气吓忙疼痛痒美帅萌爽酸甜辣咸丑挤吵愁想爱恨羡馋丢懒受聊"
+)
+_ADJECTIVE_TAGS: Final = frozenset({"a", "ad", "an"})
+# particles and complements the model reads onto the end of a verb ("断了", "走着")
+_PARTICLES: Final = frozenset("了着过的得地们呢吗吧啊呀")
+_HAN_RE: Final = re.compile(r"[\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _terms_zh() -> re.Pattern[str]:
+    return compile_terms(TERMS_ZH, word_bounded=False)
+
+
+def misread_terms(
+    text: str, found: Sequence[RecognizerResult], words: Sequence[tuple[int, int, str]]
+) -> set[int]:
+    """Indexes in ``found`` of sensitive terms that the Chinese model's reading says are not there: a term
+    that cuts through words on both sides ("别人|流泪" is no 人流) or ends inside a content word ("过|世界"
+    is no 过世; "摔|断了" is still 摔断), unless a word it cuts holds a term of its own; a term inside the title of a work, an emoticon code, a handle, or
+    before the head of a place's name ("小三峡"), which names a thing and states no fact about anyone;
+    and 死了 as a degree complement after a predicate of feeling ("累死了", "热死了", "无聊死了")."""
+    if not words:
+        return set()
+    word_of: list[tuple[int, int]] = [(i, i + 1) for i in range(len(text))]
+    tag_at: dict[int, str] = {}
+    for a, b, tag in words:
+        tag_at[a] = tag
+        for i in range(a, min(b, len(text))):
+            word_of[i] = (a, b)
+    named = [m.span() for m in _NAMED_THING.finditer(text)] if any(c in text for c in "《〈[@") else []
+    named_starts = [a for a, _ in named]  # in order and apart: finditer's matches do not overlap
+    drop: set[int] = set()
+    for k, r in enumerate(found):
+        if r.entity_type not in _SENSITIVE_TYPES or not 0 <= r.start < r.end <= len(text):
+            continue
+        first, last = word_of[r.start], word_of[r.end - 1]
+        head_cut = first[0] < r.start and first[1] < r.end  # the term starts inside a word
+        # the term ends inside a word whose rest is more than a particle: "过|世界" is cut, "摔|断了" is not
+        tail_cut = (
+            last[1] > r.end
+            and last[0] > r.start
+            and any(_HAN_RE.match(c) and c not in _PARTICLES for c in text[r.end : last[1]])
+        )
+        # a cut on both sides ("别人|流泪" for 人流), or at the end into a content word; and fail closed: a cut
+        # word that holds a term of its own ("被车撞" cuts 撞死) keeps the finding
+        cut = [w for w, c in ((first, head_cut), (last, tail_cut)) if c]
+        cuts = ((head_cut and last[1] > r.end and last[0] > r.start) or tail_cut) and not any(
+            _terms_zh().search(text, a, b) for a, b in cut
+        )
+        # inside a title, an emoticon, a handle; or the modifier inside a place or person the model names
+        # ("小三峡" holds no 小三), though not its head ("协和医院" is a hospital)
+        k_named = bisect_right(named_starts, r.start - 1) - 1  # the last named thing starting before the term
+        inside = (k_named >= 0 and r.end < named[k_named][1]) or (
+            first == last and tag_at.get(first[0]) in ("LOC", "PER") and r.end < first[1]
+        )
+        before = word_of[r.start - 1] if r.start > 0 else (0, 0)
+        degree = (
+            text.startswith("死了", r.start)
+            and r.start > 0
+            and (
+                text[r.start - 1] in _DEGREE_OF_DEATH
+                or (before[1] == r.start and tag_at.get(before[0]) in _ADJECTIVE_TAGS)
+            )
+        )
+        if cuts or inside or degree:
+            drop.add(k)
+    return drop
 
 
 def artifact_words(art: NlpArtifacts) -> list[tuple[int, int, str]]:
@@ -127,13 +220,19 @@ def _quoted(text: str, start: int, end: int) -> bool:
 
 
 def _kind(word: str, tag: str, places: Divisions) -> int:
-    if tag == "LOC" or places.in_address(word):
+    if tag == "LOC" or places.is_place(word):
         return _PLACE
+    if places.in_address(word):
+        return _SHORT
     if tag in ("PER", "TIME", "w", "v", "p", "c", "u", "xc", "d", "r", "_SP"):
         return _OTHER
     if _UNIT_WORD.match(word) or (tag in ("n", "nz", "ORG", "s") and _TAIL_WORD.match(word)):
         return _UNIT
-    if _PLACE_WORD.match(word) and tag in ("n", "ns", "nz", "ORG", "s", "f", "m"):
+    if (
+        _PLACE_WORD.match(word)
+        and tag in ("n", "ns", "nz", "ORG", "s", "f", "m")
+        and not (tag != "ns" and _GENERIC_PLACE.match(word))
+    ):
         return _PLACE
     if _NUMBER_WORD.match(word):
         return _NUMBER
@@ -143,6 +242,12 @@ def _kind(word: str, tag: str, places: Divisions) -> int:
 def address_runs(words: list[tuple[int, int, str]], text: str, places: Divisions) -> list[tuple[int, int]]:
     """Runs of two or more address words starting with a place: [start, end) in ``text``."""
     kinds = [_kind(text[s:e], tag, places) for s, e, tag in words]
+    for k in range(len(kinds)):
+        if kinds[k] == _SHORT:
+            # a district's short form ("前锋", "同仁", "平安") is a place after its city or province only:
+            # "广安前锋" is an address, "爱尔兰前锋" a forward from Ireland
+            after_division = k > 0 and places.is_place(text[words[k - 1][0] : words[k - 1][1]])
+            kinds[k] = _PLACE if after_division else _OTHER
     runs: list[tuple[int, int]] = []
     i = 0
     n = len(words)
@@ -199,6 +304,9 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 m = HONORIFIC.search(word)
                 if m is not None and m.start() >= 1:
                     end = start + m.start()
+                t = _DEICTIC_TIME.search(text, start + 2, end)
+                if t is not None and t.end() == end:
+                    end = t.start()  # a time word read into the name: "阿袁明天/PER 到店里"
                 out.append(RecognizerResult(kind, start, end, 0.85))
             elif kind is not None:
                 out.append(RecognizerResult(kind, start, end, 0.85))

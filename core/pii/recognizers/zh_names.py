@@ -24,7 +24,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.recognizers.cn_personal import NAME_RULES, SURNAMES
 from core.pii.recognizers.zh_entities import HONORIFIC as _HONORIFIC
-from core.pii.recognizers.zh_entities import artifact_words
+from core.pii.recognizers.zh_entities import artifact_words, misread_terms
 
 _HAN: Final = r"[\u4e00-\u9fff]"
 #: a social-media handle: up to a delimiter; without one, at most this many characters at a word boundary
@@ -57,6 +57,21 @@ _BEFORE_SAYING: Final = re.compile(
     r"证实|回应|答道|问道|直言)"
 )
 _CLOSING: Final = frozenset("，,。.、；;：:！!？?）)】]」』\n ")
+# a nickname: 小/阿/老 and one or two characters (or a Latin letter or two: 小V), in a place that names it:
+# after a verb of naming ("外号小纯洁", "叫我阿袁", "我叫小新") or before a verb of saying ("阿袁说")
+_NICK: Final = rf"[小阿老](?:{_HAN}{{1,2}}|[A-Za-z]{{1,2}}(?![A-Za-z]))"
+_NICK_NAMED: Final = re.compile(
+    rf"(?:外号|绰号|昵称|小名|乳名|网名|艺名|人称|叫我|我叫|名叫|叫做|都叫|我是|他是|她是)[ \t]?(?P<v>{_NICK})"
+)
+_NICK_SAYING: Final = re.compile(
+    rf"(?<![\u4e00-\u9fff])(?P<v>{_NICK})(?=说|认为|表示|告诉|回复|问道|答道|笑道|感叹)"
+)
+# what follows "我是": a name only when the model does not read it as an ordinary word ("我是老客户" is not)
+_NAMING_VERB: Final = re.compile(
+    r"(?:外号|绰号|昵称|小名|乳名|网名|艺名|人称|叫我|我叫|名叫|叫做|都叫)[ \t]?$"
+)
+# a pseudonym, said to be one: "钱海洋（化名）"
+_PSEUDONYM: Final = re.compile(rf"(?P<v>{_HAN}{{2,3}})(?=[（(]化名)")
 # tags of words that are names or may be: LAC's person, other proper noun, unknown
 _NAMEISH: Final = frozenset({"PER", "nz", "nr", "xc"})
 # LAC's tags of function words, numbers and time words: prepositions, conjunctions, particles, adverbs,
@@ -80,6 +95,8 @@ _HAN_CHAR: Final = re.compile(_HAN)
 _NOT_DOUBLED_NAME: Final = frozenset("爸妈哥姐弟妹爷奶叔婶舅姑伯公婆姥太宝娃人天年月日家处事时次个样步")
 _DOUBLED_TAGS: Final = frozenset({"n", "nz", "nr", "PER", "a", "v", "vn"})
 _SUBJECT_OF: Final = frozenset({"v", "d", "a", "p"})
+_VERB_SUBJECT_OF: Final = frozenset({"a", "TIME", "p"})
+_OWNERS: Final = ("我家", "你家", "他家", "她家", "咱家", "我们家", "跟", "陪")
 
 _PROPAGATED: Final = frozenset({"PERSON", "LOCATION", "ADDRESS"})
 # a name's spelling in Latin letters in brackets right after it: 威尔莱特（WillWright）
@@ -164,9 +181,49 @@ class ChineseNameRecognizer(LocalRecognizer):
                         title = _HONORIFIC.search(text, s + 1, end)
                         out.append(RecognizerResult("PERSON", s, title.start() if title else end, score))
                         break
+        for m in _PSEUDONYM.finditer(text):
+            s, e = m.span("v")
+            for start in range(s, e - 1):
+                if fits(start, e, strong=True):
+                    out.append(RecognizerResult("PERSON", start, e, 0.7))
+                    break
+        out.extend(RecognizerResult("PERSON", s, e, 0.6) for s, e in _nicknames(text, words, starts, ends))
         out.extend(RecognizerResult("PERSON", s, e, 0.6) for s, e in _after_agent_noun(text, words))
         out.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _reduplicated_nicknames(text, words))
         return out
+
+
+def _nicknames(
+    text: str, words: Sequence[tuple[int, int, str]], starts: set[int], ends: set[int]
+) -> list[tuple[int, int]]:
+    """小/阿/老 + a name where it is named or speaks: the longest candidate that ends on a word boundary
+    and is not one ordinary word of the model ("我叫小新，" yes; "我是小学生" no: 小学生 is one word)."""
+    if not words:
+        return []
+    tags = {(a, b): tag for a, b, tag in words}
+    word_at = {a: (b, tag) for a, b, tag in words}
+    out: list[tuple[int, int]] = []
+    for pattern in (_NICK_NAMED, _NICK_SAYING):
+        for m in pattern.finditer(text):
+            s, e = m.span("v")
+            if s not in starts:
+                continue
+            named = pattern is _NICK_NAMED and _NAMING_VERB.search(text, max(0, s - 3), s) is not None
+            for end in range(e, s + 1, -1):
+                if end not in ends or any(c in _NOT_GIVEN for c in text[s + 1 : end]):
+                    continue
+                tag = tags.get((s, end))
+                if tag is not None and tag not in _NAMEISH:
+                    break  # one ordinary word: 老师, 小区, 小朋友
+                # after "我是" the rest must not be an ordinary word of its own ("老/a 客户/n")
+                rest = word_at.get(s + 1)
+                if not named and rest is not None and rest[0] == end and rest[1] not in _NAMEISH:
+                    break
+                if end < len(text) and text[end] not in _CLOSING and pattern is _NICK_NAMED and not named:
+                    break
+                out.append((s, end))
+                break
+    return out
 
 
 def _after_agent_noun(text: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
@@ -191,22 +248,114 @@ def _after_agent_noun(text: str, words: Sequence[tuple[int, int, str]]) -> list[
 
 def _reduplicated_nicknames(text: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
     """Pet names made by doubling a character (壮壮, 兔兔, 圆圆) where a name stands: a doubled word of the
-    model that opens a clause and is followed by its predicate ("，壮壮很幸福"), or is the object of a verb
-    closed by punctuation ("感谢兔兔，").  Doubled kinship words (妈妈), distributive doubling (人人, 天天)
-    and the model's adverbs, measure words and interjections (刚刚, 个个, 哈哈) are not names."""
+    model (or two one-character words of the same character) that opens a clause and is followed by its
+    predicate ("，壮壮很幸福"), is the object of a verb closed by punctuation ("感谢兔兔，"), one of the
+    family or a companion ("我家胖胖", "跟猪猪的同学"), or is called by name ("，浪浪，你太绝了").
+    Doubled kinship words (妈妈), distributive doubling (人人, 天天), the model's adverbs, measure words
+    and interjections (刚刚, 个个, 哈哈), and a doubled verb ("看看再说", "谢谢你") are not names."""
     out: list[tuple[int, int]] = []
+    n = len(words)
     for i, (s, e, tag) in enumerate(words):
+        last = i
+        if e - s == 1 and i + 1 < n and words[i + 1][1] - words[i + 1][0] == 1 and text[s] == text[s + 1]:
+            last = i + 1  # the model cut the pet name in two: "浪/n 浪/n"
+            e = s + 2
+            if words[last][2] != tag:
+                continue
         if e - s != 2 or text[s] != text[s + 1] or _HAN_CHAR.fullmatch(text[s]) is None:
             continue
         if text[s] in _NOT_DOUBLED_NAME or tag not in _DOUBLED_TAGS:
             continue
         before = text[s - 1] if s else "\n"
         after = text[e] if e < len(text) else "\n"
-        next_tag = words[i + 1][2] if i + 1 < len(words) else "w"
-        opens = (before in _CLOSING or before in "@#") and next_tag in _SUBJECT_OF
-        object_of = i > 0 and words[i - 1][2] == "v" and after in _CLOSING and tag != "v"
-        if opens or object_of:
+        next_tag = words[last + 1][2] if last + 1 < n else "w"
+        verb = tag == "v"
+        # a doubled verb opening a clause is a tentative action ("看看再说", "试试看") unless what follows is
+        # a predicate of its own for a subject: an adjective, a time, a preposition ("壮壮很幸福")
+        opens = (before in _CLOSING or before in "@#") and (
+            next_tag in _VERB_SUBJECT_OF if verb else next_tag in _SUBJECT_OF
+        )
+        object_of = i > 0 and words[i - 1][2] == "v" and after in _CLOSING and not verb
+        owned = text.endswith(_OWNERS, 0, s)
+        vocative = text.startswith(("你", "，你", ",你"), e) and not verb
+        if opens or object_of or owned or vocative:
             out.append((s, e))
+    return out
+
+
+# what joins the members of a list of people: the enumeration comma, and 和/与/跟/及 between two names
+_LIST_COMMA: Final = frozenset("、")
+_AND: Final = frozenset({"和", "与", "跟", "及", "同"})
+_LIST_TAGS: Final = frozenset({"PER", "nr", "nz", "n", "v", "vn", "a", "an", "xc", "LOC", "ns", "m"})
+
+
+def refine_chinese(
+    text: str, found: Sequence[RecognizerResult], words: Sequence[tuple[int, int, str]]
+) -> list[RecognizerResult]:
+    """The Chinese findings of a text, completed and corrected with the model's reading (``words``):
+    sensitive terms the reading says are not there are dropped (:func:`misread_terms`); a member of a
+    list of people is a person too ("方力钧、展望、张晓刚"; "解解和周觅"); and every name or place found
+    once is found at every other mention (:func:`propagate_chinese`)."""
+    drop = misread_terms(text, found, words)
+    kept = [r for k, r in enumerate(found) if k not in drop]
+    kept.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _listed_people(text, kept, words))
+    kept.extend(propagate_chinese(text, kept, words))
+    return kept
+
+
+def _listed_people(
+    text: str, found: Sequence[RecognizerResult], words: Sequence[tuple[int, int, str]]
+) -> list[tuple[int, int]]:
+    """Members of a list whose other members are people: items joined by the enumeration comma (、) or
+    by 和/与/跟/及.  An item is one word of the model, or two that make a surname and a given name, of two
+    to four characters and no function word.  Held between two people by enumeration commas
+    ("方力钧、展望、张晓刚") it is a person; next to one person only, it must also look like a name: a
+    name-like tag of the model, a doubled character (解解), or a surname and a given name."""
+    if not words or not any(c in text for c in "、和与跟及同"):
+        return []
+    per_end = {r.end for r in found if r.entity_type == "PERSON"}
+    per_start = {r.start for r in found if r.entity_type == "PERSON"}
+    if not per_end:
+        return []
+    people = {(r.start, r.end) for r in found if r.entity_type == "PERSON"}
+    n = len(words)
+    seps = [text[a:b] in _LIST_COMMA or text[a:b] in _AND for a, b, _ in words]
+    out: list[tuple[int, int]] = []
+    for i in range(n):
+        if seps[i]:
+            continue
+        candidates = [(i, i)]
+        if (
+            i + 1 < n
+            and not seps[i + 1]
+            and words[i + 1][1] - words[i][0] == 3
+            and _FULL_NAME.fullmatch(text, words[i][0], words[i + 1][1]) is not None
+        ):
+            candidates.append((i, i + 1))
+        for first, last in candidates:
+            a, b = words[first][0], words[last][1]
+            tags = [t for _, _, t in words[first : last + 1]]
+            if (a, b) in people or not 2 <= b - a <= 4 or _HAN_CHAR.match(text, a) is None:
+                continue
+            if any(t not in _LIST_TAGS for t in tags) or any(c in _NOT_GIVEN for c in text[a:b]):
+                continue
+            lsep = first - 1 if first > 0 and seps[first - 1] else None
+            rsep = last + 1 if last + 1 < n and seps[last + 1] else None
+            left = lsep is not None and words[lsep][0] in per_end
+            right = rsep is not None and words[rsep][1] in per_start
+            enumerated = (
+                lsep is not None
+                and rsep is not None
+                and text[words[lsep][0] : words[lsep][1]] in _LIST_COMMA
+                and text[words[rsep][0] : words[rsep][1]] in _LIST_COMMA
+            )
+            looks = (
+                any(t in _NAMEISH for t in tags)
+                or (b - a == 2 and text[a] == text[a + 1] and text[a] not in _NOT_DOUBLED_NAME)
+                or (b - a == 3 and _FULL_NAME.fullmatch(text, a, b) is not None)
+            )
+            if (left and right and enumerated) or ((left or right) and looks):
+                out.append((a, b))
     return out
 
 
@@ -217,7 +366,8 @@ def propagate_chinese(
     as English finds a person again by a first name alone, the two-character given name of a full
     Chinese name found once (胡小亭 ... 小亭) where it starts a word of the model (``words``); and a
     one-character name the model found ("盈讨厌婷") wherever the model reads that character as a word of
-    its own that is not a function word ("说婷，", "盈的闺蜜"), never inside a longer word."""
+    its own that is not a function word ("盈的闺蜜"), or as the object glued to a one-character verb at
+    the end of a clause ("说婷，"), never inside a longer word ("盈利")."""
     word_starts = {a for a, _, _ in words} if words is not None else None
     extra_single = _single_names(text, found, words) if words is not None else []
     values: dict[str, tuple[str, float]] = {}
@@ -271,11 +421,18 @@ def _single_names(
     if not singles:
         return []
     spans = {(r.start, r.end) for r in found}
-    return [
+    out = [
         RecognizerResult("PERSON", a, b, 0.5)
         for a, b, tag in words
         if b == a + 1 and text[a] in singles and tag not in _FUNCTION_TAGS and (a, b) not in spans
     ]
+    # the model glued the name to the one-character verb before it, at the end of a clause: "说婷，", "选婷？"
+    out.extend(
+        RecognizerResult("PERSON", b - 1, b, 0.5)
+        for a, b, tag in words
+        if b == a + 2 and tag == "v" and text[b - 1] in singles and (b == len(text) or text[b] in _CLOSING)
+    )
+    return out
 
 
 def _after_surname(text: str, start: int) -> bool:

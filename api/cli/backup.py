@@ -11,25 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from api.cli import DataDir, JsonFlag, err, fail, opened, out, print_json
-from core.config import Settings, load_settings
+from api.cli.options import DataDir, JsonFlag, typer_app
+from api.cli.output import err, fail, out, print_json
+from api.cli.root import database, key_fingerprint, opened, operator_keys, restorer
 from core.errors import HushError
-
-if TYPE_CHECKING:
-    from audit.signing import Ed25519Signer
-    from core.keys import KeyProvider
 
 # The backup machinery (SQLAlchemy, cryptography, the audit log) loads when a command runs, not
 # for `hushdb --help`.
 
-backup_app = typer.Typer(
-    help="Backups of the data: full and incremental, encrypted and signed.", no_args_is_help=True
-)
+backup_app = typer_app("Backups of the data: full and incremental, encrypted and signed.")
 
 BaseDirs = Annotated[
     list[Path] | None,
@@ -44,11 +38,13 @@ BaseDirs = Annotated[
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[str, int], None]]:
     """A live line on stderr (terminals only): what is being copied and how far."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=err,
+        console=err.console,
         transient=True,
         disable=not err.is_terminal,
     )
@@ -67,16 +63,6 @@ def _progress(label: str) -> Iterator[Callable[[str, int], None]]:
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
-
-
-def _operator_keys(data_dir: Path | None) -> tuple[Settings, KeyProvider, Ed25519Signer]:
-    """The data directory's settings, its key provider and the audit signing key (in that order)."""
-    from audit.signing import load_signer
-    from core.keys import open_key_provider
-
-    settings = load_settings(data_dir)
-    provider = open_key_provider(settings.key_source)
-    return settings, provider, load_signer(settings.signing_key_path)
 
 
 def _report(doc: dict[str, Any], json_out: bool, line: str) -> None:
@@ -98,27 +84,9 @@ def create(
     json_out: JsonFlag = False,
 ) -> None:
     """Back up the data while the store keeps serving: encrypted, signed, full or incremental."""
-    with opened(data_dir) as hush:
-        ctx = hush.operator_context("compliance")
-
-        def record(detail: dict[str, str | int | bool | None]) -> None:
-            hush.gateway.record_alone(
-                hush.gateway.event(
-                    ctx, action="backup", resource="admin", fields=["backup"], decision="allow", detail=detail
-                )
-            )
-
-        from core.backup import BackupMaker
-
-        with _progress("backup") as progress:
-            maker = BackupMaker(
-                engine=hush.engine,
-                root_key=hush.keyring.provider.root_key(),
-                signer=hush.signer,
-                record_event=record,
-                progress=progress,
-            )
-            outcome = maker.create(out_dir, incremental_from=incremental_from)
+    with opened(data_dir) as svc, _progress("backup") as progress:
+        maker = svc.backup_maker(svc.operator_context("compliance"), progress)
+        outcome = maker.create(out_dir, incremental_from=incremental_from)
     doc = {
         "backup": str(outcome.path),
         "id": outcome.id,
@@ -145,16 +113,15 @@ def verify(
 ) -> None:
     """Check integrity, signatures and the chain of bases without restoring: exit 0 ok, nonzero otherwise."""
     from core.backup import check_chain
-    from core.keys import KeyRing
 
     try:
-        _, provider, signer = _operator_keys(data_dir)
+        _, provider, signer = operator_keys(data_dir)
         with _progress("verify") as progress:
             report = check_chain(
                 backup_dir,
                 root_key=provider.root_key(),
                 public_key=signer.public_key,
-                fingerprint=KeyRing(provider).fingerprint,
+                fingerprint=key_fingerprint(provider),
                 base_dirs=base_dir or (),
                 progress=progress,
             )
@@ -187,21 +154,15 @@ def check_audit(
     json_out: JsonFlag = False,
 ) -> None:
     """Verify the audit log against the witness, reporting the ranges that restores lost: exit 0 ok, 1 tampered."""
-    from audit.signing import load_signer
     from core.backup.auditgap import archived_witnesses, verify_with_restores
-    from core.db import create_db_engine
 
     try:
-        settings = load_settings(data_dir)
-        signer = load_signer(settings.signing_key_path)
-        files = witness or [settings.checkpoints_path, *archived_witnesses(settings.checkpoints_path)]
-        engine = create_db_engine(settings.database_url)
-        try:
+        config, _, signer = operator_keys(data_dir)
+        files = witness or [config.checkpoints_path, *archived_witnesses(config.checkpoints_path)]
+        with database(config) as engine:
             result = verify_with_restores(
                 engine, witness=files[0], public_key=signer.public_key, extra_witnesses=files[1:]
             )
-        finally:
-            engine.dispose()
     except HushError as exc:
         fail(exc)
         return
@@ -237,29 +198,9 @@ def restore(
     json_out: JsonFlag = False,
 ) -> None:
     """Rebuild the data from a full backup plus its incrementals, keeping the current key store."""
-    from audit.checkpoints import JsonlCheckpointSink
-    from audit.log import AuditLog
-    from core.backup import Restorer
-    from core.keys import KeyRing
-
     try:
-        settings, provider, signer = _operator_keys(data_dir)
-        audit = AuditLog(
-            signer=signer,
-            checkpoint_sink=JsonlCheckpointSink(settings.checkpoints_path),
-            checkpoint_every=settings.checkpoint_every,
-        )
         with _progress("restore") as progress:
-            restorer = Restorer(
-                database_url=settings.database_url,
-                witness_path=settings.checkpoints_path,
-                root_key=provider.root_key(),
-                fingerprint=KeyRing(provider).fingerprint,
-                audit=audit,
-                public_key=signer.public_key,
-                progress=progress,
-            )
-            outcome = restorer.restore(backup_dir, force=force, base_dirs=base_dir or ())
+            outcome = restorer(data_dir, progress).restore(backup_dir, force=force, base_dirs=base_dir or ())
     except HushError as exc:
         fail(exc)
         return
@@ -291,3 +232,6 @@ def restore(
 def register(app: typer.Typer) -> None:
     app.add_typer(backup_app, name="backup")
     app.command("restore")(restore)
+
+
+__all__ = ["backup_app", "register"]

@@ -7,14 +7,12 @@ from typing import Annotated
 
 import typer
 
-from api.cli import AsSubject, DataDir, JsonFlag, opened, print_json, progress_bar, say_err
+from api.cli.options import AsSubject, DataDir, JsonFlag, typer_app
+from api.cli.output import print_json, progress_bar, say_err
+from api.cli.root import opened
 from core.errors import InputError
 
-export_app = typer.Typer(
-    pretty_exceptions_show_locals=False,
-    help="Exports: mail-merge campaigns (purpose marketing).",
-    no_args_is_help=True,
-)
+export_app = typer_app("Exports: mail-merge campaigns (purpose marketing).")
 
 MAX_TEMPLATE_BYTES = 100_000
 
@@ -53,9 +51,9 @@ def mailmerge(
     json_out: JsonFlag = False,
 ) -> None:
     """Export a campaign: consenting, unsuppressed recipients; every letter checked before it is written."""
-    from core.export import MailmergeRequest, MailmergeService
+    from core.export import MailmergeRequest
 
-    with opened(data_dir) as hush:
+    with opened(data_dir) as svc:
         request = MailmergeRequest(
             campaign=campaign,
             fields=tuple(f.strip() for f in fields.split(",")),
@@ -64,8 +62,8 @@ def mailmerge(
             format=fmt,
             template_name=template.name if template is not None else None,
         )
-        service = MailmergeService(gateway=hush.gateway, pii=hush.pii, settings=hush.settings)
-        ctx = hush.context(as_subject, "marketing")
+        service = svc.mailmerge
+        ctx = svc.context(as_subject, "marketing")
         try:
             with progress_bar("exporting") as bar:
                 task = bar.add_task("export", total=None)
@@ -97,3 +95,6 @@ def mailmerge(
 def register(app: typer.Typer) -> None:
     """Add ``hushdb export`` to ``app``."""
     app.add_typer(export_app, name="export")
+
+
+__all__ = ["export_app", "register"]

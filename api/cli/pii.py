@@ -18,18 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from core.config import load_settings
+from api.cli.options import JsonFlag, typer_app
+from api.cli.output import fail
+from api.cli.root import pii_engine, settings
 from core.errors import HushError, InputError, PayloadTooLargeError
-from core.pii.analysis import Analysis
 
 if TYPE_CHECKING:
-    from core.pii.engine import PiiEngine
+    from core.pii.analysis import Analysis
 
-pii_app = typer.Typer(
-    pretty_exceptions_show_locals=False,
-    help="Find and mask personal and sensitive content (offline).",
-    no_args_is_help=True,
-)
+pii_app = typer_app("Find and mask personal and sensitive content (offline).")
 
 _CHUNK = 256
 
@@ -44,22 +41,9 @@ LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of the text: aut
 JsonlFlag = Annotated[bool, typer.Option("--jsonl", help='One {"text": ...} object per input line.')]
 
 
-def fail(error: HushError) -> None:
-    """One line on stderr and the error's exit code (this module is imported by api.cli: no import back)."""
-    sys.stderr.write(f"error: {error.message}\n")
-    raise typer.Exit(error.exit_code)
-
-
-def _engine() -> PiiEngine:
-    from core.pii.engine import PiiEngine  # Presidio and spaCy load only when a command needs them
-
-    settings = load_settings(None)
-    return PiiEngine.create(spacy_model=settings.spacy_model, zh_model=settings.zh_ner_model)
-
-
 def _limit() -> int:
     """The largest text analysed, in bytes of UTF-8: the note limit (``HUSHDB_NOTE_MAX_BYTES``)."""
-    return load_settings(None).note_max_bytes
+    return settings(None).note_max_bytes
 
 
 def _check_size(text: str, limit: int, where: str = "input") -> str:
@@ -115,19 +99,19 @@ def _write(doc: dict[str, Any]) -> None:
 @pii_app.command("scan")
 def scan(
     lang: LangOpt = Lang.auto,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: JsonFlag = False,
     jsonl: JsonlFlag = False,
 ) -> None:
     """Print the findings in the text on stdin (types and offsets, never the values)."""
     try:
         if jsonl:
-            engine = _engine()
+            engine = pii_engine()
             for texts in _jsonl_texts():
                 for analysis in engine.analyse_many(texts, lang=lang.value):
                     _write({"findings": _findings(analysis)})
             return
         text = _read_text(_limit())  # before spaCy loads: oversized input fails at once
-        analysis = _engine().analyse(text, lang=lang.value)
+        analysis = pii_engine().analyse(text, lang=lang.value)
     except HushError as exc:
         fail(exc)
         return
@@ -151,7 +135,7 @@ def mask_cmd(lang: LangOpt = Lang.auto, jsonl: JsonlFlag = False) -> None:
     key = secrets.token_bytes(32)  # the export policy tags; a hash operator would get a fresh key
     try:
         if jsonl:
-            engine = _engine()
+            engine = pii_engine()
             for texts in _jsonl_texts():
                 for text, analysis in zip(texts, engine.analyse_many(texts, lang=lang.value), strict=True):
                     _write(
@@ -163,9 +147,16 @@ def mask_cmd(lang: LangOpt = Lang.auto, jsonl: JsonlFlag = False) -> None:
                     )
             return
         text = _read_text(_limit())
-        masked = mask(text, _engine().analyse(text, lang=lang.value), policy=EXPORT_POLICY, hash_key=key)
+        masked = mask(text, pii_engine().analyse(text, lang=lang.value), policy=EXPORT_POLICY, hash_key=key)
     except HushError as exc:
         fail(exc)
         return
     if masked is not None:
         sys.stdout.write(masked + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pii_app, name="pii")
+
+
+__all__ = ["pii_app", "register"]

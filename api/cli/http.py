@@ -10,16 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli import AsSubject, DataDir, JsonFlag, fail, guarded, opened, out, plural, print_json, say_err
+from api.cli.options import AsSubject, DataDir, JsonFlag, typer_app
+from api.cli.output import fail, guarded, out, plural, print_json, say_err
+from api.cli.root import opened, settings
 
 if TYPE_CHECKING:  # the store's modules load when a command runs, not for `hushdb --help`
     from core.apikeys import ApiKeyInfo
 
-apikeys_app = typer.Typer(
-    pretty_exceptions_show_locals=False,
-    help="API keys for the HTTP API (stored hashed; shown once).",
-    no_args_is_help=True,
-)
+apikeys_app = typer_app("API keys for the HTTP API (stored hashed; shown once).")
 
 
 SHUTDOWN_GRACE_SECONDS = 5
@@ -66,12 +64,10 @@ def _run_server(host: str, port: int, workers: int, data_dir: Path | None) -> No
     import uvicorn
 
     from api.http.access_log import configure_logging
-    from api.http.app import create_app, default_routers
-    from core.config import load_settings
 
-    settings = guarded(lambda: load_settings(data_dir))
+    config = guarded(lambda: settings(data_dir))
     guarded(lambda: check_listen(host, port))
-    configure_logging(settings.log_level)
+    configure_logging(config.log_level)
     options = {
         "host": host,
         "port": port,
@@ -87,11 +83,14 @@ def _run_server(host: str, port: int, workers: int, data_dir: Path | None) -> No
             pass  # fail here, with a one-line error, if the store does not open
         # uvicorn's worker processes build the app with api.http.app:factory, which reads the
         # settings itself: hand the chosen data directory down the only way it can go.
-        os.environ["HUSHDB_HOME"] = str(settings.data_dir)
-        uvicorn.run("api.http.app:factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        os.environ["HUSHDB_HOME"] = str(config.data_dir)
+        # SIGHUP to this process is forwarded to every worker, which reloads the policy in place
+        from api.http.supervisor import run_workers
+
+        run_workers("api.http.app:factory", workers=workers, **options)
         return
-    with opened(data_dir) as hush:
-        uvicorn.run(create_app(hush, extra_routers=default_routers()), **options)  # type: ignore[arg-type]
+    with opened(data_dir) as svc:
+        uvicorn.run(svc.http_app(), **options)  # type: ignore[arg-type]
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -137,10 +136,8 @@ def register(app: typer.Typer) -> None:
         json_out: JsonFlag = False,
     ) -> None:
         """Create a key for SUBJECT and print it once (it is stored only as a keyed hash)."""
-        with opened(data_dir) as hush:
-            from core.apikeys import ApiKeys
-
-            new = ApiKeys(gateway=hush.gateway).create(hush.operator_context("service"), subject)
+        with opened(data_dir) as svc:
+            new = svc.apikeys.create(svc.operator_context("service"), subject)
         if json_out:
             print_json({**info_doc(new.info), "token": new.token})
         else:
@@ -150,10 +147,8 @@ def register(app: typer.Typer) -> None:
     @apikeys_app.command("list")
     def apikeys_list(data_dir: DataDir = None, json_out: JsonFlag = False) -> None:
         """List keys (ids, subjects, state; never the keys)."""
-        with opened(data_dir) as hush:
-            from core.apikeys import ApiKeys
-
-            keys = ApiKeys(gateway=hush.gateway).list(hush.operator_context("service"))
+        with opened(data_dir) as svc:
+            keys = svc.apikeys.list(svc.operator_context("service"))
         if json_out:
             print_json([info_doc(k) for k in keys])
             return
@@ -169,10 +164,8 @@ def register(app: typer.Typer) -> None:
     @apikeys_app.command("revoke")
     def apikeys_revoke(key_id: str, data_dir: DataDir = None) -> None:
         """Revoke key KEY_ID (it stops working at once; revoking twice is harmless)."""
-        with opened(data_dir) as hush:
-            from core.apikeys import ApiKeys
-
-            info = ApiKeys(gateway=hush.gateway).revoke(hush.operator_context("service"), key_id)
+        with opened(data_dir) as svc:
+            info = svc.apikeys.revoke(svc.operator_context("service"), key_id)
         out.print(f"revoked API key {info.key_id} of {info.subject}", highlight=False)
 
     @app.command()
@@ -183,13 +176,10 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Data-subject export (dpo, purpose erasure): everything held about one person, as JSON."""
-        with opened(data_dir) as hush:
-            from core.compliance import ComplianceQueries
-            from core.dsar import DSAR_PURPOSE, DataSubjectExport
+        with opened(data_dir) as svc:
+            from core.dsar import DSAR_PURPOSE
 
-            ctx = hush.context(as_subject, DSAR_PURPOSE)
-            reports = ComplianceQueries(hush=hush)
-            doc = DataSubjectExport(gateway=hush.gateway, reports=reports).export(ctx, external_id)
+            doc = svc.dsar.export(svc.context(as_subject, DSAR_PURPOSE), external_id)
             _write_private(out_file, json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
         out.print(
             f"wrote {out_file}: {plural(len(doc['notes']), 'note')}, "
@@ -200,3 +190,6 @@ def register(app: typer.Typer) -> None:
         )
 
     app.add_typer(apikeys_app, name="apikeys")
+
+
+__all__ = ["apikeys_app", "check_listen", "register"]

@@ -1,4 +1,5 @@
-"""``hushdb audit``: verify the log, export its public key, list events, report who saw a person's data."""
+"""``hushdb audit``: verify the log, export its public key, list events, report who saw a person's data,
+find unusual staff access."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli import AsSubjectOpt, DataDir, JsonFlag, opened, plural, print_json, say_err
+from api.cli.options import AsSubjectOpt, DataDir, JsonFlag, parse_as_of, typer_app
+from api.cli.output import line, plural, print_json, say_err
+from api.cli.root import opened
 from core.errors import InputError
 
 if TYPE_CHECKING:  # the store's modules load when a command runs, not for `hushdb --help`
     from audit.verify import VerifyReport
 
-audit_app = typer.Typer(
-    pretty_exceptions_show_locals=False, help="The append-only audit log.", no_args_is_help=True
-)
+audit_app = typer_app("The append-only audit log.")
 
 
 def _when(value: str | None, name: str) -> dt.datetime | None:
@@ -29,11 +30,6 @@ def _when(value: str | None, name: str) -> dt.datetime | None:
     except ValueError as exc:
         raise InputError(f"{name} is not an ISO 8601 date or date-time") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _line(text: str) -> None:
-    """One unwrapped line on stdout (hashes and paths are never re-flowed to the terminal width)."""
-    sys.stdout.write(text + "\n")
 
 
 def _verify_doc(report: VerifyReport, key: str, witness: str) -> dict[str, Any]:
@@ -97,15 +93,15 @@ def verify(
     key = witness_path = ""
     external = False
     try:
-        with opened(data_dir) as hush:
-            from core.compliance import ComplianceQueries, VerifyOptions
+        with opened(data_dir) as svc:
+            from core.compliance import VerifyOptions
 
             options = VerifyOptions(public_key=public_key, witness=witness, incremental=since_checkpoint)
-            report = ComplianceQueries(hush=hush).verify(hush.operator_context("compliance"), options)
-            pinned = public_key or hush.settings.audit_public_key
+            report = svc.compliance.verify(svc.operator_context("compliance"), options)
+            pinned = public_key or svc.settings.audit_public_key
             key = f"pinned {pinned}" if pinned else "data directory (not pinned)"
-            witness_path = str(witness or hush.settings.checkpoints_path)
-            external = not Path(witness_path).absolute().is_relative_to(hush.settings.data_dir)
+            witness_path = str(witness or svc.settings.checkpoints_path)
+            external = not Path(witness_path).absolute().is_relative_to(svc.settings.data_dir)
     except typer.Exit as exc:
         raise typer.Exit(2 if exc.exit_code not in (0, 1) else exc.exit_code) from exc
     assert report is not None
@@ -119,24 +115,24 @@ def verify(
         )
         head = "signed" if report.head_signed else "NOT signed (written before head signing)"
         if report.lost:
-            _line(
+            line(
                 f"audit log verified, NOT intact: {len(report.lost)} restore gap(s); the rest: {scope} verified"
             )
             for gap in report.lost:
-                _line(f"lost: {gap.describe()}")
+                line(f"lost: {gap.describe()}")
         else:
-            _line(f"audit log intact: {scope} verified")
-        _line(f"head: seq {report.head_seq} hash {report.head_hash}")
-        _line(
+            line(f"audit log intact: {scope} verified")
+        line(f"head: seq {report.head_seq} hash {report.head_hash}")
+        line(
             f"signatures: head {head}, {report.checkpoints_checked} checkpoints, key {report.key_id} ({key})"
         )
-        _line(
+        line(
             f"witness: {witness_path} ({report.witness_checkpoints} checkpoints, newest seq {report.witness_seq})"
             + ("" if external else "; beside the database, not independent: see HUSHDB_AUDIT_WITNESS")
         )
     else:
         say_err(f"audit log TAMPERED: first bad event seq={report.first_bad_seq}: {report.reason}")
-        _line(f"head: seq {report.head_seq} hash {report.head_hash}")
+        line(f"head: seq {report.head_seq} hash {report.head_hash}")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -148,17 +144,17 @@ def export_key(
     data_dir: DataDir = None,
 ) -> None:
     """Print the audit log's public key (PEM), to pin it outside the data directory."""
-    with opened(data_dir) as hush:
-        pem = hush.signer.public_key_pem().decode("ascii")
-        ctx = hush.operator_context("compliance")
-        hush.gateway.record_alone(
-            hush.gateway.event(
+    with opened(data_dir) as svc:
+        pem = svc.signer.public_key_pem().decode("ascii")
+        ctx = svc.operator_context("compliance")
+        svc.gateway.record_alone(
+            svc.gateway.event(
                 ctx,
                 action="audit_key_export",
                 resource="audit",
                 fields=["public_key"],
                 decision="allow",
-                detail={"key_id": hush.signer.key_id},
+                detail={"key_id": svc.signer.key_id},
             )
         )
         if out_file is None:
@@ -170,7 +166,7 @@ def export_key(
                 handle.write(pem)
         except OSError as exc:
             raise InputError(f"cannot write {out_file}: {exc.strerror}") from exc
-    _line(f"wrote the audit public key (key id {hush.signer.key_id}) to {out_file}")
+    line(f"wrote the audit public key (key id {svc.signer.key_id}) to {out_file}")
 
 
 @audit_app.command("events")
@@ -209,12 +205,9 @@ def events(
 
     JSON: {"events": [...], "next": SEQ or null}; pass SEQ as --before (as --after with --oldest-first).
     """
-    with opened(data_dir) as hush:
-        from core.compliance import ComplianceQueries
-
-        ctx = hush.context(as_subject, "compliance") if as_subject else hush.operator_context("compliance")
-        page = ComplianceQueries(hush=hush).events_page(
-            ctx,
+    with opened(data_dir) as svc:
+        page = svc.compliance.events_page(
+            svc.context_or_operator(as_subject, "compliance"),
             customer=customer,
             subject=subject,
             purpose=purpose,
@@ -230,11 +223,11 @@ def events(
         print_json({"events": page.events, "next": page.next})
         return
     _print_rows(page.events)
-    _line(plural(len(page.events), "event"))
+    line(plural(len(page.events), "event"))
     if page.next is not None:
-        _line(f"more: next page with {'--before' if page.newest_first else '--after'} {page.next}")
+        line(f"more: next page with {'--before' if page.newest_first else '--after'} {page.next}")
     else:
-        _line("no more events")
+        line("no more events")
 
 
 @audit_app.command("report")
@@ -245,16 +238,13 @@ def report(
     json_out: JsonFlag = False,
 ) -> None:
     """Who accessed this person's data, when, for what purpose, which fields (GDPR Art. 15(1)(c))."""
-    with opened(data_dir) as hush:
-        from core.compliance import ComplianceQueries
-
-        ctx = hush.context(as_subject, "compliance") if as_subject else hush.operator_context("compliance")
-        rows = ComplianceQueries(hush=hush).access_report(ctx, customer)
+    with opened(data_dir) as svc:
+        rows = svc.compliance.access_report(svc.context_or_operator(as_subject, "compliance"), customer)
     if json_out:
         print_json(rows)
         return
     _print_rows(rows)
-    _line(plural(len(rows), "event"))
+    line(plural(len(rows), "event"))
 
 
 def _print_rows(rows: list[dict[str, Any]]) -> None:
@@ -263,9 +253,44 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
         how = f" via {r['channel']}" if r.get("channel") else ""
         if r.get("os_user"):
             how += f" ({r['os_user']})"
-        _line(
+        line(
             f"#{r['seq']} {r['ts']} {r['subject']} [{','.join(r.get('roles', []))}] {r['purpose']} "
             f"{r['action']} {r['resource']} {fields} -> {r['decision']}"
             + (f" rows={r['row_count']}" if "row_count" in r else "")
             + how
         )
+
+
+@audit_app.command("anomalies")
+def anomalies(
+    as_subject: Annotated[
+        str | None, typer.Option("--as", help="Subject acting (compliance, e.g. cora).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="ISO date-time (default: 90 days ago).")
+    ] = None,
+    data_dir: DataDir = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Unusual staff access in the audit log: volume, denial bursts, not-owned reads, odd hours."""
+    with opened(data_dir) as svc:
+        ctx = svc.context_or_operator(as_subject, "compliance")
+        start = None
+        if since is not None:
+            start = parse_as_of(since, "--since")
+            if len(since) == 10 and start is not None:
+                start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        report = svc.access_analytics.anomalies(ctx, since=start)
+        if json_out:
+            print_json(report.as_dict())
+            return
+        for a in report.anomalies:
+            line(f"{a.day} {a.subject} {a.kind}: {a.events} events, {a.rows} rows (score {a.score:.1f})")
+        line(f"{len(report.anomalies)} anomalies in {report.events} events since {report.since.isoformat()}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+
+
+__all__ = ["audit_app", "register"]

@@ -1,4 +1,4 @@
-"""``hushdb profile ...`` (analyst, purpose profiling / data_quality) and ``hushdb audit anomalies``.
+"""``hushdb profile ...``: segments, lifetime value, churn, cross-sell, data quality (analyst).
 
 Every run is authorized by the policy, leaves out customers who objected to profiling (the count
 is printed), is audited with its inputs and stored (see ``core.profiling.results``).  Output names
@@ -12,59 +12,34 @@ stored without results`` on stderr and exit with code 9; with ``--json`` they al
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli import DataDir, JsonFlag, opened, out, print_json
+from api.cli.options import AsAnalyst, AsOf, DataDir, JsonFlag, parse_as_of, typer_app
+from api.cli.output import out, print_json
+from api.cli.root import Services, opened
 from core.errors import InputError
 
 if TYPE_CHECKING:  # the store's modules load when a command runs, not for `hushdb --help`
-    from api.wiring import Hush
     from core.errors import ModelUnusableError
     from core.gateway import AccessContext
     from core.profiling.governed import RunReceipt
 
-profile_app = typer.Typer(
-    pretty_exceptions_show_locals=False,
-    help="Profiling: segments, lifetime value, churn, cross-sell, data quality.",
+profile_app = typer_app(
+    "Profiling: segments, lifetime value, churn, cross-sell, data quality.", no_args_is_help=False
 )
 
-AsAnalyst = Annotated[
-    str | None,
-    typer.Option(
-        "--as", help="Subject acting (default: the one subject with the analyst role in roles.csv)."
-    ),
-]
-AsOf = Annotated[
-    str | None, typer.Option("--as-of", help="ISO date or date-time (UTC); later transactions are ignored.")
-]
 
-
-def analyst_context(hush: Hush, as_subject: str | None, purpose: str) -> AccessContext:
+def analyst_context(svc: Services, as_subject: str | None, purpose: str) -> AccessContext:
     """The acting subject's context; without ``--as``, the single analyst named in the policy files."""
     if as_subject is None:
-        analysts = sorted(s for s, roles in hush.policies.current.subjects().items() if "analyst" in roles)
+        analysts = sorted(s for s, roles in svc.policies.current.subjects().items() if "analyst" in roles)
         if len(analysts) != 1:
             raise InputError(f"give --as SUBJECT ({len(analysts)} subjects hold the analyst role)")
         as_subject = analysts[0]
-    return hush.context(as_subject, purpose)
-
-
-def parse_as_of(value: str | None, name: str = "--as-of") -> dt.datetime | None:
-    """An ISO date or date-time as UTC; a bare date means the end of that day."""
-    if value is None:
-        return None
-    try:
-        if len(value) == 10:
-            day = dt.date.fromisoformat(value)
-            return dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tzinfo=dt.UTC)
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InputError(f"{name} is not an ISO 8601 date or date-time") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return svc.context(as_subject, purpose)
 
 
 def _line(text: str) -> None:
@@ -102,13 +77,10 @@ def rfm(
 ) -> None:
     """RFM scores and segments per pseudonym."""
     from core.profiling.rfm import render_chart
-    from core.profiling.service import ProfilingService
 
-    with opened(data_dir) as hush:
+    with opened(data_dir) as svc:
         moment = parse_as_of(as_of)
-        run = ProfilingService(gateway=hush.gateway).rfm(
-            analyst_context(hush, as_subject, "profiling"), as_of=moment
-        )
+        run = svc.profiling.rfm(analyst_context(svc, as_subject, "profiling"), as_of=moment)
         if chart is not None:
             render_chart(run.counts, chart)
         if json_out:
@@ -151,15 +123,14 @@ def clv(
 ) -> None:
     """BG/NBD + Gamma-Gamma lifetime value (purchases after --as-of are ignored)."""
     from core.errors import ModelUnusableError
-    from core.profiling.service import ProfilingService
 
-    with opened(data_dir) as hush:
+    with opened(data_dir) as svc:
         if time_unit not in ("week", "day"):
             raise InputError("--time-unit must be week or day")
         unit: Any = time_unit
         try:
-            run = ProfilingService(gateway=hush.gateway).clv(
-                analyst_context(hush, as_subject, "profiling"),
+            run = svc.profiling.clv(
+                analyst_context(svc, as_subject, "profiling"),
                 as_of=parse_as_of(as_of),
                 time_unit=unit,
                 horizon=horizon,
@@ -214,12 +185,11 @@ def churn(
 ) -> None:
     """Churn candidates (pseudonyms) by P(alive) or overdue purchases."""
     from core.errors import ModelUnusableError
-    from core.profiling.service import ProfilingService
 
-    with opened(data_dir) as hush:
+    with opened(data_dir) as svc:
         try:
-            run = ProfilingService(gateway=hush.gateway).churn(
-                analyst_context(hush, as_subject, "profiling"),
+            run = svc.profiling.churn(
+                analyst_context(svc, as_subject, "profiling"),
                 threshold=threshold,
                 k=k,
                 as_of=parse_as_of(as_of),
@@ -259,11 +229,9 @@ def cross_sell(
     json_out: JsonFlag = False,
 ) -> None:
     """Item co-occurrence (support, confidence, lift) and top-N products per pseudonym."""
-    from core.profiling.service import ProfilingService
-
-    with opened(data_dir) as hush:
-        run = ProfilingService(gateway=hush.gateway).cross_sell(
-            analyst_context(hush, as_subject, "profiling"), top_n=top, as_of=parse_as_of(as_of)
+    with opened(data_dir) as svc:
+        run = svc.profiling.cross_sell(
+            analyst_context(svc, as_subject, "profiling"), top_n=top, as_of=parse_as_of(as_of)
         )
         rules = [
             {
@@ -298,12 +266,8 @@ def quality(
     json_out: JsonFlag = False,
 ) -> None:
     """Duplicate candidates, near-identical names, completeness, invalid values (purpose data_quality)."""
-    from core.profiling.quality_service import DataQualityService
-
-    with opened(data_dir) as hush:
-        run = DataQualityService(gateway=hush.gateway).run(
-            analyst_context(hush, as_subject, "data_quality"), name_threshold=threshold
-        )
+    with opened(data_dir) as svc:
+        run = svc.quality.run(analyst_context(svc, as_subject, "data_quality"), name_threshold=threshold)
         doc = {
             **run.receipt.as_dict(),
             "duplicates": [
@@ -332,46 +296,14 @@ def quality(
         )
 
 
-def anomalies(
-    as_subject: Annotated[
-        str | None, typer.Option("--as", help="Subject acting (compliance, e.g. cora).")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option("--since", help="ISO date-time (default: 90 days ago).")
-    ] = None,
-    data_dir: DataDir = None,
-    json_out: JsonFlag = False,
-) -> None:
-    """Unusual staff access in the audit log: volume, denial bursts, not-owned reads, odd hours."""
-    from core.profiling.access import AccessAnalytics
-
-    with opened(data_dir) as hush:
-        ctx = hush.context(as_subject, "compliance") if as_subject else hush.operator_context("compliance")
-        start = None
-        if since is not None:
-            start = parse_as_of(since, "--since")
-            if len(since) == 10 and start is not None:
-                start = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        report = AccessAnalytics(gateway=hush.gateway).anomalies(ctx, since=start)
-        if json_out:
-            print_json(report.as_dict())
-            return
-        for a in report.anomalies:
-            _line(f"{a.day} {a.subject} {a.kind}: {a.events} events, {a.rows} rows (score {a.score:.1f})")
-        _line(f"{len(report.anomalies)} anomalies in {report.events} events since {report.since.isoformat()}")
-
-
 def register(app: typer.Typer) -> None:
-    """Mount ``profile`` on ``app`` and add ``anomalies`` to the ``audit`` sub-app."""
-    from api.cli_audit import audit_app
-
+    """Mount ``profile`` on ``app``."""
     profile_app.command("rfm")(rfm)
     profile_app.command("clv")(clv)
     profile_app.command("churn")(churn)
     profile_app.command("cross-sell")(cross_sell)
     profile_app.command("quality")(quality)
     app.add_typer(profile_app, name="profile")
-    audit_app.command("anomalies")(anomalies)
 
 
-__all__ = ["parse_as_of", "profile_app", "register"]
+__all__ = ["analyst_context", "profile_app", "register"]
