@@ -2,7 +2,8 @@
 
 The sample is the first 500 CLUENER sentences and the first 400 Weibo messages.
 The bounds are the levels reached by the Chinese model and rules (issue 13, third pass:
-nicknames, lists of people, sensitive terms read against the model's words) plus a small
+nicknames, lists of people, sensitive terms read against the model's words; H11: institutions,
+doctrines and peoples a fact only in a person's context) plus a small
 margin: the test fails when leakage rises or masking starts eating harmless text.  Skipped where the shared data is absent.  Full figures: bench/pii.py.
 """
 
@@ -19,8 +20,9 @@ pytestmark = pytest.mark.skipif(not zh_corpus.available(), reason="../shared/dat
 KEY = b"zh-accuracy-key-0123456789"
 # (set, sentences, most names leaked, most places leaked, fewest characters kept)
 BOUNDS = [
-    ("cluener", 500, 0.050, 0.070, 0.948),  # reached: 4.2%, 6.1%, 95.3%
-    ("weibo", 400, 0.140, 0.035, 0.948),  # reached: 12.9%, 2.4%, 95.3%
+    # leak bounds allow one more mention than reached (191 / 131 names / places; 147 / 42)
+    ("cluener", 500, 0.048, 0.070, 0.951),  # reached: 4.19% (8), 6.11% (8), 95.46%
+    ("weibo", 400, 0.140, 0.035, 0.953),  # reached: 12.93% (19), 2.38% (1), 95.64%
 ]
 
 

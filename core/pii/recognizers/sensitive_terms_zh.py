@@ -510,3 +510,75 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "看守所",
     ),
 }
+
+# Terms that are a fact about a person only in a person's context (see
+# :func:`core.pii.recognizers.zh_entities.unclaimed_terms`).  Each is a noun with a reading that states
+# nothing about anyone: a building or a body, a doctrine or a people, an ordinary sense.  Chosen by what
+# the word is (its class), not by any data set; the import screen and the outbound gate still match them
+# everywhere.
+
+#: Institutions: a place or a body.  "他在医院", "送往医院", "去教堂" are facts; "人民医院门口" (a landmark),
+#: "圣母教堂是景点" (a building) and a hospital's name found as an organisation are not.
+INSTITUTION_TERMS_ZH: Final[frozenset[str]] = frozenset(
+    {"医院", "病房", "教堂", "寺庙", "清真寺", "教会", "监狱", "看守所", "戒毒所"}
+)
+#: The head nouns that make any sensitive term before them the name of an institution ("心理咨询中心",
+#: "康复中心", "肿瘤医院", "精神病医院").
+INSTITUTION_HEADS_ZH: Final[tuple[str, ...]] = (
+    "中心",
+    "医院",
+    "门诊部",
+    "诊所",
+    "机构",
+    "协会",
+    "学会",
+    "研究所",
+    "研究院",
+    "基金会",
+)
+#: Doctrines, peoples and parties: "她信佛教", "他是藏族", "客户是民主党人" are facts; "宗教史",
+#: "藏族民间艺术", "伊斯兰革命卫队" are not.
+GROUP_TERMS_ZH: Final[frozenset[str]] = frozenset(
+    {
+        "宗教",
+        "信仰",
+        "基督教",
+        "佛教",
+        "天主教",
+        "道教",
+        "伊斯兰",
+        "犹太",
+        "种族",
+        "少数民族",
+        "维吾尔",
+        "维族",
+        "藏族",
+        "回族",
+        "蒙古族",
+        "壮族",
+        "满族",
+        "彝族",
+        "苗族",
+        "土家族",
+        "朝鲜族",
+        "哈萨克族",
+        "侗族",
+        "瑶族",
+        "白族",
+        "傣族",
+        "黎族",
+        "畲族",
+        "汉族",
+        "民主党",
+        "共和党",
+        "国民党",
+        "民进党",
+    }
+)
+#: Nouns with an ordinary or figurative first sense: 人流 is a stream of people ("如潮的人流") and, as what a
+#: person undergoes, an abortion ("做了人流"); 牺牲 is a sacrifice ("所付出的牺牲") or a death ("战士牺牲了").
+#: A fact as the object of a verb or beside a person only.
+OBJECT_TERMS_ZH: Final[frozenset[str]] = frozenset({"人流", "牺牲"})
+#: What befalls a firm as often as a person: "雷曼兄弟公司申请破产" is news of a company.  Not a fact about a
+#: person when an organisation the model names is in the clause and no person is.
+ORG_EVENT_TERMS_ZH: Final[frozenset[str]] = frozenset({"破产", "倒闭", "裁员", "资不抵债"})

@@ -48,7 +48,14 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type
 from core.pii.nlp import ZH_WORDS
-from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
+from core.pii.recognizers.sensitive_terms_zh import (
+    GROUP_TERMS_ZH,
+    INSTITUTION_HEADS_ZH,
+    INSTITUTION_TERMS_ZH,
+    OBJECT_TERMS_ZH,
+    ORG_EVENT_TERMS_ZH,
+    TERMS_ZH,
+)
 from core.pii.terms import compile_terms
 from core.pii.zh_places import Divisions, divisions
 
@@ -89,6 +96,13 @@ _FACILITY_HEAD: Final = re.compile(
 )
 # a verbal noun before the head names its function ("销售 中心", "转运 中心", "教育 中心"), not the place
 _MODIFIER_TAGS: Final = frozenset({"n", "a", "v", "an", "nw"})
+# a named institution: a noun, a name or a number before the head noun of a hospital, a church, a temple or a
+# prison ("妇幼保健 医院", "宠物 医院", "309 医院"): a place, masked as one (a sensitive term there is a fact only in
+# a person's context, see unclaimed_terms)
+_INSTITUTION_NAME_HEAD: Final = re.compile(
+    r"^(?:医院|诊所|卫生院|教堂|寺庙|寺|庙|清真寺|监狱|看守所|戒毒所)$"
+)
+_INSTITUTION_MODIFIER_TAGS: Final = frozenset({"n", "vn", "nz", "ns", "nw", "ORG", "LOC", "PER"})
 # prepositions and verbs of place and motion: what follows names where ("在", "位于", "前往")
 _TO_OR_AT: Final = frozenset(
     {"在", "于", "从", "到", "至", "去", "来自", "位于", "前往", "抵达", "住在", "飞往"}
@@ -200,6 +214,188 @@ def misread_terms(
     return drop
 
 
+# --- sensitive terms that need a person's context (unclaimed_terms) ---
+# what ends a clause: a person named in one clause is not the subject of the next by this rule
+_CLAUSE_MARKS: Final = frozenset("，,。！？!?；;：:\n…")
+# the personal pronouns (LAC reads "我妈", "他们", "自己" as pronouns too): a person in the clause
+_PERSONAL: Final = re.compile(r"(?:我|你|您|他|她|咱|俺|自己|本人)")
+# the last character of a noun of person: kin (妈, 哥, 女儿, 老公), roles and agents (客户, 患者, 队员,
+# 护士, 老师, 评委), "人" (病人, 老人, 女人)
+_PERSON_HEAD: Final = frozenset("人者员客友婆公爸妈爷奶哥姐弟妹儿女夫妻娃士生师孩委")
+_NOUN_TAGS: Final = frozenset({"n", "nw", "nz"})
+# what a noun phrase before the term is made of ("在 恩平市人民医院 外 三科 的 病房", "去 附近 的 医院")
+_PHRASE_TAGS: Final = frozenset({"n", "nz", "ns", "nw", "s", "f", "m", "q", "a", "an", "r", "LOC", "ORG"})
+_PHRASE_WORDS: Final = 6
+# a verb or preposition of going to, staying at or coming from a place: its last character ("去", "送往",
+# "住进", "在", "从") or any other ("住", "躺", "送", "关押", "陪", "探望", "常跑医院", "上教堂")
+_TO_PLACE_LAST: Final = frozenset("去到在进往入回来住躺送从")
+_TO_PLACE_ANY: Final = frozenset("住躺送关押陪探转跑上留")
+# verbs of belonging to a doctrine, a people or a party
+_BELONGS: Final = frozenset({"是", "信", "信仰", "信奉", "皈依", "归依", "加入", "入", "属于", "改信", "拜"})
+# verbs and prepositions; and adverbs, as the model reads an adverb glued to its verb as one ("常跑/d 医院")
+_VERB_TAGS: Final = frozenset({"v", "vd", "p", "d"})
+# after an institution: the place is a landmark for somewhere else ("教堂附近的咖啡店", "医院门口")
+_LANDMARK_AFTER: Final = re.compile(
+    r"的?(?:附近|门口|门前|门外|门旁|大门|后门|侧门|旁边|旁|边上|斜对面|对面|隔壁|周边|周围|一带|楼下|路口|"
+    r"前面|后面|东侧|西侧|南侧|北侧|停车场|车站|站)"
+)
+_INSTITUTION_HEAD: Final = re.compile("|".join(INSTITUTION_HEADS_ZH))
+_ASPECT: Final = frozenset({"了", "过", "着"})
+
+
+def _clause_ids(text: str) -> list[int]:
+    """The clause of each character: clauses end at :data:`_CLAUSE_MARKS` (a mark starts the next one)."""
+    ids: list[int] = []
+    clause = 0
+    for ch in text:
+        if ch in _CLAUSE_MARKS:
+            clause += 1
+        ids.append(clause)
+    return ids
+
+
+def _is_person_word(word: str, tag: str) -> bool:
+    """A personal pronoun, a person the model found, a noun of person ("客户", "老人", "重伤者")."""
+    return (
+        tag == "PER"
+        or (tag == "r" and _PERSONAL.match(word) is not None)
+        or (tag in _NOUN_TAGS and word[-1] in _PERSON_HEAD)
+    )
+
+
+def _verb_before(
+    text: str, words: Sequence[tuple[int, int, str]], k: int, *, through_phrase: bool
+) -> str | None:
+    """The verb (or preposition) before word ``k`` in its clause, after the noun phrase that ends in it
+    (``through_phrase``) or right before it; aspect particles ("做了") are passed over.  None if none.
+    Looks back over :data:`_PHRASE_WORDS` words and particles at most."""
+    skipped = 0
+    for i in range(k - 1, max(k - 1 - 2 * _PHRASE_WORDS, -1), -1):
+        s, e, tag = words[i]
+        w = text[s:e]
+        if any(c in _CLAUSE_MARKS for c in w):
+            return None
+        if w in _ASPECT and tag == "u":
+            continue
+        if through_phrase and skipped < _PHRASE_WORDS and (tag in _PHRASE_TAGS or w == "的"):
+            if tag == "r" and _PERSONAL.match(w):
+                return None
+            skipped += 1
+            continue
+        if tag in _VERB_TAGS:
+            return w.rstrip("了过着") or w
+        return None
+    return None
+
+
+# what a doctrine or a people is still named by when the model reads it into a longer word: 伊斯兰教, 藏族人
+_GROUP_SUFFIX: Final = frozenset("教族人徒党")
+
+
+def _modifies_a_thing(text: str, words: Sequence[tuple[int, int, str]], k: int, end: int) -> bool:
+    """The term ending at ``end`` in word ``k`` modifies a noun of a thing: "宗教史", "藏族 民间艺术" (so
+    "是宗教史" says what a book is about, not what anyone is); a noun of person ("藏族 人") is no thing."""
+    e = words[k][1]
+    if end < e:
+        return text[end] not in _GROUP_SUFFIX
+    if k + 1 >= len(words):
+        return False
+    _, ne, tag = words[k + 1]
+    return tag in {"n", "nw", "vn"} and text[ne - 1] not in _PERSON_HEAD
+
+
+def unclaimed_terms(
+    text: str, found: Sequence[RecognizerResult], words: Sequence[tuple[int, int, str]]
+) -> set[int]:
+    """Indexes in ``found`` of sensitive terms that name a thing, not a person's fact, by the class of the
+    term (:data:`INSTITUTION_TERMS_ZH`, :data:`GROUP_TERMS_ZH`, :data:`OBJECT_TERMS_ZH`,
+    :data:`ORG_EVENT_TERMS_ZH`):
+
+    * an institution (a hospital, a church, a prison; any term before an institution's head noun, "心理咨询
+      中心"; any term inside an organisation's name the model found) that is a landmark ("医院门口", "教堂
+      附近的咖啡店"), or that stands in a clause with no person in it and is not the place a verb of going,
+      staying or coming sends someone ("送往通惠医院", "在看守所", "去教堂" stay facts);
+    * a doctrine, a people or a party in a clause with no person in it and not after a verb of belonging
+      ("宗教史", "藏族民间艺术" go; "她信佛教", "是藏族" stay);
+    * a noun with an ordinary first sense (人流, 牺牲) in a clause with no person in it and not the
+      object of a verb ("如潮的人流" goes; "做了人流" stays);
+    * what befalls a firm (破产, 倒闭, 裁员: :data:`ORG_EVENT_TERMS_ZH`) in a clause with an organisation
+      the model names and no person ("雷曼兄弟公司申请破产" goes; "公司破产了", "他的公司破产了" stay).
+
+    Fails closed: a personal pronoun, a person found, or a noun of person anywhere in the clause keeps the
+    term.  Only the analysis drops it; the import screen and the outbound gate match it everywhere."""
+    if not words:
+        return set()
+    sensitive = [
+        k
+        for k, r in enumerate(found)
+        if r.entity_type in _SENSITIVE_TYPES and 0 <= r.start < r.end <= len(text)
+    ]
+    if not sensitive:
+        return set()
+    # one pass over the words, the findings and the text: what each clause holds (linear in the note)
+    index_of = [0] * len(text)
+    for k, (s, e, _) in enumerate(words):
+        for i in range(s, min(e, len(text))):
+            index_of[i] = k
+    clause_of = _clause_ids(text)
+    with_person: set[int] = set()
+    with_org: set[int] = set()
+    for s, e, tag in words:
+        if s < e <= len(text):
+            if _is_person_word(text[s:e], tag):
+                with_person.add(clause_of[s])
+            if tag == "ORG":
+                with_org.add(clause_of[s])
+    in_place = [False] * len(text)
+    for r in found:
+        if not 0 <= r.start < r.end <= len(text):
+            continue
+        if r.entity_type == "PERSON":
+            with_person.update(range(clause_of[r.start], clause_of[r.end - 1] + 1))
+        elif r.entity_type in ("ORGANIZATION", "LOCATION", "ADDRESS"):
+            if r.entity_type == "ORGANIZATION":
+                with_org.update(range(clause_of[r.start], clause_of[r.end - 1] + 1))
+            for i in range(r.start, r.end):
+                in_place[i] = True
+    drop: set[int] = set()
+    for k in sensitive:
+        r = found[k]
+        term = "".join(text[r.start : r.end].split())
+        first, last = index_of[r.start], index_of[r.end - 1]
+        if words[first][2] == "x" or words[last][2] == "x":
+            continue  # not read by the model (the rules-only reading, or past the budget): fail closed
+        w_end = words[last][1]
+        in_name = words[first][2] == "ORG" or all(in_place[r.start : r.end])
+        institution = (
+            term in INSTITUTION_TERMS_ZH or _INSTITUTION_HEAD.match(text, r.end) is not None or in_name
+        )
+        group = term in GROUP_TERMS_ZH
+        ordinary = term in OBJECT_TERMS_ZH
+        firm = term in ORG_EVENT_TERMS_ZH
+        if not (institution or group or ordinary or firm):
+            continue
+        if institution and _LANDMARK_AFTER.match(text, max(r.end, w_end)) is not None:
+            drop.add(k)
+            continue
+        clauses = range(clause_of[r.start], clause_of[r.end - 1] + 1)
+        if any(c in with_person for c in clauses):
+            continue
+        if firm:
+            if any(c in with_org for c in clauses):
+                drop.add(k)
+            continue
+        verb = _verb_before(text, words, first, through_phrase=not ordinary)
+        if verb is not None and (
+            (institution and (verb[-1] in _TO_PLACE_LAST or not _TO_PLACE_ANY.isdisjoint(verb)))
+            or (group and verb in _BELONGS and not _modifies_a_thing(text, words, last, r.end))
+            or ordinary
+        ):
+            continue
+        drop.add(k)
+    return drop
+
+
 def artifact_words(art: NlpArtifacts) -> list[tuple[int, int, str]]:
     """The (start, end, tag) of every token: as the NLP engine stored them, else from the Doc."""
     doc = art.tokens
@@ -217,6 +413,21 @@ def _is_title(text: str, start: int, end: int) -> bool:
 
 def _quoted(text: str, start: int, end: int) -> bool:
     return start > 0 and end < len(text) and _QUOTES.get(text[start - 1]) == text[end]
+
+
+def _named_facility(text: str, start: int, head_start: int, end: int, tag: str, head_tag: str) -> bool:
+    """A modifier word [start, head_start) and a facility's head noun [head_start, end): "物美 超市", "交通
+    茶馆" (a two-character modifier of ordinary words), "妇幼保健 医院", "309 医院" (an institution)."""
+    if head_tag != "n":
+        return False
+    head = text[head_start:end]
+    if tag in _MODIFIER_TAGS and _TWO_HAN.match(text[start:head_start]) and _FACILITY_HEAD.match(head):
+        return True
+    return (
+        _INSTITUTION_NAME_HEAD.match(head) is not None
+        and (tag in _INSTITUTION_MODIFIER_TAGS or (tag == "m" and text[start:head_start].isdigit()))
+        and head_start - start >= 2
+    )
 
 
 def _kind(word: str, tag: str, places: Divisions) -> int:
@@ -328,12 +539,7 @@ class ChineseEntityRecognizer(LocalRecognizer):
         for (start, _, tag), (head_start, end, head_tag) in pairwise(words):
             if tag in _PROPER_TAGS and head_tag == "n" and _PLACE_HEAD.match(text[head_start:end]):
                 out.append(RecognizerResult("LOCATION", start, end, 0.6))
-            elif (
-                tag in _MODIFIER_TAGS
-                and head_tag == "n"
-                and _TWO_HAN.match(text[start:head_start])
-                and _FACILITY_HEAD.match(text[head_start:end])
-            ):
+            elif _named_facility(text, start, head_start, end, tag, head_tag):
                 out.append(RecognizerResult("LOCATION", start, end, 0.5))
         for i in range(1, len(words) - 1):
             # a proper noun that is where something is or happens: "在塞拉图、", "位于瑞穗", not "在微博上"

@@ -24,7 +24,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.recognizers.cn_personal import NAME_RULES, SURNAMES
 from core.pii.recognizers.zh_entities import HONORIFIC as _HONORIFIC
-from core.pii.recognizers.zh_entities import artifact_words, misread_terms
+from core.pii.recognizers.zh_entities import artifact_words, misread_terms, unclaimed_terms
 
 _HAN: Final = r"[\u4e00-\u9fff]"
 #: a social-media handle: up to a delimiter; without one, at most this many characters at a word boundary
@@ -293,10 +293,11 @@ def refine_chinese(
     text: str, found: Sequence[RecognizerResult], words: Sequence[tuple[int, int, str]]
 ) -> list[RecognizerResult]:
     """The Chinese findings of a text, completed and corrected with the model's reading (``words``):
-    sensitive terms the reading says are not there are dropped (:func:`misread_terms`); a member of a
+    sensitive terms the reading says are not there (:func:`misread_terms`), and those that name a thing
+    in a clause without a person (:func:`unclaimed_terms`), are dropped; a member of a
     list of people is a person too ("方力钧、展望、张晓刚"; "解解和周觅"); and every name or place found
     once is found at every other mention (:func:`propagate_chinese`)."""
-    drop = misread_terms(text, found, words)
+    drop = misread_terms(text, found, words) | unclaimed_terms(text, found, words)
     kept = [r for k, r in enumerate(found) if k not in drop]
     kept.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _listed_people(text, kept, words))
     kept.extend(propagate_chinese(text, kept, words))
