@@ -11,6 +11,7 @@ import ast
 import dataclasses
 import getpass
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -198,35 +199,60 @@ class _FieldScreenOnFirstUse:
         return screen.screen_fields(values)
 
 
-@cache
-def _migration_head() -> str | None:
-    """The newest revision of core/migrations, read from the revision files (no Alembic import).
+# A module-level line that names a revision: ``revision = "..."`` or ``down_revision = ...``.
+_REVISION_LINE = re.compile(r"^(?:revision|down_revision)\b[^\n]*", re.MULTILINE)
 
-    None when it cannot be told for sure (no single head, a file without a literal
-    ``revision``): the caller then lets Alembic decide.
+
+def _revision_ids(text: str) -> tuple[str, object] | None:
+    """``(revision, down_revision)`` of one migration file, or None when it cannot be told for sure.
+
+    Only the two assignment lines are parsed (ast on a whole file costs ~3 ms a migration): each name
+    must be assigned exactly once, on one line at the start of a line, to a literal.  Anything else
+    (a multi-line tuple, a second assignment, such a line inside a docstring) gives None.
+    """
+    found: dict[str, object] = {}
+    for match in _REVISION_LINE.finditer(text):
+        try:
+            tree = ast.parse(match.group(0))
+        except (SyntaxError, ValueError):
+            return None
+        if len(tree.body) != 1:
+            return None
+        node = tree.body[0]
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            return None
+        if not isinstance(target, ast.Name) or target.id in found:
+            return None
+        try:
+            found[target.id] = ast.literal_eval(value)
+        except ValueError:
+            return None
+    revision = found.get("revision")
+    if not isinstance(revision, str) or "down_revision" not in found:
+        return None
+    return revision, found["down_revision"]
+
+
+def _head_of(versions_dir: Path) -> str | None:
+    """The newest revision of the migration files in ``versions_dir`` (no Alembic import).
+
+    None when it cannot be told for sure (no single head, a file whose revision lines are not
+    plain one-line literals): the caller then lets Alembic decide.
     """
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        found: dict[str, object] = {}
+    for path in sorted(versions_dir.glob("*.py")):
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        except (OSError, SyntaxError, ValueError):
+            ids = _revision_ids(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
-        for node in tree.body:
-            target = value = None
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target, value = node.targets[0], node.value
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                target, value = node.target, node.value
-            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-                try:
-                    found[target.id] = ast.literal_eval(value) if value is not None else None
-                except ValueError:
-                    return None
-        revision, down = found.get("revision"), found.get("down_revision")
-        if not isinstance(revision, str):
+        if ids is None:
             return None
+        revision, down = ids
         revisions.add(revision)
         if isinstance(down, str):
             parents.add(down)
@@ -236,6 +262,12 @@ def _migration_head() -> str | None:
             return None
     heads = revisions - parents
     return heads.pop() if len(heads) == 1 else None
+
+
+@cache
+def _migration_head() -> str | None:
+    """The newest revision of core/migrations (see :func:`_head_of`)."""
+    return _head_of(MIGRATIONS_DIR / "versions")
 
 
 def _schema_is_current(engine: Engine) -> bool:

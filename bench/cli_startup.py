@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,6 +88,8 @@ def main() -> None:
         print(
             f"PYTHONDONTWRITEBYTECODE in this environment: {os.environ.get('PYTHONDONTWRITEBYTECODE') or 'unset'}"
         )
+        # typer 0.29 builds a pydantic validator per parameter (~0.1 s); pyproject.toml pins < 0.29
+        print(f"typer {version('typer')}, SQLAlchemy {version('sqlalchemy')}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The relational schema of hushdb's own tables (SQLAlchemy 2.x declarative).
+"""The relational schema of hushdb's own tables (SQLAlchemy 2.x Core ``Table``s).
 
 Columns that hold personal data end in ``_ct``: they are AES-256-GCM
 ciphertexts (see :mod:`core.crypto`).  ``*_bidx`` columns are blind indexes
@@ -12,11 +12,9 @@ Alembic migration under ``core/migrations/versions``.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 CONSENT_PURPOSES = ("marketing_email", "marketing_post", "profiling")
@@ -49,99 +47,92 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Base(DeclarativeBase):
-    pass
+metadata = sa.MetaData()
+"""hushdb's own tables (the key store's are in :data:`keystore_metadata`); the DDL is the migrations'."""
 
+meta_t = sa.Table(
+    "meta",
+    metadata,
+    # store-wide facts, e.g. the fingerprint of the key source this store was made with
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
 
-class Meta(Base):
-    """Store-wide facts, e.g. the fingerprint of the key source this store was made with."""
-
-    __tablename__ = "meta"
-    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(sa.Text)
-
-
-class Customer(Base):
-    __tablename__ = "customers"
-    __table_args__ = (
-        # (owner, id): a sales rep's rows in id order (also serves owner = ? alone)
-        sa.Index("ix_customers_owner_id", "owner", "id"),
-        # only erased rows are worth an index entry (partial; migration 0008)
-        sa.Index(
-            "ix_customers_erased",
-            "erased_at",
-            sqlite_where=sa.text("erased_at IS NOT NULL"),
-            postgresql_where=sa.text("erased_at IS NOT NULL"),
-        ),
-    )
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    external_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
-    owner: Mapped[str] = mapped_column(sa.String(128))
-    pseudonym: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    full_name_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    email_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    phone_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    postal_address_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    birth_date_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    email_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32), index=True)
-    phone_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32), index=True)
-    dek_version: Mapped[int] = mapped_column(sa.Integer, default=1)
+customers_t = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("external_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("pseudonym", sa.String(40), nullable=False, unique=True),
+    sa.Column("full_name_ct", sa.LargeBinary),
+    sa.Column("email_ct", sa.LargeBinary),
+    sa.Column("phone_ct", sa.LargeBinary),
+    sa.Column("postal_address_ct", sa.LargeBinary),
+    sa.Column("birth_date_ct", sa.LargeBinary),
+    sa.Column("email_bidx", sa.LargeBinary(32), index=True),
+    sa.Column("phone_bidx", sa.LargeBinary(32), index=True),
+    sa.Column("dek_version", sa.Integer, nullable=False, default=1),
     # Analysis of the customer's own text fields (name, address), encrypted;
     # the level is clear so that exports can filter in SQL.
-    text_analysis_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    text_sensitivity: Mapped[str] = mapped_column(sa.String(16), default="none")
-    consent_marketing_email: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    consent_marketing_post: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    consent_profiling: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    do_not_contact: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    deceased: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    under_review: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    review_reason: Mapped[str | None] = mapped_column(sa.String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sa.Column("text_analysis_ct", sa.LargeBinary),
+    sa.Column("text_sensitivity", sa.String(16), nullable=False, default="none"),
+    sa.Column("consent_marketing_email", sa.Boolean, nullable=False, default=False),
+    sa.Column("consent_marketing_post", sa.Boolean, nullable=False, default=False),
+    sa.Column("consent_profiling", sa.Boolean, nullable=False, default=False),
+    sa.Column("do_not_contact", sa.Boolean, nullable=False, default=False),
+    sa.Column("deceased", sa.Boolean, nullable=False, default=False),
+    sa.Column("under_review", sa.Boolean, nullable=False, default=False),
+    sa.Column("review_reason", sa.String(64)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("erased_at", UTCDateTime),
+    # (owner, id): a sales rep's rows in id order (also serves owner = ? alone)
+    sa.Index("ix_customers_owner_id", "owner", "id"),
+    # only erased rows are worth an index entry: partial, WHERE erased_at IS NOT NULL on both
+    # databases (migration 0008 creates it; tests/core/test_db.py checks the clause).  The clause
+    # is not repeated here as sqlite_where/postgresql_where: naming postgresql_where loads
+    # SQLAlchemy's PostgreSQL dialect (~25 ms) in every process, also on SQLite, and these
+    # tables never emit DDL (the migrations do).
+    sa.Index("ix_customers_erased", "erased_at"),
+)
 
+consent_events_t = sa.Table(
+    "consent_events",
+    metadata,
+    # history of consent changes (append only by convention; the current state is on customers)
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(36), sa.ForeignKey("customers.id"), nullable=False, index=True),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+)
 
-class ConsentEvent(Base):
-    """History of consent changes (append only by convention; the current state is on customers)."""
+notes_t = sa.Table(
+    "notes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("customer_id", sa.String(36), sa.ForeignKey("customers.id"), nullable=False, index=True),
+    sa.Column("author", sa.String(128), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("body_ct", sa.LargeBinary),
+    sa.Column("analysis_ct", sa.LargeBinary),
+    sa.Column("sensitivity", sa.String(16), nullable=False, default="none"),
+    sa.Column("analyser_version", sa.String(32)),
+)
 
-    __tablename__ = "consent_events"
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    customer_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("customers.id"), index=True)
-    purpose: Mapped[str] = mapped_column(sa.String(32))
-    granted: Mapped[bool] = mapped_column(sa.Boolean)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    source: Mapped[str] = mapped_column(sa.String(64))
-
-
-class Note(Base):
-    __tablename__ = "notes"
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("customers.id"), index=True)
-    author: Mapped[str] = mapped_column(sa.String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    body_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    analysis_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    sensitivity: Mapped[str] = mapped_column(sa.String(16), default="none")
-    analyser_version: Mapped[str | None] = mapped_column(sa.String(32))
-
-
-class Transaction(Base):
-    __tablename__ = "transactions"
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("customers.id"), index=True)
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    amount: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2))
-    currency: Mapped[str] = mapped_column(sa.String(3))
-    product: Mapped[str] = mapped_column(sa.String(128))
-    category: Mapped[str] = mapped_column(sa.String(64))
-
-
-meta_t = cast(sa.Table, Meta.__table__)
-customers_t = cast(sa.Table, Customer.__table__)
-consent_events_t = cast(sa.Table, ConsentEvent.__table__)
-notes_t = cast(sa.Table, Note.__table__)
-transactions_t = cast(sa.Table, Transaction.__table__)
+transactions_t = sa.Table(
+    "transactions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("customer_id", sa.String(36), sa.ForeignKey("customers.id"), nullable=False, index=True),
+    sa.Column("occurred_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("amount", sa.Numeric(12, 2), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("product", sa.String(128), nullable=False),
+    sa.Column("category", sa.String(64), nullable=False),
+)
 
 
 # -- the key store ------------------------------------------------------------------

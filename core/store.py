@@ -51,12 +51,20 @@ from core.models import (
     transactions_t,
     utcnow,
 )
-from core.pii.screen import review_reason_of
 from core.records import PII_FIELDS, CustomerChanges, CustomerInput, TransactionInput
 
 MAX_FIELD_CHARS = 1000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9\-_.:]{1,128}")
+
+
+def review_reason_of(analysis: bytes | None) -> str:
+    """:func:`core.pii.screen.review_reason_of`, imported on first use: the screen's modules (term
+    lists, normaliser, gazetteers) are heavy, and commands that write no customer (``audit verify``)
+    should not load them."""
+    from core.pii.screen import review_reason_of as reason_of
+
+    return reason_of(analysis)
 
 
 class FieldScreen(Protocol):

@@ -3,7 +3,10 @@
 ``hushdb --help`` and ``hushdb audit verify --help`` load no database, policy or NLP
 library; a real ``hushdb audit verify`` on an initialised store loads the database
 and the policy but no NLP, data-frame, plotting or migration library, no HTTP
-stack, and not the notes or writes services.
+stack, not the notes or writes services, not the PII screen (core.store imports it
+on first write), not SQLAlchemy's ORM (core.models is plain Core tables), not the
+PostgreSQL dialect on a SQLite store, and not pydantic (typer < 0.29 builds no
+pydantic validators).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ NEVER_FOR_VERIFY = (
     "fastapi",
     "uvicorn",
     "jinja2",
-    "core.pii.engine",
+    "pydantic",  # typer 0.29 built a pydantic validator per parameter (pinned < 0.29 in pyproject.toml)
+    "sqlalchemy.orm",  # core.models defines Core tables; nothing on these paths maps classes
+    "core.pii",  # the engine, and the screen core.store uses only when it writes a customer
     "core.notes",
     "core.writes",
     "core.export",
@@ -36,7 +41,7 @@ NEVER_FOR_VERIFY = (
 )
 NEVER_FOR_HELP = (*NEVER_FOR_VERIFY, "sqlalchemy", "casbin", "cryptography", "api.wiring", "core.db")
 # help is drawn by rich; verify prints plain lines (rich would be another 30 ms or so)
-NEVER_FOR_VERIFY_RUN = (*NEVER_FOR_VERIFY, "rich")
+NEVER_FOR_VERIFY_RUN = (*NEVER_FOR_VERIFY, "rich", "sqlalchemy.dialects.postgresql")  # a SQLite store
 
 PROBE = """
 import json, sys
@@ -100,3 +105,109 @@ def test_audit_verify_loads_only_what_it_needs(tmp_path: Path) -> None:
     # the probe itself can see what a command loads: verify does open the database and the policy
     _, needed = probe(["audit", "verify", "--data-dir", str(data_dir)], ("sqlalchemy", "casbin"))
     assert {"sqlalchemy", "casbin"} <= set(needed)
+
+
+CRASH = """
+import sys
+control = sys.argv[1:] == ["control"]
+sys.argv = ["hushdb"]
+from api.cli.options import typer_app
+app = typer_app("crash", no_args_is_help=False)
+if control:
+    app.pretty_exceptions_show_locals = True
+
+@app.command()
+def boom() -> None:
+    secret_value = "4111" + "-1111-1111-1111"
+    raise RuntimeError("boom")
+
+app()
+"""
+
+
+@pytest.mark.parametrize("control", [False, True])
+def test_a_crash_prints_no_local_variables(control: bool) -> None:
+    """The pinned typer honours pretty_exceptions_show_locals=False (the control run shows locals)."""
+    result = subprocess.run(
+        [sys.executable, "-c", CRASH, *(["control"] if control else [])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "RuntimeError" in result.stderr + result.stdout
+    assert ("4111-1111-1111-1111" in result.stderr + result.stdout) is control
+
+
+def _migration(directory: Path, name: str, header: str) -> None:
+    body = '"""A migration.\n\nRevision ID: x\n"""\n\nfrom alembic import op\n\n' + header
+    (directory / f"{name}.py").write_text(body + "\n\ndef upgrade() -> None:\n    op.execute('SELECT 1')\n")
+
+
+def test_migration_head_is_read_from_the_revision_lines(tmp_path: Path) -> None:
+    """What lets a store open without importing Alembic; anything unusual defers to Alembic (None)."""
+    from api.wiring import _head_of
+
+    _migration(tmp_path, "0001_a", 'revision = "0001_a"\ndown_revision = None')
+    _migration(tmp_path, "0002_b", 'revision: str = "0002_b"\ndown_revision: str | None = "0001_a"')
+    assert _head_of(tmp_path) == "0002_b"
+    _migration(tmp_path, "0003_c", "revision = '0003_c'\ndown_revision = '0001_a'  # a branch")
+    assert _head_of(tmp_path) is None  # two heads
+    _migration(tmp_path, "0004_merge", 'revision = "0004_merge"\ndown_revision = ("0002_b", "0003_c")')
+    assert _head_of(tmp_path) == "0004_merge"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'revision = "0002_b"\ndown_revision = (\n    "0001_a",\n)',  # not on one line
+        'revision = "0002_b"\ndown_revision = "0001_a"\nrevision = "0002_c"',  # assigned twice
+        '"""\nrevision = "0009_fake"\n"""\nrevision = "0002_b"\ndown_revision = "0001_a"',  # in a string
+        'revision = "0002_b"',  # no down_revision
+        'revision = make_id()\ndown_revision = "0001_a"',  # not a literal
+        'revision = "0002_b"; x = 1\ndown_revision = "0001_a"',  # two statements
+    ],
+)
+def test_migration_head_defers_when_unsure(tmp_path: Path, header: str) -> None:
+    from api.wiring import _head_of
+
+    _migration(tmp_path, "0001_a", 'revision = "0001_a"\ndown_revision = None')
+    _migration(tmp_path, "0002_b", header)
+    assert _head_of(tmp_path) is None
+
+
+def _group_invocations() -> list[list[str]]:
+    import typer.main
+
+    from api.cli import app
+
+    root = typer.main.get_command(app)
+    assert isinstance(root, typer.main.TyperGroup)
+    calls: list[list[str]] = []
+    for info in app.registered_groups:
+        assert info.name is not None
+        group = root.commands[info.name]
+        assert isinstance(group, typer.main.TyperGroup)
+        calls += [[info.name], [info.name, "--help"], [info.name, "no-such-command"]]
+        calls += [[info.name, sub, "--help"] for sub in group.commands]
+    return calls
+
+
+def test_a_group_alone_answers_as_the_whole_app() -> None:
+    """main() builds only the named group (command_line_app): same help, usage and errors, same codes."""
+    from typer.testing import CliRunner
+
+    from api.cli import app, command_line_app
+
+    runner = CliRunner()
+    calls = _group_invocations()
+    assert len(calls) > 40
+    for args in calls:
+        view = command_line_app(args)
+        assert view is not app, args
+        whole, alone = runner.invoke(app, args), runner.invoke(view, args)
+        assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), args
+    for args in ([], ["--help"], ["init", "--help"], ["restore", "--help"], ["no-such-group"], ["--x"]):
+        assert command_line_app(args) is app, args

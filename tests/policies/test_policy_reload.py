@@ -141,9 +141,8 @@ def _get(url: str, token: str) -> int:
     return r.status_code
 
 
-def test_sighup_reloads_a_running_server_under_load(
-    tmp_path: Path, database_url: str, policy_copy: Path
-) -> None:
+def initialised(tmp_path: Path, database_url: str, policy_copy: Path) -> tuple[Path, dict[str, str]]:
+    """A data directory made by `hushdb init`, and the environment a server over it runs with."""
     data_dir = tmp_path / "data"
     env = {
         **os.environ,
@@ -153,6 +152,13 @@ def test_sighup_reloads_a_running_server_under_load(
     }
     env.pop("HUSHDB_MASTER_KEY", None)
     _cli(["init", "--data-dir", str(data_dir)], env)
+    return data_dir, env
+
+
+def test_sighup_reloads_a_running_server_under_load(
+    tmp_path: Path, database_url: str, policy_copy: Path
+) -> None:
+    data_dir, env = initialised(tmp_path, database_url, policy_copy)
     settings = load_settings(data_dir, env=env)
     hush = open_store(settings)
     try:

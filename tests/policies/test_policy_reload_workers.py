@@ -8,7 +8,6 @@ reload too.  After either, a subject added to the roles is known to every worker
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from api.wiring import open_store
 from core.config import load_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the suite imports in importlib mode
-from test_policy_reload import ERIN, HUSHDB, ROOT, _cli, _detail, _events, _free_port
+from test_policy_reload import ERIN, HUSHDB, ROOT, _cli, _detail, _events, _free_port, initialised
 
 WORKERS = 2
 
@@ -54,15 +53,7 @@ def _wait_for(predicate: Any, what: str, seconds: float = 30) -> None:
 def test_every_worker_reloads_on_sighup_and_on_the_endpoint(
     tmp_path: Path, database_url: str, policy_copy: Path
 ) -> None:
-    data_dir = tmp_path / "data"
-    env = {
-        **os.environ,
-        "HUSHDB_DATABASE_URL": database_url,
-        "HUSHDB_POLICY_DIR": str(policy_copy),
-        "HUSHDB_LOG_LEVEL": "WARNING",
-    }
-    env.pop("HUSHDB_MASTER_KEY", None)
-    _cli(["init", "--data-dir", str(data_dir)], env)
+    data_dir, env = initialised(tmp_path, database_url, policy_copy)
 
     def token(subject: str) -> str:
         out = _cli(["apikeys", "create", "--subject", subject, "--json", "--data-dir", str(data_dir)], env)
