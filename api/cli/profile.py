@@ -149,19 +149,7 @@ def clv(
                     "fit": run.model.fit_dict(),
                     "as_of": run.as_of.isoformat(),
                     "time_unit": time_unit,
-                    "customers": {
-                        r.customer_id: {
-                            "frequency": r.frequency,
-                            "recency": r.recency,
-                            "T": r.T,
-                            "monetary_value": r.monetary_value,
-                            "probability_alive": r.probability_alive,
-                            "expected_purchases": r.expected_purchases,
-                            "expected_value": r.expected_value,
-                            "clv": r.clv,
-                        }
-                        for r in run.results
-                    },
+                    "customers": {r.customer_id: r.figures() for r in run.results},
                 }
             )
             return

@@ -105,6 +105,19 @@ class ClvResult:
     expected_value: float
     clv: float
 
+    def figures(self) -> dict[str, float]:
+        """The summary and the predictions by name (stored with the result, printed by ``--json``)."""
+        return {
+            "frequency": self.frequency,
+            "recency": self.recency,
+            "T": self.T,
+            "monetary_value": self.monetary_value,
+            "probability_alive": self.probability_alive,
+            "expected_purchases": self.expected_purchases,
+            "expected_value": self.expected_value,
+            "clv": self.clv,
+        }
+
 
 def fit_clv(summary: CustomerSummary) -> ClvModel:
     """Fit BG/NBD on all customers and Gamma-Gamma on the returning ones."""

@@ -218,16 +218,7 @@ class ProfilingService:
                 r.customer_id,
                 None,
                 r.clv,
-                {
-                    "frequency": r.frequency,
-                    "recency": r.recency,
-                    "T": r.T,
-                    "monetary_value": r.monetary_value,
-                    "probability_alive": r.probability_alive,
-                    "expected_purchases": r.expected_purchases,
-                    "expected_value": r.expected_value,
-                    "clv": r.clv,
-                },
+                r.figures(),
             )
             for r in scored
         ]
