@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,6 +85,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
 
             event.listen(engine, "connect", on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
+            _install_bulk_listeners(engine)
         else:
             engine = sa.create_engine(url, echo=echo, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -161,6 +163,57 @@ def refresh_statistics(engine: Engine, tables: Sequence[str], *, rows_added: int
     return True
 
 
+class _BulkLoads:
+    """How many bulk loads run on one SQLite engine; its pool listeners read it.
+
+    The listeners are installed once, when the engine is made, never added or removed while
+    other threads check connections out: SQLAlchemy iterates an event's listeners without a lock,
+    and a listener added meanwhile raised "deque mutated during iteration" in a concurrent
+    key rotation.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+
+    def enter(self) -> None:
+        with self._lock:
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+
+    @property
+    def active(self) -> bool:
+        return self._active > 0
+
+    def on_checkout(self, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if self.active:
+            dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+            record.info[_BULK_LOAD] = True
+
+    def on_checkin(self, dbapi_conn: Any, record: Any) -> None:
+        if record.info.pop(_BULK_LOAD, False) and dbapi_conn is not None:
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+
+
+_BULK_STATES: weakref.WeakKeyDictionary[Engine, _BulkLoads] = weakref.WeakKeyDictionary()
+_BULK_STATES_LOCK = threading.Lock()
+
+
+def _install_bulk_listeners(engine: Engine) -> _BulkLoads:
+    """The engine's bulk-load state, its listeners installed on first call (when the engine is made)."""
+    with _BULK_STATES_LOCK:
+        state = _BULK_STATES.get(engine)
+        if state is None:
+            state = _BulkLoads()
+            event.listen(engine, "checkout", state.on_checkout)
+            event.listen(engine, "checkin", state.on_checkin)
+            _BULK_STATES[engine] = state
+        return state
+
+
 @contextmanager
 def bulk_load(engine: Engine, *, interval: float = 0.1) -> Iterator[None]:
     """A bulk load on SQLite: commits skip the WAL checkpoint, a background thread runs it instead.
@@ -180,15 +233,7 @@ def bulk_load(engine: Engine, *, interval: float = 0.1) -> Iterator[None]:
     if engine.dialect.name != "sqlite":
         yield
         return
-
-    def on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
-        record.info[_BULK_LOAD] = True
-
-    def on_checkin(dbapi_conn: Any, record: Any) -> None:
-        if record.info.pop(_BULK_LOAD, False) and dbapi_conn is not None:
-            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-
+    state = _install_bulk_listeners(engine)
     checkpointer = engine.raw_connection()
     driver = checkpointer.driver_connection
     assert isinstance(driver, sqlite3.Connection)
@@ -201,8 +246,7 @@ def bulk_load(engine: Engine, *, interval: float = 0.1) -> Iterator[None]:
             except sqlite3.Error:  # busy or locked: the next round, or the final checkpoint, does it
                 continue
 
-    event.listen(engine, "checkout", on_checkout)
-    event.listen(engine, "checkin", on_checkin)
+    state.enter()
     thread = threading.Thread(target=run, name="hushdb-wal-checkpoint", daemon=True)
     thread.start()
     try:
@@ -210,8 +254,7 @@ def bulk_load(engine: Engine, *, interval: float = 0.1) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
-        event.remove(engine, "checkout", on_checkout)
-        event.remove(engine, "checkin", on_checkin)
+        state.leave()
         try:
             driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error:  # pragma: no cover - the next commit's automatic checkpoint catches up

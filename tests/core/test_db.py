@@ -115,3 +115,37 @@ def test_migrated_customer_indexes_match_the_models(engine: sa.Engine) -> None:
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_customers_erased'"
             ).scalar()
     assert "erased_at IS NOT NULL" in str(sql)
+
+
+def test_bulk_load_never_changes_listeners_while_other_threads_check_out(tmp_path: Path) -> None:
+    """Bulk loads beside a thread that keeps checking out connections: no listener is added or
+    removed under it (SQLAlchemy iterates listeners without a lock), and nothing fails."""
+    import threading
+
+    from core.db import bulk_load
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    before = len(engine.pool.dispatch.checkout)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def churn() -> None:
+        try:
+            while not stop.is_set():
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("SELECT 1")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        for _ in range(200):
+            with bulk_load(engine, interval=3600):
+                assert len(engine.pool.dispatch.checkout) == before
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert len(engine.pool.dispatch.checkout) == before
+    engine.dispose()
