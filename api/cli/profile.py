@@ -284,13 +284,15 @@ def quality(
         )
 
 
+profile_app.command("rfm")(rfm)
+profile_app.command("clv")(clv)
+profile_app.command("churn")(churn)
+profile_app.command("cross-sell")(cross_sell)
+profile_app.command("quality")(quality)
+
+
 def register(app: typer.Typer) -> None:
-    """Mount ``profile`` on ``app``."""
-    profile_app.command("rfm")(rfm)
-    profile_app.command("clv")(clv)
-    profile_app.command("churn")(churn)
-    profile_app.command("cross-sell")(cross_sell)
-    profile_app.command("quality")(quality)
+    """Mount ``profile`` on ``app`` (its commands are registered once, when this module loads)."""
     app.add_typer(profile_app, name="profile")
 
 
