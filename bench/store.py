@@ -125,6 +125,37 @@ def screen_cost(rows: list[tuple[int, CustomerInput]]) -> float:
     return (time.process_time() - t0) / len(values)
 
 
+_GIVEN = "Zoë José Mária Łukasz Søren Ana Chloé Jürgen Ines Noël Renée Björn Iñaki Zdeněk Ayşe Olivia".split()
+_FAMILY = "Müller Núñez García Kowalski Dvořák Lefèvre O’Brien Öztürk Nilsson Schäfer Rossi Brown".split()
+_STREETS = "Hauptstraße|Calle Mayor|Rue de l’Église|ul. Świętokrzyska|Via Roma|Mill Lane|Ringvägen".split("|")
+_TOWNS = "München|Córdoba|Besançon|Kraków|Roma|Leeds|Malmö|Zürich|São Paulo|Reykjavík".split("|")
+
+
+def accented_values(n: int) -> list[dict[str, str]]:
+    """Names and addresses in Latin script with accents (the slow path of issue 12), all distinct."""
+    g, f, s, t = len(_GIVEN), len(_FAMILY), len(_STREETS), len(_TOWNS)
+    return [
+        {
+            "full_name": f"{_GIVEN[i % g]} {_FAMILY[(i // g) % f]}-{_FAMILY[(i // 7) % f]}",
+            "postal_address": f"{_STREETS[i % s]} {i % 997 + 1}, {i % 90000 + 10000} {_TOWNS[(i // s) % t]}",
+        }
+        for i in range(n)
+    ]
+
+
+def accented_screen_cost(n: int) -> float:
+    """CPU seconds per customer of the import screen over accented names and addresses."""
+    from core.pii.screen import CustomerFieldScreen
+
+    screen = CustomerFieldScreen()
+    values = accented_values(n)
+    screen.screen_fields(values[0])
+    t0 = time.process_time()
+    for value in values:
+        screen.screen_fields(value)
+    return (time.process_time() - t0) / len(values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
@@ -186,6 +217,8 @@ def main() -> None:
     print("(governed = policy plan, row filter in SQL, decrypt, mask, one committed audit event per batch)")
     per = screen_cost(rows[:5_000])
     print(f"screen: {per * 1e6:.1f} us CPU per customer (name and address: terms, exemptions, shape)")
+    accented = accented_screen_cost(5_000)
+    print(f"screen: {accented * 1e6:.1f} us CPU per customer with accented names and addresses")
 
 
 if __name__ == "__main__":

@@ -275,11 +275,13 @@ class CustomerWrites:
         line_of: dict[str, int] = {}
         seen: set[str] = set()
         now = utcnow()
+        outside = 0
         for i, (line, item) in enumerate(batch):
             if isinstance(item, RowError):
                 report.rejected.append(item)
                 continue
             if not _in_scope(item, scope, ctx):
+                outside += 1
                 report.rejected.append(
                     RowError(line, "owner must be the importing subject for this role", AccessDenied)
                 )
@@ -298,7 +300,7 @@ class CustomerWrites:
             seen.add(p.external_id)
             line_of[p.customer_id] = line
             prepared.append(p)
-        self._audit_outside_scope(ctx, batch, scope)
+        self._audit_outside_scope(ctx, outside)
         engine = self.gateway.engine
         two_commits = keystore.separate_commits(engine)
         # The data keys are committed no later than their customers: on SQLite (two files,
@@ -343,13 +345,9 @@ class CustomerWrites:
         report.warnings.sort(key=lambda w: w.line)
         return report, done
 
-    def _audit_outside_scope(
-        self, ctx: AccessContext, batch: Sequence[tuple[int, CustomerInput | RowError]], scope: str
-    ) -> None:
-        """Rows for customers the subject may not own are refused; the refusal is a decision too."""
-        outside = sum(
-            1 for _, item in batch if isinstance(item, CustomerInput) and not _in_scope(item, scope, ctx)
-        )
+    def _audit_outside_scope(self, ctx: AccessContext, outside: int) -> None:
+        """Rows for customers the subject may not own (``outside`` of them) are refused; the refusal
+        is a decision too."""
         if outside:
             self.gateway.record_alone(
                 self.gateway.event(

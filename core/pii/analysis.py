@@ -16,7 +16,7 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
-ANALYSER_VERSION: Final = "hushdb-pii/1.2.0"  # 1.2: Chinese NER model, addresses, names in context
+ANALYSER_VERSION: Final = "hushdb-pii/1.3.0"  # 1.3: the extent of a Chinese fact (Finding.fact)
 
 Language = Literal["en", "zh", "mixed"]
 Sensitivity = Literal["none", "personal", "sensitive"]
@@ -50,28 +50,45 @@ def sensitive_type(category: str) -> str:
     return category.upper()
 
 
+#: A fact's extent (see :attr:`Finding.fact`): (start, end, checked from); the first and third are both
+#: ``None`` or both set.
+FactExtent = tuple[int | None, int | None, int | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One span of personal or sensitive content, in original-text offsets (end exclusive)."""
+    """One span of personal or sensitive content, in original-text offsets (end exclusive).
+
+    ``fact`` (sensitive findings in Chinese text only): where the fact that the finding carries begins
+    and ends, read from the Chinese model's words when the note was analysed (see
+    :mod:`core.pii.zh_fact`): (its subject's first word, the word before which a new clause begins,
+    where the analyser began to check that no possible subject stands before the first).  ``None`` on
+    either side when the words do not show it: masking then withholds to that side of the clause (and
+    the clauses its subject may be in).
+    """
 
     type: str
     category: str
     start: int
     end: int
     score: float
+    fact: FactExtent | None = None
 
     @property
     def is_sensitive(self) -> bool:
         return self.category in SENSITIVE_CATEGORIES
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "type": self.type,
             "category": self.category,
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 3),
         }
+        if self.fact is not None:
+            out["fact"] = list(self.fact)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +147,7 @@ class Analysis:
                     start=int(f["start"]),
                     end=int(f["end"]),
                     score=float(f["score"]),
+                    fact=_fact(f.get("fact")),
                 )
                 for f in raw["findings"]
             )
@@ -146,3 +164,15 @@ class Analysis:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError("stored analysis is not valid JSON of an Analysis") from exc
+
+
+def _fact(raw: Any) -> FactExtent | None:
+    """A stored ``fact`` extent: ``[start or null, end or null, checked from or null]``, or absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise TypeError("a fact's extent is a list")
+    start, end, checked = (None if x is None else int(x) for x in raw)  # ValueError / TypeError
+    if (start is None) != (checked is None):
+        raise ValueError("a fact's start comes with where it was checked from")
+    return (start, end, checked)

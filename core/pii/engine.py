@@ -28,6 +28,7 @@ from core.pii.analysis import (
     QUASI_IDENTIFIER,
     SENSITIVE_CATEGORIES,
     Analysis,
+    FactExtent,
     Finding,
     Language,
 )
@@ -46,12 +47,14 @@ from core.pii.nlp import (
     unread_proper_nouns,
 )
 from core.pii.normaliser import NormalisedText, normalise
+from core.pii.operators import ClauseIndex
 from core.pii.recognizers.en_identifiers import offline_tld_extractor
 from core.pii.recognizers.in_context import propagate_people
 from core.pii.recognizers.prefiltered import PrefilteredRecognizer
 from core.pii.recognizers.zh_names import refine_chinese
 from core.pii.registry import build_registry, compile_patterns
 from core.pii.zh_convert import to_simplified
+from core.pii.zh_fact import ZhFacts
 from core.pii.zh_ner import DEFAULT_ZH_MODEL, ChineseTagger, Word, chinese_tagger
 
 DEFAULT_SCORE_THRESHOLD: Final = 0.35
@@ -435,7 +438,7 @@ class PiiEngine:
                 zh_found, zh_unread = self._chinese(loaded, norms[i].text[start:end], budget)
                 budget = max(0, budget - (end - start))
                 raw[i].extend(
-                    RecognizerResult(r.entity_type, r.start + start, r.end + start, r.score)
+                    _shifted(r, start)
                     for r in [*(r for r in zh_found if r.entity_type != "PROPER_NOUN"), *zh_unread]
                 )
         return [
@@ -463,7 +466,10 @@ class PiiEngine:
             RecognizerResult("PROPER_NOUN", m.start(), m.end(), UNREAD_SCORE)
             for m in _CJK_RUN.finditer(simplified, cut)
         ]
-        return refine_chinese(simplified, found, art.tokens.user_data.get(ZH_WORDS, [])), unread
+        words = art.tokens.user_data.get(ZH_WORDS, [])
+        refined = refine_chinese(simplified, found, words)
+        _attach_facts(simplified, refined, words)
+        return refined, unread
 
     def _english_artifacts(self, loaded: _Loaded, texts: list[str]) -> list[NlpArtifacts]:
         return [art for art, _ in self._english(loaded, texts)]
@@ -512,6 +518,54 @@ class PiiEngine:
         return results
 
 
+#: Where a sensitive result carries its fact's extent (see _attach_facts) in its recognition metadata.
+FACT_KEY: Final = "hush_fact"
+_NAMED_ZH: Final = frozenset({"PERSON", "ORGANIZATION"})
+
+
+def _attach_facts(text: str, results: list[RecognizerResult], words: Sequence[tuple[int, int, str]]) -> None:
+    """Give each sensitive result of a Chinese text the extent of its fact inside its clause, read from
+    the model's words (:class:`core.pii.zh_fact.ZhFacts`), for masking to withhold no more than it must.
+
+    A start is kept only when no word between it and where the clauses would withhold from may be the
+    fact's subject (a noun, name or pronoun that no verb or preposition governs: a Chinese clause may
+    leave its subject out, "他打我被抓" is said of 他); else the first clause from there that holds such a
+    word, or none: fails closed."""
+    sensitive = [r for r in results if r.entity_type in _SENSITIVE_BY_TYPE]
+    if not sensitive or not words:
+        return
+    clauses = ClauseIndex(text, frozenset(r.start for r in results if r.entity_type in _NAMED_ZH))
+    facts = ZhFacts(text, words)
+    for r in sensitive:
+        around = clauses.around(r.start, r.end)
+        if around is None:
+            continue
+        by_clauses, clause = around
+        start, end = facts.extent(r.start, r.end, clause)
+        if start is not None and (start <= by_clauses or facts.subject_before(by_clauses, start)):
+            start = None
+        if start is None and by_clauses < clause[0]:
+            # the clauses would withhold from an earlier clause (the subject may stand there): only
+            # from the first clause with a word that may be a subject, or this one if none has one
+            found = facts.first_subject(by_clauses, clause[0])
+            first = clause[0] if found is None else clauses.clause_start(found)
+            start = first if first > by_clauses else None
+        if start is None and end is None:
+            continue
+        meta = dict(r.recognition_metadata or {})
+        meta[FACT_KEY] = (start, end, None if start is None else by_clauses)
+        r.recognition_metadata = meta
+
+
+def _shifted(r: RecognizerResult, by: int) -> RecognizerResult:
+    """``r`` moved ``by`` characters on (a part of a mixed text), with its fact's extent."""
+    out = RecognizerResult(r.entity_type, r.start + by, r.end + by, r.score)
+    fact = (r.recognition_metadata or {}).get(FACT_KEY)
+    if fact is not None:
+        out.recognition_metadata = {FACT_KEY: tuple(None if x is None else x + by for x in fact)}
+    return out
+
+
 def _findings(
     norm: NormalisedText, raw: list[RecognizerResult], known: KnownRecords | None
 ) -> tuple[Finding, ...]:
@@ -526,11 +580,25 @@ def _findings(
     for r in raw:
         start, end = norm.to_original(r.start, r.end)
         if start < end and is_identifying(r.entity_type, norm.text[r.start : r.end]):
-            keep(Finding(r.entity_type, category_of(r.entity_type), start, end, float(r.score)))
+            fact = _original_fact(norm, r)
+            keep(Finding(r.entity_type, category_of(r.entity_type), start, end, float(r.score), fact))
     if known is not None:
         for f in known.find(norm):
             keep(f)
     return _drop_contained(list(best.values()))
+
+
+def _original_fact(norm: NormalisedText, r: RecognizerResult) -> FactExtent | None:
+    """The fact's extent of a result (see _attach_facts) in original offsets."""
+    fact = (r.recognition_metadata or {}).get(FACT_KEY)
+    if fact is None:
+        return None
+    start, end, checked = fact
+    return (
+        None if start is None else norm.to_original(start, r.end)[0],
+        None if end is None else norm.to_original(r.start, end)[1],
+        None if checked is None else norm.to_original(checked, r.end)[0],
+    )
 
 
 def _drop_contained(findings: list[Finding]) -> tuple[Finding, ...]:

@@ -36,8 +36,10 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
+from core.pii.ascii_twin import ascii_twin
 from core.pii.gazetteer import english_stop_words, given_names_raw, is_known_name
 from core.pii.normaliser import ZERO_WIDTH, fold_words
 from core.pii.zh_convert import to_simplified
@@ -49,8 +51,14 @@ MAX_NAME_WORDS: Final = 6
 
 HONORIFICS: Final = frozenset(
     "mr mrs ms miss mx master dr doctor prof professor sir dame lord lady rev revd reverend hon "
-    "capt captain col maj lt sgt cllr judge madam mme mlle m herr frau sr sra srta dott ing".split()
+    "capt captain col maj lt sgt cllr judge madam mme mlle m herr frau sr sra srta dott ing "
+    # other languages' forms of address and academic titles: Polish pan/pani/panna, Italian
+    # signor(a) and sig.ra/dott.ssa (read as sig + ra), Spanish/Portuguese don/doña/dom/dona,
+    # Dutch dhr/mevr, Nordic hr/fru, Czech and Slovak degrees, Vietnamese quý ông/bà/cô/anh/chị
+    "pan pani panna signor signora signorina sig avv don dona dom dhr mevr mevrouw hr fru "
+    "arch mgr bc judr mudr rndr phdr doc dipl mag quy ong co anh chi".split()
 )
+_TITLE_SUFFIXES: Final = frozenset(("ra", "na", "ssa"))  # Sig.ra, Sig.na, Dott.ssa
 POST_NOMINALS: Final = frozenset(
     "jr jnr sr snr ii iii iv v vi phd dphil md dds mba ma ba bsc msc llb llm obe mbe cbe kbe dbe kc qc mp "
     "esq frcs frcp rn cpa beng meng fca aca ceng mbbs".split()
@@ -98,6 +106,9 @@ ZH_TITLES: Final = (
     "叔叔",
     "老板",
 )
+_NAME_SKIP: Final = HONORIFICS | POST_NOMINALS | PARTICLES  # not counted as name words
+_ADDRESS_PLAIN: Final = STREET_TYPES | UNIT_WORDS | ADDRESS_FUNCTION_WORDS
+_VERB_ENDS: Final = ("ed", "ing")
 ZH_PREFIXES: Final = ("老", "小", "阿")
 _ZH_ADDRESS_ENDS: Final = "号室楼层栋座房"
 _ZH_SENTENCE: Final = re.compile(r"[。！？!?；;：:]")
@@ -111,6 +122,9 @@ _TOKEN: Final = re.compile(
 )
 # ASCII text of words, numbers and plain punctuation only: the same words as the tokeniser finds.
 _GLUED_DIGIT: Final = re.compile(r"[^\W\d_]\d++[^\W\d_]{2}|\d[^\W\d_]{3}")
+_GLUED_DIGIT_ASCII: Final = re.compile(
+    r"[A-Za-z][0-9]++[A-Za-z]{2}|[0-9][A-Za-z]{3}", re.ASCII
+)  # on ASCII text
 _PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9 ,.'\-&_]++")
 _PLAIN_ADDRESS: Final = re.compile(r"[A-Za-z0-9 ,.'\-&_\n/#]++")
 _ASCII_TOKEN: Final = re.compile(r"([A-Za-z]+(?:['\-][A-Za-z]+)*\.?)|\d+[A-Za-z]{0,2}")
@@ -123,15 +137,26 @@ class _Tok:
     bracket: int  # nesting depth: > 0 inside brackets
 
 
+class _DropTable(dict[int, str | None]):
+    """``str.translate`` table: invisible characters and marks (Cf, Mn, Me) removed, filled on
+    first sight of a character (characters only, never text; bounded by :data:`_MAX_CHARS`)."""
+
+    def __missing__(self, code: int) -> str | None:
+        ch = chr(code)
+        kept = None if ch in ZERO_WIDTH or unicodedata.category(ch) in ("Cf", "Mn", "Me") else ch
+        if len(self) < _MAX_CHARS:
+            self[code] = kept
+        return kept
+
+
+_MAX_CHARS: Final = 4096
+_DROP: Final = _DropTable()
+
+
 def _clean(value: str) -> str:
     if value.isascii():
         return value
-    out = []
-    for ch in unicodedata.normalize("NFKC", value):
-        if ch in ZERO_WIDTH or unicodedata.category(ch) in ("Cf", "Mn", "Me"):
-            continue
-        out.append(ch)
-    return "".join(out)
+    return unicodedata.normalize("NFKC", value).translate(_DROP)
 
 
 def _tokens(value: str) -> tuple[list[_Tok], bool]:
@@ -158,12 +183,14 @@ def _tokens(value: str) -> tuple[list[_Tok], bool]:
 def _scripts(word: str) -> set[str]:
     if word.isascii():
         return {"LATIN"}
-    found: set[str] = set()
-    for ch in word:
-        if ch.isalpha():
-            name = unicodedata.name(ch, "")
-            found.add(name.split(" ", 1)[0] if name else "?")
-    return found
+    return {_script(ch) for ch in word if ch.isalpha()}
+
+
+@lru_cache(maxsize=_MAX_CHARS)
+def _script(ch: str) -> str:
+    """The first word of a letter's Unicode name (LATIN, CYRILLIC, GREEK ...), "?" if unnamed."""
+    name = unicodedata.name(ch, "")
+    return name.split(" ", 1)[0] if name else "?"
 
 
 def _stop_words() -> frozenset[str]:
@@ -186,8 +213,15 @@ def _is_place(words: Sequence[str]) -> bool:
 
 
 def _low(word: str) -> str:
-    """A word's skeleton (look-alikes and accents folded, lower case), cheaply for ASCII."""
-    return word.lower() if word.isascii() else fold_words(word).replace(" ", "")
+    """A word's skeleton (look-alikes and accents folded, lower case), cheaply for ASCII.
+
+    An accented word is read through its ASCII twin (the same skeleton, see
+    :mod:`core.pii.ascii_twin`) when it has one.
+    """
+    if word.isascii():
+        return word.lower()
+    twin = ascii_twin(word)
+    return fold_words(word if twin is None else twin).replace(" ", "")
 
 
 def _in_place(words: Sequence[str], i: int) -> bool:
@@ -200,7 +234,26 @@ def _in_place(words: Sequence[str], i: int) -> bool:
 
 
 def _verb_form(low: str) -> bool:
-    return len(low) >= 5 and (low.endswith("ed") or low.endswith("ing"))
+    return len(low) >= 5 and low.endswith(_VERB_ENDS)
+
+
+_HYPHENS: Final = re.compile(r"[\-‐‑]")
+
+
+def _unknown_verb_form(word: str, low: str) -> bool:
+    """A word of a name that reads as a verb (``Killed``, ``Passing``) and is no known name.
+
+    A double-barrelled name is read part by part (``Hermighausen-Siering``,
+    ``Émile-Alfred``, ``Smith-King``): each part is a name of its own, and the
+    whole compound is in no name list.
+    """
+    if not _HYPHENS.search(word):
+        return _verb_form(low) and not _known_name(low)
+    return any(
+        _verb_form(part_low) and not _known_name(part_low)
+        for part in _HYPHENS.split(word)
+        if (part_low := part.lower() if part.isascii() else _low(part))
+    )
 
 
 def _zh_name_ok(core: str) -> bool:
@@ -231,8 +284,11 @@ def check_name(value: str) -> str | None:
     text = _clean(value).strip()
     if not text:
         return None
-    cjk = _CJK.findall(text)
-    if cjk:
+    plain = text.isascii()
+    if plain:  # the same test on ASCII text (letters are A-Z, digits 0-9), cheaper
+        if _GLUED_DIGIT_ASCII.search(text):
+            return NAME_EXTRA_TEXT
+    elif _CJK.search(text):
         if _ZH_SENTENCE.search(text) or re.search(r"[(\[（【]", text):
             return NAME_EXTRA_TEXT
         latin = _CJK.sub(" ", text)
@@ -240,9 +296,9 @@ def check_name(value: str) -> str | None:
         if not _zh_name_ok(core):
             return NAME_EXTRA_TEXT
         return check_name(latin) if latin.strip() else None
-    if _GLUED_DIGIT.search(text):
+    elif _GLUED_DIGIT.search(text):
         return NAME_EXTRA_TEXT  # digits inside a word (K1lled); a number on its own is a code
-    if _PLAIN_NAME.fullmatch(text):  # the common case, without the full tokeniser
+    if plain and _PLAIN_NAME.fullmatch(text):  # the common case, without the full tokeniser
         outer = [w.rstrip(".") for w in _ASCII_TOKEN.findall(text) if w]
     else:
         toks, balanced = _tokens(text)
@@ -259,27 +315,34 @@ def check_name(value: str) -> str | None:
     mixed_case = _mixed_case(joined)
     all_caps = joined == joined.upper() and joined != joined.lower()
     name_words = function_words = 0
+    stop = _stop_words()
+    count = len(outer)
     for i, word in enumerate(outer):
-        if not word.isascii() and len(_scripts(word)) > 1:
+        if word.isascii():
+            low = word.lower()
+        elif len(_scripts(word)) > 1:
             return NAME_EXTRA_TEXT  # Latin and Cyrillic in one word: a disguise
-        low = _low(word)
-        if low in HONORIFICS or low in POST_NOMINALS or low in PARTICLES:
-            continue
+        else:
+            low = _low(word)
+        if low in _NAME_SKIP:
+            continue  # an honorific, a post-nominal, a particle
+        if low in _TITLE_SUFFIXES and i > 0 and outer[i - 1].lower() in HONORIFICS:
+            continue  # the ending of an abbreviated title: Sig.ra, Dott.ssa
         if len(low) == 1:
             continue  # an initial
         name_words += 1
         capitalised = word[0].isupper()
         if mixed_case and not capitalised and "'" not in word and "’" not in word:
             return NAME_EXTRA_TEXT  # a lower-case word inside a capitalised name
-        if low in _stop_words():
-            if not (len(outer) <= 4 and (capitalised or not mixed_case) and low in _raw_given_names()):
+        if low in stop:
+            if not (count <= 4 and (capitalised or not mixed_case) and low in _raw_given_names()):
                 function_words += 1
-                if function_words >= 2 or len(outer) >= 4:
+                if function_words >= 2 or count >= 4:
                     return NAME_EXTRA_TEXT  # "Is In", "Lost Son In Accident": a clause
             continue
-        if _verb_form(low) and not _known_name(low):
-            return NAME_EXTRA_TEXT
-        if low in KINSHIP and 0 < i < len(outer) - 1 and not (all_caps and _known_name(low)):
+        if _unknown_verb_form(word, low):
+            return NAME_EXTRA_TEXT  # a verb form (_verb_form) that is no known name
+        if low in KINSHIP and 0 < i < count - 1 and not (all_caps and _known_name(low)):
             return NAME_EXTRA_TEXT
     if name_words > MAX_NAME_WORDS:
         return NAME_EXTRA_TEXT
@@ -307,7 +370,8 @@ def check_address(value: str) -> str | None:
     text = _clean(value).strip()
     if not text:
         return None
-    if _CJK.search(text):
+    plain = text.isascii()
+    if not plain and _CJK.search(text):
         if re.search(r"[(\[（【]", text) or _ZH_SENTENCE.search(text):
             return ADDRESS_EXTRA_TEXT
         end = max(text.rfind(c) for c in _ZH_ADDRESS_ENDS)
@@ -315,17 +379,22 @@ def check_address(value: str) -> str | None:
             return ADDRESS_EXTRA_TEXT  # words after the house number: a remark, not an address
         latin = _CJK.sub(" ", text)
         return check_address(latin) if re.search(r"[A-Za-z]{2}", latin) else None
-    if _PLAIN_ADDRESS.fullmatch(text):  # the common case, without the full tokeniser
-        outer = [w for w in _ASCII_TOKEN.findall(text) if w]
+    # Words, with each number as the one-character token "0" (numbers stand beside region codes).
+    if plain and _PLAIN_ADDRESS.fullmatch(text):  # the common case, without the full tokeniser
+        outer = [m.group(1) or _NUMBER for m in _ASCII_TOKEN.finditer(text)]
     else:
         toks, balanced = _tokens(text)
         if not balanced or any(t.kind in ("star", "other") and t.text not in "#/" for t in toks):
             return ADDRESS_EXTRA_TEXT
-        words = [t for t in toks if t.kind == "word"]
-        inner = [t for t in words if t.bracket > 0]
-        if inner and not _address_words_ok([t.text for t in inner], strict=True):
+        inner = [t.text for t in toks if t.kind == "word" and t.bracket > 0]
+        bracketed_code = len(inner) == 1 and _region_code(inner[0])  # Cagliari (CA)
+        if inner and not bracketed_code and not _address_words_ok(inner, strict=True):
             return ADDRESS_EXTRA_TEXT
-        outer = [t.text for t in words if t.bracket == 0]
+        outer = [
+            t.text if t.kind == "word" else _NUMBER
+            for t in toks
+            if t.bracket == 0 and t.kind in ("word", "num")
+        ]
     if not _address_words_ok(outer, strict=False):
         return ADDRESS_EXTRA_TEXT
     return None
@@ -333,7 +402,7 @@ def check_address(value: str) -> str | None:
 
 def _address_words_ok(raw: Sequence[str], *, strict: bool) -> bool:
     words = [w.rstrip(".") for w in raw]
-    lows = [_low(w) for w in words]
+    lows = [w.lower() if w.isascii() else _low(w) for w in words]
     mixed_case = _mixed_case("".join(words))
     stop = _stop_words()
     lower_run = 0
@@ -341,13 +410,17 @@ def _address_words_ok(raw: Sequence[str], *, strict: bool) -> bool:
         word = words[i]
         if not word.isascii() and len(_scripts(word)) > 1:
             return False
-        if low in STREET_TYPES or low in UNIT_WORDS or low in ADDRESS_FUNCTION_WORDS or len(low) <= 1:
+        if low in _ADDRESS_PLAIN or len(low) <= 1:
             lower_run = 0
-            continue
+            continue  # a street type, a unit word, a function word of addresses, one character
+        beside_number = _NUMBER in lows[max(0, i - 1) : i] or _NUMBER in lows[i + 1 : i + 2]
+        if _region_code(word) and (beside_number or i == len(lows) - 1):
+            lower_run = 0
+            continue  # a state, province or postcode part beside a number or last: OR 97201, 9030 IS
         clause_word = low in stop or low in KINSHIP
         if strict and clause_word:
             return False  # "(son in hospital)", "(or ring ...)": a remark in brackets
-        if clause_word or (_verb_form(low) and word[0].islower()):
+        if clause_word or (len(low) >= 5 and low.endswith(_VERB_ENDS) and word[0].islower()):
             street_next = any(f in STREET_TYPES for f in lows[i + 1 : i + 3])
             if not street_next and not _in_place(words, i):
                 return False  # a clause (he, has, her, son) or a verb (passed): not a street or place
@@ -359,6 +432,14 @@ def _address_words_ok(raw: Sequence[str], *, strict: bool) -> bool:
         else:
             lower_run = 0
     return not (strict and len(words) > 4)
+
+
+_NUMBER: Final = "0"
+
+
+def _region_code(word: str) -> bool:
+    """Two or three capital letters: a state or province code (OR, ME, CA) or a postcode's letters."""
+    return 2 <= len(word) <= 3 and word.isascii() and word.isalpha() and word.isupper()
 
 
 def _mixed_case(letters: str) -> bool:

@@ -23,7 +23,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from core.errors import ConfigError
-from core.pii.zh_ner import Word
+from core.pii.zh_ner import NAME_HINT, Word
 
 #: spaCy NER labels turned into Presidio entities; anything else is ignored.
 NER_MAPPING: dict[str, str] = {
@@ -54,6 +54,8 @@ ZH_ENTITY_TAGS: frozenset[str] = frozenset({"PER", "LOC", "ORG", "TIME"})
 _RUNS = re.compile(r"\s+|\S+")
 #: Key of ``Doc.user_data`` holding the Chinese words as (start, end, tag) triples.
 ZH_WORDS = "hush_zh_words"
+#: Key of ``Doc.user_data`` holding the person words of the tagger's second reading as (start, end) pairs.
+ZH_NAME_HINTS = "hush_zh_name_hints"
 # Components that entity detection does not use (the small English model's NER has its own tok2vec).
 _NOT_NEEDED: tuple[str, ...] = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
 
@@ -247,13 +249,18 @@ class OfflineSpacyNlpEngine(SpacyNlpEngine):
 
     def chinese_artifacts(self, text: str, words: Sequence[Word]) -> NlpArtifacts:
         """Artifacts of a Chinese text from the tagger's words: one token per word (whitespace runs apart),
-        the word's tag as ``tag_``, and its PER / LOC / ORG / TIME words as entities."""
+        the word's tag as ``tag_``, and its PER / LOC / ORG / TIME words as entities.  The person words of
+        the tagger's second reading (``NAME_HINT``) are no tokens: they are kept apart for the name rules."""
         nlp: Language = self._pipelines["zh"]
         tokens: list[str] = []
         starts: list[int] = []
         tags: list[str] = []
         ents: list[tuple[int, int, str]] = []
+        hints: list[tuple[int, int]] = []
         for w in words:
+            if w.tag == NAME_HINT:
+                hints.append((w.start, w.end))
+                continue
             first = len(tokens)
             for m in _RUNS.finditer(text, w.start, w.end):
                 tokens.append(m.group(0))
@@ -266,6 +273,7 @@ class OfflineSpacyNlpEngine(SpacyNlpEngine):
         doc.user_data[ZH_WORDS] = [
             (a, a + len(t), tag) for a, t, tag in zip(starts, tokens, tags, strict=True)
         ]
+        doc.user_data[ZH_NAME_HINTS] = hints
         spans = [Span(doc, a, b, label=label) for a, b, label in ents if not tokens[a].isspace()]
         doc.ents = spans
         default = self.ner_model_configuration.default_score

@@ -268,7 +268,10 @@ EXPORT_POLICY: Final = MaskPolicy(
 _ABBREV: Final = re.compile(
     r"(?:^|\s)(?:Mr|Mrs|Ms|Mx|Dr|Prof|St|Rd|Ave|No|vs|etc|e\.g|i\.e|approx|Jr|Sr|Ltd|Inc)\.$"
 )
-_TERMINATOR: Final = re.compile(r"[.!?]+(?=\s|$)|[。！？；;]+|\n+")
+#: Where a sentence ends: a full stop, ! or ? before a space, ! or ? before a Chinese character (half-width
+#: marks in Chinese text), Chinese terminators, a line break, and before a forwarded post's mark ``//@`` (a
+#: social-media repost quotes another author's message after it).
+_TERMINATOR: Final = re.compile(r"[.!?]+(?=\s|$)|[!?]+(?=[\u3400-\u9fff])|[。！？；;]+|\n+|(?<=\S)(?=//@)")
 _MULTISPACE: Final = re.compile(r"[ \t]{2,}")
 
 
@@ -277,7 +280,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _TERMINATOR.finditer(text):
-        if m.group(0).startswith(".") and _ABBREV.search(text[max(start, m.start() - 8) : m.end()]):
+        if m.end() <= start or (
+            m.group(0).startswith(".") and _ABBREV.search(text[max(start, m.start() - 8) : m.end()])
+        ):
             continue
         spans.append((start, m.end()))
         start = m.end()
@@ -304,10 +309,13 @@ _EN_LEAD: Final = (
 )
 #: Nominative personal pronouns: the subject of a new clause, never an appositive of a noun before it.
 _EN_PRONOUN: Final = r"(?:i|he|she|we|they|you)\b"
-#: A noun phrase (possible subject) by its opening: a pronoun, a possessive, a determiner, a title.
+#: A noun phrase (possible subject) by its opening: a pronoun, a possessive, a determiner, a title.  The
+#: possessive's word is read up to 40 letters: a clause opening with a run of thousands of letters (Chinese
+#: without spaces) costs constant time per clause, not the run's length (a longer word is no possessive:
+#: the clause then goes with the one before, fails closed).
 _EN_PHRASE: Final = (
     rf"(?:{_EN_PRONOUN}|(?:my|your|his|her|its|our|their|the|a|an|this|these|those)\s|"
-    r"(?:mr|mrs|ms|miss|mx|dr|prof)\b|[^\W\d_]+['’]s\s)"
+    r"(?:mr|mrs|ms|miss|mx|dr|prof)\b|[^\W\d_]{1,40}+['’]s\s)"
 )
 _ZH_LEAD: Final = r"(?:但是|可是|不过|而且|并且|因为|由于|所以|因此|于是|虽然|如果|而|但|并|且)?"
 #: Chinese personal pronouns (我们, 他们 ... begin with them), Simplified and Traditional.
@@ -425,6 +433,47 @@ class _Clauses:
         return self.clauses[self._absorbed(i)][0], self.clauses[last][1]
 
 
+class ClauseIndex:
+    """The sentences and clauses of one text, for the analyser: where withholding a term's fact would
+    begin by clauses alone, and the clause that holds the term (see :mod:`core.pii.zh_fact`).  Each
+    sentence is read once, on first use."""
+
+    __slots__ = ("_ends", "_named", "_parsed", "_sentences", "_text")
+
+    def __init__(self, text: str, named: frozenset[int]) -> None:
+        self._text = text
+        self._named = named
+        self._sentences = sentence_spans(text)
+        self._ends = [e for _, e in self._sentences]
+        self._parsed: dict[int, _Clauses] = {}
+
+    def clause_start(self, pos: int) -> int:
+        """The start of the clause that holds ``pos``."""
+        k = min(bisect_right(self._ends, pos), len(self._sentences) - 1)
+        s, e = self._sentences[k]
+        clauses = self._parsed.get(s)
+        if clauses is None:
+            clauses = self._parsed[s] = _Clauses(self._text, s, e, self._named)
+        return clauses.clauses[clauses.index(pos)][0]
+
+    def around(self, start: int, end: int) -> tuple[int, tuple[int, int]] | None:
+        """(where the clauses would withhold from, (clause start, clause end)) for a term [start, end)
+        inside one clause; ``None`` when it runs over a clause's end."""
+        k = bisect_right(self._ends, start)
+        if k >= len(self._sentences) or start >= end:
+            return None
+        s, e = self._sentences[k]
+        if end > e:
+            return None
+        clauses = self._parsed.get(s)
+        if clauses is None:
+            clauses = self._parsed[s] = _Clauses(self._text, s, e, self._named)
+        first, last = clauses.index(start), clauses.index(end - 1)
+        if first != last:
+            return None
+        return clauses.withheld(first, last)[0], clauses.clauses[first]
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     spans: list[tuple[Finding, Operator, OperatorParams]]
@@ -439,6 +488,7 @@ def _plan(text: str, analysis: Analysis, policy: MaskPolicy, registry: OperatorR
     sentences: list[tuple[int, int]] | None = None
     parsed: dict[int, _Clauses] = {}
     named: frozenset[int] | None = None
+    people: list[int] | None = None
     for f in analysis.findings:
         if f.end > len(text) or f.start < 0 or f.start >= f.end:
             raise InputError("a stored span does not fit the text; re-analyse first")
@@ -466,6 +516,10 @@ def _plan(text: str, analysis: Analysis, policy: MaskPolicy, registry: OperatorR
                 first = clauses.index(max(s, f.start))
                 last = clauses.index(min(e, f.end) - 1)
                 start, end = clauses.withheld(first, last)
+                if f.fact is not None and first == last:
+                    if people is None:
+                        people = sorted(g.start for g in analysis.findings if g.type in _SOMEONE)
+                    start, end = _fact_range(text, clauses.clauses[first], f, (start, end), people)
                 if end == e and start > s:  # the sentence goes on before it: its full stop stays
                     while end > start and text[end - 1] in _TRAILING:
                         end -= 1
@@ -475,6 +529,47 @@ def _plan(text: str, analysis: Analysis, policy: MaskPolicy, registry: OperatorR
     if cuts and spans:
         cuts = _cover_spans(cuts, spans)
     return _Plan(spans=spans, withheld=_merge_withheld(text, cuts))
+
+
+#: Findings that name someone who may be the subject of a fact (see _fact_range).
+_SOMEONE: Final = frozenset({"PERSON", "ORGANIZATION", "PROPER_NOUN", "NRP"})
+_ZH_SOMEONE: Final = re.compile(_ZH_PRONOUN)
+
+
+def _fact_range(
+    text: str, clause: tuple[int, int], f: Finding, withheld: tuple[int, int], people: list[int]
+) -> tuple[int, int]:
+    """The withheld range narrowed to the fact's extent in its clause (``Finding.fact``, read from the
+    Chinese model's words on analysis: see :mod:`core.pii.zh_fact`).
+
+    The start moves forward ("听说[他父亲上周去世了]") only when the text it leaves (from where the clauses
+    would withhold) names no one: no Chinese personal pronoun, no name or organisation found there; the
+    subject of a Chinese clause may be left out and stand there ("他穿拖鞋上教室被抓", "他打我被抓").  That
+    text must lie where the analyser found no word that may be a subject (from ``checked`` on): where the
+    clauses here reach further back (sentences read differently), the clauses are withheld as before.
+    The end moves back to where a new clause begins inside the clause.  A stored extent that does not
+    fit the clause or the term is ignored.  Fails closed: what is uncertain goes with the fact.
+    """
+    start, end = withheld
+    c_end = clause[1]
+    fact_start, fact_end, checked = f.fact or (None, None, None)
+    if (
+        fact_start is not None
+        and checked is not None
+        and checked <= start < fact_start <= f.start
+        and not _someone_in(text, start, fact_start, people)
+    ):
+        start = fact_start
+    if fact_end is not None and f.end <= fact_end < c_end and fact_end < end:
+        end = fact_end
+    return start, end
+
+
+def _someone_in(text: str, start: int, end: int, people: list[int]) -> bool:
+    """A personal pronoun or a name stands in [start, end)."""
+    return _ZH_SOMEONE.search(text, start, end) is not None or bisect_left(people, start) < bisect_left(
+        people, end
+    )
 
 
 def _cover_spans(

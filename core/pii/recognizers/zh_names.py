@@ -8,7 +8,11 @@ the next word ("记者王吉瑛报道" gives 王吉瑛, not 王吉瑛报):
 * speaker labels at the start of a line or sentence (``郭庆祥：``);
 * transliterated foreign names joined with a middle dot (``安吉丽娜·茱莉``);
 * surname + given name after a job title, a kinship word or a label
-  (副局长张涛, 我叫赵新民, 联系人李咏) or before a verb of saying (彭小军认为).
+  (副局长张涛, 我叫赵新民, 联系人李咏) or before a verb of saying (彭小军认为);
+* a person word of the model's second reading (:data:`core.pii.zh_ner.NAME_HINT`) that has the
+  shape of a full name or is a word in Latin letters, where the first reading saw no ordinary word
+  ("好开心天下第一顾海池": a name the model nearly read, glued to the words before it; "英文名是lucy");
+* a full name that the model reads as one function word ("晚安曾若梅", 曾 read as "once").
 
 A candidate that the model reads as one ordinary word ("时间：", "平安") is not a name.
 """
@@ -17,11 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Final
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from core.pii.gazetteer import chinese_surnames
+from core.pii.nlp import ZH_NAME_HINTS
 from core.pii.recognizers.cn_personal import NAME_RULES, SURNAMES
 from core.pii.recognizers.zh_entities import HONORIFIC as _HONORIFIC
 from core.pii.recognizers.zh_entities import artifact_words, misread_terms, unclaimed_terms
@@ -107,6 +114,25 @@ _FULL_NAME: Final = re.compile(rf"(?:{SURNAMES}){_HAN}{{2}}")
 _SURNAME_CHAR: Final = re.compile(rf"(?:{SURNAMES})")
 _MAX_NAMES: Final = 200
 
+# the model's tags of ordinary content words: a second-reading name over exactly such a word of the first
+# reading ("向日葵/n", "黄金周/n") is that word; over a verb, an adverb or an unknown proper noun, or across
+# the first reading's words ("顾/v 海池/n"), it may be a name
+_CONTENT_TAGS: Final = frozenset({"n", "vn", "a", "an", "s", "f", "m", "q", "nw", "TIME", "LOC", "ORG"})
+# interjections and particles of chat that never belong to a given name
+_NOT_IN_NAME: Final = _NOT_GIVEN | frozenset("哈嘿呀啦哦么嘛")
+_ENTITY_TAGS: Final = frozenset({"PER", "LOC", "ORG"})
+# the model's tags of function words (adverbs, adverbial adjectives, conjunctions, prepositions, pronouns,
+# particles, other function words)
+_FUNCTION_WORD_TAGS: Final = frozenset({"d", "ad", "c", "p", "r", "u", "xc"})
+_NOT_IN_GIVEN: Final = _NOT_IN_NAME | frozenset("不没")
+# kinship terms used to address or name someone after a describing word ("犀利哥")
+_ADDRESS_TERMS: Final = frozenset("哥姐叔姨嫂妹弟")
+_DESCRIBING_TAGS: Final = frozenset({"n", "a", "an", "nz"})
+_SAYING: Final = ("说", "认为", "表示", "告诉", "回复", "问道", "答道", "笑道")
+_HAN_RUN: Final = re.compile(rf"{_HAN}+")
+_LATIN_NAME: Final = re.compile(r"[A-Za-z]{3,30}")
+_THREE_HAN: Final = re.compile(rf"{_HAN}{{3}}")
+
 
 class ChineseNameRecognizer(LocalRecognizer):
     def __init__(self) -> None:
@@ -187,10 +213,92 @@ class ChineseNameRecognizer(LocalRecognizer):
                 if fits(start, e, strong=True):
                     out.append(RecognizerResult("PERSON", start, e, 0.7))
                     break
+        if aligned and nlp_artifacts is not None:
+            hints = nlp_artifacts.tokens.user_data.get(ZH_NAME_HINTS, ())
+            out.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _second_reading(text, words, hints))
+        out.extend(
+            RecognizerResult("PERSON", s, e, 0.5) for s, e in _names_read_as_function_words(text, words)
+        )
+        out.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _address_nicknames(text, words))
         out.extend(RecognizerResult("PERSON", s, e, 0.6) for s, e in _nicknames(text, words, starts, ends))
         out.extend(RecognizerResult("PERSON", s, e, 0.6) for s, e in _after_agent_noun(text, words))
         out.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _reduplicated_nicknames(text, words))
         return out
+
+
+def _second_reading(
+    text: str, words: Sequence[tuple[int, int, str]], hints: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The person words of the model's second reading (names weighed up) that are a word in Latin letters
+    ("英文名是【lucy】") or have the shape of a Chinese full name: three Chinese characters, a family name of
+    the surname lists first (the rarer ones, such as 郁 or 奉, included: two characters after them make a
+    name shape that ordinary words seldom take); no particle, pronoun or title in the given name (titles
+    are read by the title rules); not exactly one ordinary content word of the first reading; and not
+    over a name, place or organisation the first reading already found."""
+    if not hints:
+        return []
+    content = {(a, b) for a, b, tag in words if tag in _CONTENT_TAGS}
+    starts = {a for a, _, _ in words}
+    # characters of the first reading's names, places and organisations: a second reading that only moves
+    # their edges ("王某/PER 说/v" read as "王某说") adds nothing but an error
+    found = {i for a, b, tag in words if tag in _ENTITY_TAGS for i in range(a, b)}
+    out: list[tuple[int, int]] = []
+    for s, e in hints:
+        if any(i in found for i in range(s, e)):
+            continue
+        if _LATIN_NAME.fullmatch(text, s, e) is not None:
+            # a name in Latin letters the second reading finds as a person, whole (the model's tags of a
+            # Latin word, n or nz, say nothing of what it is)
+            if (s == 0 or not text[s - 1].isascii() or not text[s - 1].isalnum()) and (
+                e == len(text) or not text[e].isascii() or not text[e].isalnum()
+            ):
+                out.append((s, e))
+            continue
+        if _THREE_HAN.fullmatch(text, s, e) is None or (s, e) in content:
+            continue
+        if s not in starts and not (e == len(text) or text[e] in _CLOSING):
+            # its surname is the tail of a word of the first reading (挥霍 + 青春 read as 霍青春): only a
+            # signature, closing the text or a clause, is read so ("天下第一顾海池", first read 顾/v 海池/n)
+            continue
+        if any(c in _NOT_IN_NAME for c in text[s + 1 : e]) or _HONORIFIC.search(text, s + 1, e):
+            continue
+        if text[s] in chinese_surnames() or text[s : s + 2] in chinese_surnames():
+            out.append((s, e))
+    return out
+
+
+def _names_read_as_function_words(text: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """A word of three Chinese characters, one of the common surnames first, that the model reads as an
+    adverb, a conjunction, a preposition, a pronoun or a particle ("晚安 曾若梅/d"): function words are a
+    small closed class of one or two characters, and a three-character one that starts with a surname is
+    a full name the model does not know, read through the adverb 曾 ("once") or the like.  Not when the
+    given name holds a particle, a pronoun or a negation ("于是乎", "时不时")."""
+    out: list[tuple[int, int]] = []
+    for s, e, tag in words:
+        if tag not in _FUNCTION_WORD_TAGS or e - s != 3 or _THREE_HAN.fullmatch(text, s, e) is None:
+            continue
+        common = _SURNAME_CHAR.match(text, s)
+        if common is None or common.end() != s + 1 or any(c in _NOT_IN_GIVEN for c in text[s + 1 : e]):
+            continue
+        out.append((s, e))
+    return out
+
+
+def _address_nicknames(text: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """A nickname made of a describing word and a kinship term of address ("犀利哥", "眼镜叔说", "哈哈，
+    学霸姐，你…"): a noun or adjective of two or three characters glued to 哥, 姐, 叔, 姨, 嫂, 妹 or 弟 that the
+    model reads as a word of its own, where a person stands: before a verb of saying, or closed by
+    punctuation or the end of the text.  Kinship words the model knows as one word (表姐, 大叔) are not
+    read so."""
+    out: list[tuple[int, int]] = []
+    for (s, e0, tag), (a, e, _) in pairwise(words):
+        if a != e0 or e != a + 1 or text[a] not in _ADDRESS_TERMS or tag not in _DESCRIBING_TAGS:
+            continue
+        if not 2 <= e0 - s <= 3 or _HAN_RUN.fullmatch(text, s, e0) is None:
+            continue
+        if e == len(text) or text[e] in _CLOSING or text.startswith(_SAYING, e):
+            out.append((s, e))
+    return out
 
 
 def _nicknames(
