@@ -49,6 +49,7 @@ EN_REMARKS: list[tuple[str, str]] = [
     ("funeral on Friday", "bereavement"),
     ("in memoriam", "bereavement"),
     ("RIP", "bereavement"),
+    ("executors of the estate", "bereavement"),
     ("wife has terminal cancer", "health"),
     ("undergoing chemotherapy", "health"),
     ("on dialysis three times a week", "health"),

@@ -77,6 +77,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"terminally ill",
         r"probate",
         r"estate of the late",
+        r"(?:execut(?:ors?|rix|rices)|exors?|personal representatives?) of",
     ),
     "accident": (
         r"(?:car|road|traffic|motorbike|motorcycle|bike|cycling|work|workplace|serious|bad|skiing|"
