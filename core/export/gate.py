@@ -9,15 +9,21 @@ Four checks, all without NLP per letter:
    as the import screen and the note analyser
    (:class:`core.pii.screen.SensitiveScreen`: bereavement, accident, health,
    ... in English and Chinese; look-alikes, spacing, leetspeak and Traditional
-   Chinese folded), behind the screen's exact literal pre-filter: the letter,
-   line by line with a bounded cache of line results (the template's fixed
-   lines are scanned once per run), plus the joints between lines (the last and
-   first words of the skeletons of two neighbouring lines, so "passed" at the end
-   of one line and "away" at the start of the next are read together).  When the letter holds a
-   match, every merged free-text field is checked whole, with the field's own
-   exemptions (a surname such as Sick in a name field, Hospital Road or Roma in
-   an address): a letter match that a field holds as a name or a place is not a
-   finding, and the reason names the fields that carry the category.
+   Chinese folded): the letter, line by line with a bounded cache of line
+   results (the template's fixed lines are read once per run), plus the joints
+   between lines (as many of the last and first words of two neighbouring
+   lines' skeletons as one term can hold, so "passed" at the end of one line and
+   "away" at the start of the next are read together; two lines that may end and
+   begin a spelled-out word, ``k i l⏎l e d``, are read as one).  A line's skeleton
+   is put together from memoised words (:func:`core.pii.normaliser.skeleton_views`),
+   so per letter only the merged values' words are folded; the patterns run only
+   where one of their literals occurs (:class:`core.pii.terms.TermMatcher`), and a
+   joint without a literal in its words or across the break is not read at all.
+   When the letter holds a match, every merged free-text field is checked whole,
+   with the field's own exemptions (a surname such as Sick in a name field,
+   Hospital Road or Roma in an address): a letter match that a field holds as a
+   name or a place is not a finding, and the reason names the fields that carry
+   the category.
 3. **Shape.**  The merged name and address must hold a name and an address
    (:mod:`core.pii.field_shape`): extra text in them withholds the letter
    (``name_extra_text``, ``address_extra_text``).
@@ -39,6 +45,7 @@ included: "sorry for your loss", 节哀) or a customer's contact details is refu
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -52,8 +59,19 @@ from core.errors import InputError
 from core.export.fields import FREE_TEXT_FIELDS
 from core.models import customers_t
 from core.pii.field_shape import check_field
-from core.pii.normaliser import ascii_lookalikes, normalise, skeletons
+from core.pii.language import has_cjk
+from core.pii.normaliser import (
+    NormalisedText,
+    ascii_lookalikes,
+    is_normal,
+    normalise,
+    skeleton_views,
+    spelled_edges,
+)
+from core.pii.recognizers.sensitive_terms_en import TERMS_EN
+from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
 from core.pii.screen import FIELD_KINDS, SensitiveScreen
+from core.pii.terms import TermMatcher, longest_literal, max_term_spaces
 
 FOREIGN_IDENTIFIER: Final = "foreign_identifier"
 STORED_ANALYSIS: Final = "stored_analysis"
@@ -133,6 +151,21 @@ class _Lru(Generic[K, V]):
             self._young[key] = value
         return value  # type: ignore[no-any-return]
 
+    def peek(self, key: K) -> V | None:
+        """The value of ``key`` if it is kept (and keep it), else None."""
+        value = self._young.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._old.get(key, _MISSING)
+            if value is _MISSING:
+                return None
+            self.put(key, value)
+        return value  # type: ignore[no-any-return]
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._young) >= self._half:
+            self._old, self._young = self._young, {}
+        self._young[key] = value
+
     def __len__(self) -> int:
         return len(self._young.keys() | self._old.keys())
 
@@ -173,13 +206,26 @@ class BlindIndexOwners:
             return frozenset(str(p) for p in rows)
 
 
-@dataclass(frozen=True, slots=True)
+_HEAD_HOT: Final = 1
+_TAIL_HOT: Final = 2
+_SPELLED_IN: Final = 4
+_SPELLED_OUT: Final = 8
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class _LineResult:
+    """What one line holds (compared by identity: nothing compares two)."""
+
     matches: tuple[tuple[str, str], ...]  # (category, skeleton key)
     identifiers: tuple[tuple[str, str], ...]
     # the first and last words of the line's skeleton (for the joints)
     head: str = field(default="", repr=False)
     tail: str = field(default="", repr=False)
+    # _HEAD_HOT, _TAIL_HOT: a term's literal occurs in the head or the tail (a joint between two
+    # lines without one can only match through a literal that crosses the line break);
+    # _SPELLED_IN, _SPELLED_OUT: the line may begin or end with a spelled-out letter (k i l⏎l e d:
+    # such a joint is read from the two lines as written).  One int: the cache holds thousands.
+    flags: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +241,32 @@ def _shape_of(key: tuple[str, str]) -> str | None:
 _CJK_END: Final = re.compile(r"[\u3400-\u9fff]$")
 _CJK_START: Final = re.compile(r"[\u3400-\u9fff]")
 _NONE: Final[tuple[tuple[str, str], ...]] = ()
-_JOINT_WORDS: Final = 5  # the last words of one line and the first of the next, read together
+#: The most spaces one match of the screen's terms can hold (the term lists of :class:`SensitiveScreen`).
+_TERM_SPACES: Final = max_term_spaces(TERMS_EN, TERMS_ZH)
+#: An occurrence of a literal that crosses a line break lies within this many characters of it.
+_LITERAL_REACH: Final = max(longest_literal(TERMS_EN), longest_literal(TERMS_ZH))
 _MAX_LETTER_CHARS: Final = 200_000
+
+
+_MATCHERS: list[tuple[TermMatcher, TermMatcher]] = []
+_MATCHERS_LOCK: Final = threading.Lock()
+
+
+def _matchers() -> tuple[TermMatcher, TermMatcher]:
+    """The English and Chinese term matchers (built once per process: compiling takes a while)."""
+    if not _MATCHERS:
+        with _MATCHERS_LOCK:
+            if not _MATCHERS:
+                _MATCHERS.append(
+                    (TermMatcher(TERMS_EN, word_bounded=True), TermMatcher(TERMS_ZH, word_bounded=False))
+                )
+    return _MATCHERS[0]
+
+
+def _may_match(view: str) -> bool:
+    """Whether a literal of a term occurs in ``view`` (a skeleton): False means no term matches."""
+    en, zh = _matchers()
+    return en.prefilter.may_match(view) or (has_cjk(view) and zh.prefilter.may_match(view))
 
 
 class OutboundGate:
@@ -209,14 +279,20 @@ class OutboundGate:
         phone_region: str,
         screen: SensitiveScreen | None = None,
         line_cache_size: int = 2048,
+        field_cache_size: int = 1024,
     ) -> None:
         self._owners = owners
         self._region = phone_region
         self._screen = screen or SensitiveScreen.shared()
         self._lines: _Lru[str, _LineResult] = _Lru(line_cache_size)
-        self._joints: _Lru[str, tuple[tuple[str, str], ...]] = _Lru(line_cache_size)
-        self._fields: _Lru[tuple[str, str], _FieldResult] = _Lru(256)
-        self._shapes: _Lru[tuple[str, str], str | None] = _Lru(256)
+        # keyed by (tail, head): strings kept in the line results, whose hashes Python keeps too
+        self._joints: _Lru[tuple[str, str], tuple[tuple[str, str], ...]] = _Lru(line_cache_size // 2)
+        # The last words of one line and the first of the next are read together: as many as a
+        # term can have on one side of the line break (None: a term of unbounded length, whole lines).
+        spaces = _TERM_SPACES
+        self._joint_words = spaces if spaces is not None and spaces > 0 else None
+        self._fields: _Lru[tuple[str, str], _FieldResult] = _Lru(field_cache_size)
+        self._shapes: _Lru[tuple[str, str], str | None] = _Lru(field_cache_size)
         self._template_identifiers: frozenset[tuple[str, str]] = frozenset()
 
     # -- pieces ---------------------------------------------------------------------
@@ -234,6 +310,8 @@ class OutboundGate:
         """
         if _MAYBE_IDENTIFIER.search(text) is None:
             return ()
+        if is_normal(text):  # plain ASCII: normalise() would leave it as it is
+            return self._identifiers(text)
         norm = normalise(text).text
         found = self._identifiers(norm)
         if norm.isascii():
@@ -266,35 +344,104 @@ class OutboundGate:
         return tuple(dict.fromkeys(found))
 
     def _scan_line(self, line: str) -> _LineResult:
-        norms = skeletons(line)
-        found, _exempt = self._screen.matches(line, norms=norms)
-        words = norms[0].text.split()
+        views = skeleton_views(line)  # the skeletons' texts, put together from memoised words
+        plain = views[0]
+        hot = _may_match(plain)  # most lines hold no literal of any term
+        found: tuple[tuple[str, str], ...] = _NONE
+        if hot or len(views) > 1:
+            view_matches = self._view_matches
+            read = views if hot else views[1:]
+            found = tuple(dict.fromkeys(match for view in read for match in view_matches(view))) or _NONE
+        words = plain.split()
         head = tail = " ".join(words)  # a short line is its own head and tail (one string, kept once)
-        if len(words) > _JOINT_WORDS:
-            head, tail = " ".join(words[:_JOINT_WORDS]), " ".join(words[-_JOINT_WORDS:])
-        return _LineResult(
-            tuple((m.category, m.key) for m in found) or _NONE, self.identifiers(line) or _NONE, head, tail
+        # The head and the tail are the line's first and last words, cut where the line has a space:
+        # a literal occurs in them only where it occurs in the words joined by single spaces.
+        hot_words = hot if head == plain else _may_match(head)
+        keep = self._joint_words
+        if keep is not None and len(words) > keep:
+            head, tail = " ".join(words[:keep]), " ".join(words[-keep:])
+        head_hot = hot_words and _may_match(head)
+        tail_hot = head_hot if tail is head else hot_words and _may_match(tail)
+        spelled_in, spelled_out = spelled_edges(line)
+        flags = (
+            (_HEAD_HOT if head_hot else 0)
+            | (_TAIL_HOT if tail_hot else 0)
+            | (_SPELLED_IN if spelled_in else 0)
+            | (_SPELLED_OUT if spelled_out else 0)
         )
+        return _LineResult(found, self.identifiers(line) or _NONE, head, tail, flags)
 
-    def _scan_joint(self, joint: str) -> tuple[tuple[str, str], ...]:
-        return tuple(self._screen.view_matches(joint))
+    def _scan_joint(self, previous: _LineResult, result: _LineResult) -> tuple[tuple[str, str], ...]:
+        """The matches in the last words of ``previous`` and the first of ``result`` read together.
 
-    def _scan(self, text: str) -> Iterator[_LineResult]:
-        """Every line's result (cached by line), and the matches at the joints between lines."""
+        A match there holds an occurrence of one of its literals (:class:`core.pii.terms.TermPrefilter`):
+        inside the tail, inside the head, or across the line break.  One inside the tail or the
+        head is an occurrence in that string alone too (its neighbours there are the same, or the
+        string's end, where every occurrence counts), which ``_TAIL_HOT``/``_HEAD_HOT`` record; one
+        across the break lies within the longest literal's length of it.  Without either, nothing
+        can match and the patterns are not run.
+        """
+        tail, head = previous.tail, result.head
+        glue = "" if _CJK_END.search(tail) and _CJK_START.match(head) else " "
+        if not (previous.flags & _TAIL_HOT or result.flags & _HEAD_HOT):
+            reach = _LITERAL_REACH
+            if not _may_match(tail[-reach:] + glue + head[:reach]):
+                return _NONE
+        return tuple(self._view_matches(tail + glue + head)) or _NONE
+
+    def _view_matches(self, view: str) -> list[tuple[str, str]]:
+        """(category, key) of the term matches in ``view``, a skeleton: as
+        :meth:`SensitiveScreen.view_matches` (the street exemption applies), with the patterns
+        tried only where their literals occur (:class:`core.pii.terms.TermMatcher`)."""
+        en, zh = _matchers()
+        found = en.matches(view)
+        if has_cjk(view):
+            found += zh.matches(view)
+        if not found:
+            return []
+        as_text = NormalisedText(original=view, text=view, starts=None, ends=None)
+        exempted = SensitiveScreen.exempted  # a street name (Hospital Road, Via Roma); no field here
+        return [
+            (match.lastgroup, match.group(0))
+            for match in found
+            if match.lastgroup is not None and not exempted(as_text, view, view, match.start(), match.end())
+        ]
+
+    def _scan(self, text: str) -> tuple[list[tuple[str, str]], dict[tuple[str, str], None]]:
+        """The matches of every line (cached by line) and of the joints between lines (cached by
+        the pair of lines), and the identifiers of every line."""
+        found: list[tuple[str, str]] = []
+        identifiers: dict[tuple[str, str], None] = {}
         previous: _LineResult | None = None
+        previous_line = ""
         lines = self._lines
         joints = self._joints
+        scan_line = self._scan_line
+        scan_joint = self._scan_joint
         for line in text.split("\n"):
             if not line or line.isspace():
                 continue
-            result = lines.get(line, self._scan_line)
+            result = lines.get(line, scan_line)
             if previous is not None:
-                glue = "" if _CJK_END.search(previous.tail) and _CJK_START.match(result.head) else " "
-                matches = joints.get(previous.tail + glue + result.head, self._scan_joint)
+                key = (previous.tail, result.head)
+                matches = joints.peek(key)
+                if matches is None:
+                    matches = scan_joint(previous, result)
+                    joints.put(key, matches)
                 if matches:
-                    yield _LineResult(matches, ())
+                    found.extend(matches)
+                if (
+                    previous.flags & _SPELLED_OUT and result.flags & _SPELLED_IN
+                ):  # k i l⏎l e d: read the two lines as one
+                    for view in skeleton_views(previous_line + "\n" + line):
+                        found.extend(self._view_matches(view))
             previous = result
-            yield result
+            previous_line = line
+            if result.matches:
+                found.extend(result.matches)
+            if result.identifiers:
+                identifiers.update(dict.fromkeys(result.identifiers))
+        return found, identifiers
 
     def _field(self, key: tuple[str, str]) -> _FieldResult:
         name, value = key
@@ -343,11 +490,7 @@ class OutboundGate:
             shape = self._shapes.get((name, value), _shape_of)
             if shape is not None:
                 reasons.append(GateReason(shape, name))
-        found: list[tuple[str, str]] = []
-        identifiers: dict[tuple[str, str], None] = {}
-        for result in self._scan(letter.text):
-            found.extend(result.matches)
-            identifiers.update(dict.fromkeys(result.identifiers))
+        found, identifiers = self._scan(letter.text)
         if found or any("\n" in value for _name, value in texts):
             # which fields carry it, which words they hold as names or places; a value over
             # several lines is read whole

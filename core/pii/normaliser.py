@@ -213,6 +213,8 @@ def forget_words() -> None:
     an export run call this when they end, so a long-running process keeps no words of past inputs
     beyond the run that needed them."""
     _token_profile.cache_clear()
+    _word_views.cache_clear()
+    _word_split_views.cache_clear()
 
 
 @contextmanager
@@ -397,6 +399,155 @@ def skeletons(text: str) -> tuple[NormalisedText, ...]:
     return plain, skeleton(text, split_case=True)
 
 
+#: Memoised word views (:func:`skeleton_views`): the words of a template's lines, of street names
+#: and towns recur in every letter.  Bounded, and dropped by :func:`forget_words` after a run.
+VIEW_CACHE_SIZE: Final = 256
+# A view of a word that starts or ends with a one-character word (after separators only): two such
+# edges side by side may be part of a spelled-out run (k i l l e d) that crosses the space.
+# A superset: a leetspeak symbol next to the letter is counted as no letter (it may be none).
+_EDGE_START: Final = re.compile(r"\A[ ._\-]*+[a-z0-9'@$!|](?![a-z0-9'])")  # anchored: linear
+_EDGE_END: Final = re.compile(r"(?<![a-z0-9'])[a-z0-9'@$!|][ ._\-]*+$")
+_ONLY_SEPARATORS: Final = re.compile(r"[ ._\-]*+")
+_EDGE_IN: Final = 1
+_EDGE_OUT: Final = 2
+_EDGE_ALL: Final = 4  # nothing but separators (a lone dash): a spelled-out run may pass over it
+
+
+@dataclass(frozen=True, slots=True)
+class _WordViews:
+    """The skeleton views of one space-free word of printable ASCII (see :func:`skeleton_views`)."""
+
+    plain: str = field(repr=False)
+    plain_alt: str | None = field(repr=False)  # the other leetspeak reading, when there is one
+    edges: int  # _EDGE_* of the plain view
+    case: bool  # a case change inside the word: the line gets a split-case reading too
+
+
+def _edges(*views: str) -> int:
+    """The _EDGE_* flags of a word, from the word as written (lower case) and from its view (where
+    spelled-out letters are joined already and case changes may have split it)."""
+    if all(_ONLY_SEPARATORS.fullmatch(view) is not None for view in views):
+        return _EDGE_ALL
+    edges = 0
+    for view in views:
+        if _EDGE_START.match(view) is not None:
+            edges |= _EDGE_IN
+        if _EDGE_END.search(view) is not None:
+            edges |= _EDGE_OUT
+    return edges
+
+
+@lru_cache(maxsize=VIEW_CACHE_SIZE)
+def _word_views(word: str) -> _WordViews:
+    norm = skeleton(word)
+    case = not (word.islower() or word.isupper()) and _CASE_CHANGE.search(word) is not None
+    edges = _edges(word.lower(), norm.text)
+    return _WordViews(norm.text, norm.variants[0] if norm.variants else None, edges, case)
+
+
+# Where the split-case skeleton puts a space: a lower-case letter before a capital, and before the
+# last capital of an acronym that starts a word (ADivorce).
+_CASE_SPLIT: Final = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+@lru_cache(maxsize=VIEW_CACHE_SIZE)
+def _word_split_views(word: str) -> _WordViews:
+    norm = skeleton(word, split_case=True)
+    edges = _edges(_CASE_SPLIT.sub(" ", word).lower(), norm.text)
+    return _WordViews(norm.text, norm.variants[0] if norm.variants else None, edges, True)
+
+
+def _joined(words: list[_WordViews]) -> tuple[str, ...] | None:
+    """The views of words joined by single spaces, or None when a spelled-out run may cross a space."""
+    last_out = alt = False
+    for word in words:
+        edges = word.edges
+        if edges:
+            if edges & _EDGE_ALL:
+                continue  # a spelled-out run may pass over it: keep what came before
+            if last_out and edges & _EDGE_IN:
+                return None
+            last_out = bool(edges & _EDGE_OUT)
+        else:
+            last_out = False
+        if word.plain_alt is not None:
+            alt = True
+    text = " ".join([w.plain for w in words])
+    if alt:
+        return text, " ".join([w.plain if w.plain_alt is None else w.plain_alt for w in words])
+    return (text,)
+
+
+def spelled_edges(text: str) -> tuple[bool, bool]:
+    """Whether ``text`` may begin, and whether it may end, with a spelled-out letter (``k i l``):
+    a superset.  Two texts read one after the other (two lines of a letter) join such runs across
+    the break, which reading each text's skeleton alone cannot see."""
+    stripped = text.strip()
+    if not stripped:
+        return False, False
+    first = stripped.split(None, 1)[0]
+    last = stripped.rsplit(None, 1)[-1]
+    return bool(_word_edges(first, start=True) & _EDGE_IN), bool(_word_edges(last, start=False) & _EDGE_OUT)
+
+
+_EDGE_CHARS: Final = 6  # folded characters read at a word's edge (a letter, what follows, separators)
+
+
+def _word_edges(word: str, *, start: bool) -> int:
+    """:func:`_edges` of one word: from the memoised views for ASCII; otherwise from the word's
+    first (or last) characters folded one by one (look-alikes to Latin, invisibles dropped), as
+    written and split at case changes, before spelled-out runs are joined."""
+    if word.isascii():
+        views = _word_views(word)
+        return views.edges | (_word_split_views(word).edges if views.case else 0)
+    edge: list[str] = []
+    split: list[str] = []
+    chars = word if start else word[::-1]
+    prev = ""
+    for ch in chars:
+        folded = fold_char(ch)
+        if not folded:
+            continue
+        # a case change splits the word there (lower then upper, read in either direction)
+        if prev and prev.isalpha() and ch.isalpha() and (prev.islower() != ch.islower()):
+            split.append(" ")
+        prev = ch
+        edge.append(folded if start else folded[::-1])
+        split.append(folded if start else folded[::-1])
+        if len(edge) >= _EDGE_CHARS:
+            break
+    if start:
+        return _edges("".join(edge), "".join(split))
+    return _edges("".join(reversed(edge)), "".join(reversed(split)))
+
+
+def skeleton_views(text: str) -> tuple[str, ...]:
+    """The texts that a term check reads for ``text``: each skeleton of :func:`skeletons` and its
+    variants, in that order, without the offsets (for checks that need only what matched).
+
+    For printable ASCII with single spaces between words (most lines of a letter) the views are put
+    together from memoised views of the words: every step of the skeleton but one stays inside a
+    word (folding, separators inside a word, leetspeak, case splitting), and the one that does not
+    (three or more spelled-out letters, ``k i l l e d``) is detected from the words' edges and sent
+    down the full path.  So a template's words are folded once per run, not once per letter.  Other
+    text takes the full path.  A property test compares the two.
+    """
+    if text.isascii() and text.isprintable() and "  " not in text:
+        tokens = text.split(" ")
+        words = list(map(_word_views, tokens))
+        plain = _joined(words)
+        if plain is not None:
+            for word in words:
+                if word.case:  # a case change: the split-case reading too
+                    split = _joined(list(map(_word_split_views, tokens)))
+                    if split is None:
+                        break
+                    return plain + split
+            else:
+                return plain
+    return tuple(view for norm in skeletons(text) for view in (norm.text, *norm.variants))
+
+
 def skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
     """The word-matching view of ``text`` that every sensitive-term check uses, with offsets mapped back.
 
@@ -525,6 +676,14 @@ def _ascii_skeleton(text: str) -> NormalisedText:
     return _ascii_leet(text, joined, tuple(out_s), tuple(out_e))
 
 
+# One character inside a word, as :func:`_ascii_in_word` decides (``@``/``$`` after a letter, a digit,
+# one of them, a space, an opening bracket or a quote, or at the start, and before a letter, a digit
+# or one of them; ``!``/``|`` between letters or digits), in lower-case ASCII.
+_ASCII_WORD: Final = re.compile(
+    r"(?:[a-z0-9']|(?:(?<=[a-z0-9@$ ('\"])|(?<![\s\S]))[@$](?=[a-z0-9@$])|(?<=[a-z0-9])[!|](?=[a-z0-9]))++"
+)
+
+
 def _ascii_words(low: str, a: int, b: int) -> Iterator[tuple[int, int]]:
     """The words in ``low[a:b]``, a run of :data:`_ASCII_LEET_RUN`, as :func:`_word_tokens` bounds them.
 
@@ -534,15 +693,8 @@ def _ascii_words(low: str, a: int, b: int) -> Iterator[tuple[int, int]]:
     if _WORD_SYMBOL.search(low, a, b) is None:
         yield a, b
         return
-    size = len(low)
-    start = -1
-    for k in range(a, b + 1):
-        inside = k < b and _ascii_in_word(low, k, size)
-        if inside and start < 0:
-            start = k
-        elif not inside and start >= 0:
-            yield start, k
-            start = -1
+    for word in _ASCII_WORD.finditer(low, a, b):  # the run ends before a character that is no word's
+        yield word.span()
 
 
 def _ascii_in_word(low: str, k: int, size: int) -> bool:
@@ -581,8 +733,6 @@ def _ascii_leet(
             if not leet or letters < 2 or letters < leet or _POSTCODE_SHAPE.fullmatch(word):
                 continue
             if chars is None:
-                if not _leet_word(joined):
-                    return NormalisedText(original=original, text=joined, starts=starts, ends=ends)
                 chars = list(joined)
             for k in range(a, b):
                 c = joined[k]
@@ -693,11 +843,8 @@ def _word_tokens(original: str, out_c: list[str], out_s: list[int], out_e: list[
     leet_spans: list[tuple[int, int]] = []
     run_start = 0
     for t in range(len(bounds) + 1):
-        if (
-            t < len(bounds)
-            and _spelled_letter(out_c, bounds[t])
-            and (t == run_start or _gap(out_c, bounds[t - 1][1], bounds[t][0]))
-        ):
+        letter = t < len(bounds) and _spelled_letter(out_c, bounds[t])
+        if letter and (t == run_start or _gap(out_c, bounds[t - 1][1], bounds[t][0])):
             continue
         spelled = bounds[run_start:t]
         if len(spelled) >= _MIN_SPELLED_RUN and sum(out_c[a].isalpha() for a, _b in spelled) >= 2:
@@ -707,9 +854,10 @@ def _word_tokens(original: str, out_c: list[str], out_s: list[int], out_e: list[
             last = spelled[-1][1]
             if last < m and out_c[last] == "." and (last + 1 == m or out_c[last + 1] == " "):
                 drop.add(last)  # the dot closing "R.I.P." or "t.h.e.i.r."
-        elif t < len(bounds) and bounds[t][1] - bounds[t][0] >= _MIN_LEET_WORD:
-            leet_spans.append(bounds[t])
-        run_start = t + 1
+        if t < len(bounds) and bounds[t][1] - bounds[t][0] >= _MIN_LEET_WORD:
+            leet_spans.append(bounds[t])  # also right after a spelled-out run: "R.I.P. k1lled"
+        # a letter after a gap that is no gap ("J, R I P") starts the next run itself
+        run_start = t if letter else t + 1
     variants: list[int] = []
     alt_of: dict[int, str] = {}
     for a, b in leet_spans:

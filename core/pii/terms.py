@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import re._constants as _C  # type: ignore[import-not-found]  # the stdlib regex parser
 import re._parser as _P  # type: ignore[import-not-found]
+import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 import ahocorasick
 
@@ -172,3 +174,195 @@ class TermPrefilter:
             if ends and end + 1 < size and _word_char(low[end + 1]):
                 continue
             yield start, end + 1
+
+
+def _max_spaces(data: Any) -> float:
+    """The most whitespace characters a match of the parsed ``data`` can hold (``inf``: unbounded)."""
+    total = 0.0
+    for op, av in data:
+        if op is _C.LITERAL:
+            total += chr(av).isspace()
+        elif op is _C.NOT_LITERAL or op is _C.ANY:
+            total += 1
+        elif op is _C.SUBPATTERN:
+            total += _max_spaces(av[3])
+        elif op is _C.ATOMIC_GROUP:
+            total += _max_spaces(av)
+        elif op is _C.BRANCH:
+            total += max(_max_spaces(branch) for branch in av[1])
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+            inner = _max_spaces(av[2])
+            if inner:
+                total += float("inf") if av[1] == _C.MAXREPEAT else inner * av[1]
+        elif op is _C.IN:
+            total += _class_has_space(av)
+        elif op is _C.CATEGORY:
+            total += av in (_C.CATEGORY_SPACE, _C.CATEGORY_NOT_WORD, _C.CATEGORY_NOT_DIGIT)
+        elif op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT, _C.GROUPREF):
+            total += float("inf") if op is _C.GROUPREF else 0
+        else:  # anything this walk does not know: no bound
+            return float("inf")
+    return total
+
+
+def _class_has_space(items: Any) -> bool:
+    for op, av in items:
+        if op is _C.NEGATE:
+            return True  # [^...]: assume it may hold a space
+        if op is _C.LITERAL and chr(av).isspace():
+            return True
+        if op is _C.RANGE and av[0] <= ord(" ") <= av[1]:
+            return True
+        if op is _C.CATEGORY and av in (_C.CATEGORY_SPACE, _C.CATEGORY_NOT_WORD, _C.CATEGORY_NOT_DIGIT):
+            return True
+    return False
+
+
+def max_term_spaces(*term_lists: dict[str, tuple[str, ...]]) -> int | None:
+    """The most whitespace characters one match of any term can hold (None: no bound).
+
+    A term of ``n`` spaces spans at most ``n + 1`` words of the skeleton (whose word separator is
+    one space), so a check that reads text in pieces needs at most ``n`` words of context on
+    either side of a cut (the outbound gate's line joints).
+    """
+    most = 0.0
+    for terms in term_lists:
+        for fragments in terms.values():
+            for fragment in fragments:
+                most = max(most, _max_spaces(_P.parse(fragment)))
+    return None if most == float("inf") else int(most)
+
+
+class TermMatcher:
+    """The term pattern, tried only where one of its required literals occurs.
+
+    :class:`TermPrefilter` says whether a text can hold a match at all; when it can, running the
+    whole alternation over the text costs several microseconds per character (hundreds of
+    fragments tried at every position).  Every match of a fragment holds an occurrence of one of
+    the fragment's required literals, so for each occurrence (:meth:`TermPrefilter.hits`) only
+    the fragments that require that literal are tried (a small alternation compiled once per
+    literal, in the big pattern's order), and only at the positions a match holding the
+    occurrence can start from (no further back than the pattern's width, or its most spaces).
+
+    The result holds every match that ``pattern.finditer`` finds: at a position where the big
+    pattern matches fragment F, the small pattern of a literal of F that occurs inside the match
+    holds F and every fragment before F that it holds comes before F in the big pattern too, so
+    it matches F there as well.  It may hold more (a match that overlaps an earlier one, which
+    ``finditer`` skips).  When the work would exceed one attempt per character, or a fragment has
+    no literal, the big pattern is run instead: never slower than before by more than that.
+    """
+
+    def __init__(self, terms: dict[str, tuple[str, ...]], *, word_bounded: bool) -> None:
+        self.pattern = compile_terms(terms, word_bounded=word_bounded)
+        self.prefilter = TermPrefilter(terms, word_bounded=word_bounded)
+        self._word_bounded = word_bounded
+        self._exact = self.prefilter.exact
+        by_literal: dict[str, dict[str, list[str]]] = {}
+        # literals that begin every match of every fragment that requires them: tried only there
+        leading: dict[str, bool] = {}
+        for category in SENSITIVE_CATEGORIES:
+            for fragment in terms.get(category, ()):
+                parsed = list(_P.parse(fragment))
+                found = _required(parsed)
+                if found is None:
+                    self._exact = False
+                    continue
+                head = _edge_run(parsed, last=False)
+                for literal in found:
+                    by_literal.setdefault(literal, {}).setdefault(category, []).append(fragment)
+                    leading[literal] = leading.get(literal, True) and head.startswith(literal)
+        self._fragments = by_literal
+        self._leading = leading
+        self._subs: dict[str, re.Pattern[str]] = {}
+        self._lock = threading.Lock()
+        width = _P.parse(self.pattern.pattern, self.pattern.flags).getwidth()[1]
+        self._width: int | None = None if width >= _C.MAXREPEAT else int(width)
+        self._spaces = max_term_spaces(terms)
+
+    def _sub(self, literal: str) -> re.Pattern[str] | None:
+        sub = self._subs.get(literal)
+        if sub is None:
+            fragments = self._fragments.get(literal)
+            if fragments is None:
+                return None
+            with self._lock:
+                sub = self._subs.get(literal)
+                if sub is None:
+                    sub = compile_terms(
+                        {cat: tuple(frags) for cat, frags in fragments.items()},
+                        word_bounded=self._word_bounded,
+                    )
+                    self._subs[literal] = sub
+        return sub
+
+    def _first_start(self, spaces: list[int], start: int, end: int) -> int:
+        """The first position a match holding ``[start, end)`` can start from (``spaces``: the
+        positions of the view's whitespace, in order)."""
+        first = 0
+        if self._width is not None:
+            first = max(first, start - (self._width - (end - start)))
+        if self._spaces is not None:
+            # a match holds at most ``self._spaces`` of the whitespace characters before ``start``
+            before = bisect.bisect_left(spaces, start) - (self._spaces + 1)
+            if before >= 0:
+                first = max(first, spaces[before] + 1)
+        return first
+
+    def _last_end(self, spaces: list[int], start: int, size: int) -> int:
+        """Where a match that starts at or before ``start`` ends at the latest: before the first
+        whitespace past the most it can hold, or past its width.  The character there is
+        whitespace (or the end), so cutting the text there changes no look-ahead."""
+        stop = size
+        if self._width is not None:
+            stop = min(stop, start + self._width)
+        if self._spaces is not None:
+            after = bisect.bisect_left(spaces, start) + self._spaces
+            if after < len(spaces):
+                stop = min(stop, spaces[after])
+        return stop
+
+    def matches(self, view: str) -> list[re.Match[str]]:
+        """Matches of :attr:`pattern` in ``view``: every one ``finditer`` finds (see the class)."""
+        if not self._exact:
+            return list(self.pattern.finditer(view))
+        hits = list(self.prefilter.hits(view))
+        if not hits:
+            return []
+        if len(view.lower()) != len(view):  # offsets of the literals would not be the view's
+            return list(self.pattern.finditer(view))
+        low = view.lower()
+        spaces = [m.start() for m in _SPACE.finditer(view)] if self._spaces is not None else []
+        budget = 4 * len(view) + 256  # characters searched, over all occurrences
+        found: dict[tuple[int, int, str | None], re.Match[str]] = {}
+        for start, end in hits:
+            literal = low[start:end]
+            sub = self._sub(literal)
+            if sub is None:
+                return list(self.pattern.finditer(view))
+            first = start if self._leading.get(literal) else self._first_start(spaces, start, end)
+            stop = self._last_end(spaces, start, len(view))
+            budget -= stop - first
+            if budget < 0:
+                return list(self.pattern.finditer(view))
+            pos = first
+            while pos <= start:  # every position in [first, start] where the small pattern matches
+                match = sub.search(view, pos, stop)
+                if match is None or match.start() > start:
+                    break
+                found.setdefault((match.start(), match.end(), match.lastgroup), match)
+                pos = match.start() + 1
+        return sorted(found.values(), key=lambda m: (m.start(), m.end()))
+
+
+_SPACE: Final = re.compile(r"\s")
+
+
+def longest_literal(terms: dict[str, tuple[str, ...]]) -> int:
+    """The length of the longest literal :class:`TermPrefilter` looks for in ``terms`` (0: none)."""
+    longest = 0
+    for fragments in terms.values():
+        for fragment in fragments:
+            found = _required(_P.parse(fragment))
+            if found:
+                longest = max(longest, *(len(literal) for literal in found))
+    return longest
