@@ -128,10 +128,16 @@ class _ChineseAddressRecognizer(RuleRecognizer):
         starts = {s: tag for s, _, tag in words}
         ends = {e for _, e, _ in words}
         places = divisions()
+        # localisers of the model ("附近", "一带", "周边"): a place ends before them ("亚耳附近地区" is the area
+        # near 亚耳, not a prefecture)
+        localisers = [a for a, b, tag in words if tag == "f" and b - a >= 2]
         kept: list[RecognizerResult] = []
         for r in results:
             if r.start not in starts or r.end not in ends:
                 continue
+            cut = min((a for a in localisers if r.start < a < r.end), default=None)
+            if cut is not None:
+                r = RecognizerResult(r.entity_type, r.start, cut, r.score)
             if r.entity_type == "LOCATION" and not (
                 starts[r.start] in ("LOC", "ns")
                 or any(places.is_place(text[r.start : r.start + n]) for n in range(2, _LONGEST_DIVISION + 1))

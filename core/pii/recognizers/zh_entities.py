@@ -47,6 +47,7 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type
+from core.pii.gazetteer import chinese_surnames
 from core.pii.nlp import ZH_WORDS
 from core.pii.recognizers.sensitive_terms_zh import (
     GROUP_TERMS_ZH,
@@ -102,6 +103,10 @@ _MODIFIER_TAGS: Final = frozenset({"n", "a", "v", "an", "nw"})
 _INSTITUTION_NAME_HEAD: Final = re.compile(
     r"^(?:医院|诊所|卫生院|教堂|寺庙|寺|庙|清真寺|监狱|看守所|戒毒所)$"
 )
+# a subject or its adverb before a verb: a pronoun, a noun, a name, an adverb
+_SUBJECT_TAGS: Final = frozenset({"r", "n", "nr", "PER", "d"})
+# directional and locative complements that close a verb of motion or placement (进入, 留在, 走进, 回到, 搬往)
+_DIRECTIONAL: Final = frozenset("入在进到往至回")
 _INSTITUTION_MODIFIER_TAGS: Final = frozenset({"n", "vn", "nz", "ns", "nw", "ORG", "LOC", "PER"})
 # prepositions and verbs of place and motion: what follows names where ("在", "位于", "前往")
 _TO_OR_AT: Final = frozenset(
@@ -131,6 +136,35 @@ _URL: Final = re.compile(
     r"(?:https?://|www\.)[!-~]+"
     r"|(?<![A-Za-z0-9.\-])[A-Za-z0-9.\-]{1,100}\.(?:cn|com|net|org|jpg|png|gif)(?:/[!-~]*)?"
 )
+# an emoticon code of the social platforms: a word or two in square brackets that the site shows as a
+# picture ("[哈哈]", "[奥特曼]", "[good]"), in an emoticon pack's lower-case Latin prefix and Chinese
+# ("[bm可爱]", "[lt切克闹]"), or Latin in lower case alone ("[good]", "[ok]")
+_EMOTICON_CODE: Final = re.compile(r"\[(?P<v>(?:[a-z]{1,4})?[\u4e00-\u9fff]{1,5}|[a-z]{2,6})\]")
+
+
+def emoticon_codes(text: str) -> list[tuple[int, int]]:
+    """The [start, end) of the inside of each emoticon code of ``text`` (see ``_EMOTICON_CODE``) that
+    does not have the shape of a full name: what the model reads there is a picture's caption, not a
+    name, a place or an organisation.  A name rule (a title, 我叫, a verb of saying) still finds a name
+    there, and a name found elsewhere is found there too."""
+    if "[" not in text:
+        return []
+    return [m.span("v") for m in _EMOTICON_CODE.finditer(text) if not _name_shaped(m.group("v"))]
+
+
+def _name_shaped(word: str) -> bool:
+    """The shape of a full name: a family name of the surname list and one or two characters ("[李明]",
+    "[欧阳娜娜]" are names in brackets, not emoticon codes, by their form alone)."""
+    surnames = chinese_surnames()
+    return any(word[:k] in surnames and 1 <= len(word) - k <= 2 for k in (1, 2))
+
+
+def in_emoticon(codes: Sequence[tuple[int, int]], start: int, end: int) -> bool:
+    return any(a <= start and end <= b for a, b in codes)
+
+
+# words of the area around or within a place, read into its name by the model
+_AREA_WORD: Final = re.compile(r"(?:地区|境内|一带|周边|附近|沿线|沿岸|地带)$")
 _PLACE, _UNIT, _NUMBER, _OTHER, _SHORT = range(5)
 # a two-character common noun with a place's suffix names a kind of place, not a place: 赛区, 景区, 楼市,
 # 城市, 公园, 校园, 马路, 大街 (village names such as 张村 or 李庄 keep their suffixes)
@@ -415,12 +449,21 @@ def _quoted(text: str, start: int, end: int) -> bool:
     return start > 0 and end < len(text) and _QUOTES.get(text[start - 1]) == text[end]
 
 
-def _named_facility(text: str, start: int, head_start: int, end: int, tag: str, head_tag: str) -> bool:
+def _named_facility(
+    text: str, start: int, head_start: int, end: int, tag: str, head_tag: str, before_tag: str = "w"
+) -> bool:
     """A modifier word [start, head_start) and a facility's head noun [head_start, end): "物美 超市", "交通
-    茶馆" (a two-character modifier of ordinary words), "妇幼保健 医院", "309 医院" (an institution)."""
+    茶馆" (a two-character modifier of ordinary words), "妇幼保健 医院", "309 医院" (an institution).
+
+    A verb of motion or placement (ending in a directional or locative complement: 进入, 留在, 走进, 回到)
+    after a subject or its adverb (``before_tag``: a pronoun, a noun, a name, an adverb) is the clause's
+    predicate and the head its object: "我们 进入 公园", "他 留在 商场" name no place.  Any other verb
+    there, or one after a preposition or opening a clause, may be a name ("我们 乐成 中心", "在 必读 酒店")."""
     if head_tag != "n":
         return False
     head = text[head_start:end]
+    if tag == "v" and before_tag in _SUBJECT_TAGS and text[head_start - 1] in _DIRECTIONAL:
+        return False
     if tag in _MODIFIER_TAGS and _TWO_HAN.match(text[start:head_start]) and _FACILITY_HEAD.match(head):
         return True
     return (
@@ -428,6 +471,16 @@ def _named_facility(text: str, start: int, head_start: int, end: int, tag: str, 
         and (tag in _INSTITUTION_MODIFIER_TAGS or (tag == "m" and text[start:head_start].isdigit()))
         and head_start - start >= 2
     )
+
+
+def _place_end(word: str, places: Divisions, start: int, end: int) -> int:
+    """Where a place word of the model ends: before a word of area read into it ("北京地区", "台湾境内",
+    "长江沿线": the area of a place in the division list), unless the whole is a division of its own
+    (喀什地区, a prefecture)."""
+    m = _AREA_WORD.search(word)
+    if m is None or m.start() < 2 or places.is_place(word) or not places.is_place(word[: m.start()]):
+        return end
+    return start + m.start()
 
 
 def _kind(word: str, tag: str, places: Divisions) -> int:
@@ -499,8 +552,11 @@ class ChineseEntityRecognizer(LocalRecognizer):
         places = divisions()
         words = artifact_words(nlp_artifacts)
         urls = [m.span() for m in _URL.finditer(text)] if "." in text else []
+        codes = emoticon_codes(text)
         out: list[RecognizerResult] = []
         for start, end, tag in words:
+            if codes and in_emoticon(codes, start, end):
+                continue
             kind = _ENTITY.get(tag)
             if kind is not None:
                 # the model reads characters it does not know (emoji, symbols) into a name: leave them out
@@ -520,6 +576,8 @@ class ChineseEntityRecognizer(LocalRecognizer):
                     end = t.start()  # a time word read into the name: "阿袁明天/PER 到店里"
                 out.append(RecognizerResult(kind, start, end, 0.85))
             elif kind is not None:
+                if kind == "LOCATION":
+                    end = _place_end(word, places, start, end)
                 out.append(RecognizerResult(kind, start, end, 0.85))
             elif places.is_place(word) or (tag in _LANDMARK_TAGS and _LANDMARK_WORD.match(word)):
                 out.append(RecognizerResult("LOCATION", start, end, 0.7))
@@ -536,10 +594,10 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 and not _is_title(text, start, end)
             ):
                 out.append(RecognizerResult("PROPER_NOUN", start, end, 0.6))
-        for (start, _, tag), (head_start, end, head_tag) in pairwise(words):
+        for k, ((start, _, tag), (head_start, end, head_tag)) in enumerate(pairwise(words)):
             if tag in _PROPER_TAGS and head_tag == "n" and _PLACE_HEAD.match(text[head_start:end]):
                 out.append(RecognizerResult("LOCATION", start, end, 0.6))
-            elif _named_facility(text, start, head_start, end, tag, head_tag):
+            elif _named_facility(text, start, head_start, end, tag, head_tag, words[k - 1][2] if k else "w"):
                 out.append(RecognizerResult("LOCATION", start, end, 0.5))
         for i in range(1, len(words) - 1):
             # a proper noun that is where something is or happens: "在塞拉图、", "位于瑞穗", not "在微博上"

@@ -31,7 +31,13 @@ from core.pii.gazetteer import chinese_surnames
 from core.pii.nlp import ZH_NAME_HINTS
 from core.pii.recognizers.cn_personal import NAME_RULES, SURNAMES
 from core.pii.recognizers.zh_entities import HONORIFIC as _HONORIFIC
-from core.pii.recognizers.zh_entities import artifact_words, misread_terms, unclaimed_terms
+from core.pii.recognizers.zh_entities import (
+    artifact_words,
+    emoticon_codes,
+    in_emoticon,
+    misread_terms,
+    unclaimed_terms,
+)
 
 _HAN: Final = r"[\u4e00-\u9fff]"
 #: a social-media handle: up to a delimiter; without one, at most this many characters at a word boundary
@@ -42,13 +48,22 @@ _HANDLE_END: Final = frozenset(":：@/ \t\n")
 # words that do not continue a handle that runs on into the sentence: localisers, particles, prepositions,
 # conjunctions, verbs, adverbs, pronouns, interjections
 _RUNS_ON: Final = frozenset({"f", "u", "p", "c", "v", "d", "r", "xc"})
+# numerals and measure words: a count in Chinese ("几位", "3位", "两个") starts a phrase of the sentence
+_COUNTING: Final = frozenset({"m", "q"})
 # characters that are never part of a given name (pronouns, particles, prepositions)
 _NOT_GIVEN: Final = frozenset("我你他她它们的了是在和与也都就被把对从给向说这那个吗呢吧啊")
 _SPEAKER: Final = re.compile(
     rf"(?:^|(?<=[\n。！？!?；;]))[ \t]*(?P<v>(?:{SURNAMES}){_HAN}{{1,2}})(?=[ \t]*[：:])", re.MULTILINE
 )
 _DOTS: Final = "·•・‧∙"
-_DOT_NAME: Final = re.compile(rf"(?P<v>{_HAN}{{1,8}}(?:[{_DOTS}]{_HAN}{{1,10}})+)")
+# the model's tags of numerals, measure words, pronouns and function words: never a part of a name
+_NOT_NAME_PART: Final = frozenset({"m", "q", "r", "d", "p", "u", "c"})
+# pronouns and particles that no transliterated name spells with ("我的故事·我的歌" is a title)
+_NOT_IN_TRANSLITERATION: Final = frozenset("我你您的了们吗呢吧啊")
+_ENDS_TRANSLITERATION: Final = _NOT_IN_TRANSLITERATION | frozenset("与和及")
+# the model's tags of ordinary content words: nouns, verbs, adjectives and their adverbial and nominal uses
+_ORDINARY_TAGS: Final = frozenset({"n", "v", "a", "vn", "vd", "ad", "an"})
+_DOT_NAME: Final = re.compile(rf"(?P<v>{_HAN}{{1,8}}(?:[{_DOTS}](?:{_HAN}{{1,10}}|[A-Z]\.?(?=[{_DOTS}])))+)")
 _TRIGGER: Final = (
     r"(?:我叫|名叫|叫做|姓名|名字|联系人|收件人|客户|顾客|用户|患者|病人|"
     r"副?(?:局长|处长|科长|部长|厅长|省长|市长|县长|区长|镇长|村长|校长|院长|所长|行长|社长|台长|站长|厂长|会长|"
@@ -180,16 +195,24 @@ class ChineseNameRecognizer(LocalRecognizer):
                 # not closed as a handle is ("@name:", "@name @other", "@name，@other", the end): it runs on into the
                 # sentence ("@逆转三国里面的阵容是"), and ends before the first function word or verb after its
                 # first word
-                e = min((a for a, b, tag in words if s < a < e and tag in _RUNS_ON), default=e)
+                # or a numeral with its measure word ("@譚耀文几位主演": "几位" counts what follows)
+                e = min(
+                    (
+                        a
+                        for a, b, tag in words
+                        if s < a < e
+                        and (
+                            tag in _RUNS_ON or (tag in _COUNTING and _HAN_CHAR.search(text, a, b) is not None)
+                        )
+                    ),
+                    default=e,
+                )
             out.append(RecognizerResult("PERSON", s, e, 0.8))
         for m in _DOT_NAME.finditer(text):
-            s, e = m.span("v")
-            if aligned:
-                # the words on either side of the dots, not the whole run of characters
-                dots = [i for i in range(s, e) if text[i] in _DOTS]
-                s = max((x for x in starts if s <= x < dots[0]), default=s)
-                e = min((x for x in ends if dots[-1] + 1 < x <= e), default=e)
-            out.append(RecognizerResult("PERSON", s, e, 0.8))
+            if not aligned:
+                out.append(RecognizerResult("PERSON", *m.span("v"), 0.8))
+                continue
+            out.extend(RecognizerResult("PERSON", a, b, 0.8) for a, b in _dot_names(text, m.span("v"), words))
         rules = ((_SPEAKER, 0.6), (_AFTER_TRIGGER, 0.7), (_BEFORE_SAYING, 0.6), *NAME_RULES)
         for pattern, score in rules:
             strong = pattern is _AFTER_TRIGGER
@@ -226,6 +249,45 @@ class ChineseNameRecognizer(LocalRecognizer):
         return out
 
 
+def _dot_names(
+    text: str, span: tuple[int, int], words: Sequence[tuple[int, int, str]]
+) -> list[tuple[int, int]]:
+    """The transliterated names in a run of Chinese characters joined by middle dots (``span``): the words
+    on either side of the dots, not the whole run.  Two dots belong to one name only when one word of the
+    model lies between them ("妮琪·布伦斯基 击败 凯萨琳·希尔" holds two names and a verb), and a name ends
+    before a particle or a conjunction ("哈利·波特与…的囚徒").  A dot between ordinary words, a title's or a
+    list's separator, names nobody: a numeral, a pronoun or a function word touching it ("投票•第六届",
+    "先·挖"), a pronoun or particle right at it ("故事·我的歌"), or ordinary content words on both sides
+    ("撰·详", "彩票·新")."""
+    lo, hi = span
+    starts = {a for a, _, _ in words}
+    dots = [i for i in range(lo, hi) if text[i] in _DOTS]
+    chains: list[list[int]] = [[dots[0]]]
+    for d in dots[1:]:
+        if any(chains[-1][-1] + 1 < x < d for x in starts):
+            chains.append([d])
+        else:
+            chains[-1].append(d)
+    out: list[tuple[int, int]] = []
+    for chain in chains:
+        first, last = chain[0], chain[-1]
+        s = max((a for a, b, _ in words if lo <= a < first and b >= first), default=lo)
+        e = min((b for a, b, _ in words if a <= last + 1 and last + 1 < b <= hi), default=hi)
+        before = {tag for _, b, tag in words if b == first}
+        after = {tag for a, _, tag in words if a == last + 1}
+        if (before | after) & _NOT_NAME_PART or any(c in _NOT_IN_TRANSLITERATION for c in text[s:first]):
+            continue
+        # the name ends before a particle or a conjunction read into the word after it: "哈利·波特与阿兹卡班的
+        # 囚徒" (a title) gives 哈利·波特; right after the dot, the dot joins no name ("故事·我的歌")
+        e = next((i for i in range(last + 1, e) if text[i] in _ENDS_TRANSLITERATION), e)
+        if e <= last + 1:
+            continue
+        if before and after and (before | after) <= _ORDINARY_TAGS:
+            continue
+        out.append((s, e))
+    return out
+
+
 def _second_reading(
     text: str, words: Sequence[tuple[int, int, str]], hints: Sequence[tuple[int, int]]
 ) -> list[tuple[int, int]]:
@@ -238,13 +300,14 @@ def _second_reading(
     if not hints:
         return []
     content = {(a, b) for a, b, tag in words if tag in _CONTENT_TAGS}
+    codes = emoticon_codes(text)
     starts = {a for a, _, _ in words}
     # characters of the first reading's names, places and organisations: a second reading that only moves
     # their edges ("王某/PER 说/v" read as "王某说") adds nothing but an error
     found = {i for a, b, tag in words if tag in _ENTITY_TAGS for i in range(a, b)}
     out: list[tuple[int, int]] = []
     for s, e in hints:
-        if any(i in found for i in range(s, e)):
+        if any(i in found for i in range(s, e)) or (codes and in_emoticon(codes, s, e)):
             continue
         if _LATIN_NAME.fullmatch(text, s, e) is not None:
             # a name in Latin letters the second reading finds as a person, whole (the model's tags of a
@@ -439,6 +502,8 @@ def _listed_people(
             and not seps[i + 1]
             and words[i + 1][1] - words[i][0] == 3
             and _FULL_NAME.fullmatch(text, words[i][0], words[i + 1][1]) is not None
+            # a name found already ends where it ends: the word after it is the sentence's ("陈某 有")
+            and (words[i][0], words[i][1]) not in people
         ):
             candidates.append((i, i + 1))
         for first, last in candidates:
