@@ -40,7 +40,7 @@ from core.pii.language import detect_language, has_cjk
 from core.pii.normaliser import NormalisedText, fold_words, skeletons
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
-from core.pii.terms import SENSITIVE_SCORE, TermPrefilter, compile_terms
+from core.pii.terms import SENSITIVE_SCORE, TermMatcher, TermPrefilter, compile_terms
 
 NAME_KIND: Final = "name"
 ADDRESS_KIND: Final = "address"
@@ -94,6 +94,10 @@ class SensitiveScreen:
         self._zh = compile_terms(TERMS_ZH, word_bounded=False)
         self._en_filter = TermPrefilter(TERMS_EN, word_bounded=True)
         self._zh_filter = TermPrefilter(TERMS_ZH)
+        # the patterns tried only around their literals: every match finditer finds, at a fraction
+        # of the cost when a common literal ("this", "her") occurs (core.pii.terms.TermMatcher)
+        self._en_matcher = TermMatcher(TERMS_EN, word_bounded=True)
+        self._zh_matcher = TermMatcher(TERMS_ZH, word_bounded=False)
 
     @classmethod
     def shared(cls) -> SensitiveScreen:
@@ -114,14 +118,12 @@ class SensitiveScreen:
         exempt: set[str] = set()
         seen: set[tuple[int, int, str]] = set()
         for norm in norms if norms is not None else skeletons(text):
-            candidates = [(self._en, self._en_filter)]
+            matchers = [self._en_matcher]
             if has_cjk(norm.text):
-                candidates.append((self._zh, self._zh_filter))
+                matchers.append(self._zh_matcher)
             for view in (norm.text, *norm.variants):
-                for pattern, prefilter in candidates:
-                    if not prefilter.may_match(view):
-                        continue
-                    for match in pattern.finditer(view):
+                for matcher in matchers:
+                    for match in matcher.matches(view):
                         category = match.lastgroup
                         if category is None:
                             continue

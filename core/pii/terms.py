@@ -26,7 +26,9 @@ def compile_terms(terms: dict[str, tuple[str, ...]], *, word_bounded: bool) -> r
         f"(?P<{cat}>{_alternation(terms[cat])})" for cat in SENSITIVE_CATEGORIES if cat in terms
     )
     if word_bounded:
-        return re.compile(rf"(?<![\w'])(?:{groups})(?![\w'])", re.IGNORECASE)
+        # a Latin term glued to Chinese or Japanese text still stands alone (李娜deceased): the
+        # boundary is a word character of another kind than those scripts' (see _word_char)
+        return re.compile(rf"(?<![^\W{_CJK_RANGES}]|')(?:{groups})(?![^\W{_CJK_RANGES}]|')", re.IGNORECASE)
     return re.compile(f"(?:{groups})", re.IGNORECASE)
 
 
@@ -102,8 +104,14 @@ def _edge_run(items: Sequence[tuple[Any, Any]], *, last: bool) -> str:
     return "".join(reversed(chars) if last else chars).lower()
 
 
+_CJK_RANGES: Final = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_CHAR: Final = re.compile(f"[{_CJK_RANGES}]")
+
+
 def _word_char(ch: str) -> bool:
-    return ch.isalnum() or ch in "_'"
+    """A character that glues to an English term's edge: letters, digits, ``_`` and ``'``, but not
+    kana or ideographs (Chinese is written without spaces, so ``李娜deceased`` holds the word)."""
+    return (ch.isalnum() and _CJK_CHAR.match(ch) is None) or ch in "_'"
 
 
 class TermPrefilter:

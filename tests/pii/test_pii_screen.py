@@ -120,3 +120,16 @@ def test_surely_clean_reads_an_accented_field_apart_from_a_plain_one() -> None:
 )
 def test_a_place_on_its_own_line_only_when_the_line_before_ends_a_phrase(address: str, level: str) -> None:
     assert CustomerFieldScreen().screen_fields({"postal_address": address})[0] == level
+
+
+@pytest.mark.parametrize("name", ["李娜deceased", "王伟passed away", "陈静RIP", "張偉widowed"])
+def test_an_english_remark_glued_to_a_chinese_name_is_found(name: str) -> None:
+    """Chinese has no spaces: an ideograph next to an English term is no letter of that term's word."""
+    status, _analysis = CustomerFieldScreen().screen_fields({"full_name": name})
+    assert status == "sensitive", name
+
+
+@pytest.mark.parametrize("name", ["李娜Grieveson", "王伟Ripley", "Ann Ripley"])
+def test_a_longer_latin_word_holding_a_term_is_still_no_term(name: str) -> None:
+    status, _analysis = CustomerFieldScreen().screen_fields({"full_name": name})
+    assert status == "personal", name
