@@ -252,7 +252,7 @@ def _unknown_verb_form(word: str, low: str) -> bool:
     return any(
         _verb_form(part_low) and not _known_name(part_low)
         for part in _HYPHENS.split(word)
-        if (part_low := part.lower() if part.isascii() else _low(part))
+        if (part_low := _low(part))
     )
 
 

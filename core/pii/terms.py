@@ -21,6 +21,11 @@ def _alternation(fragments: tuple[str, ...]) -> str:
     return "|".join(sorted(fragments, key=len, reverse=True))
 
 
+# kana and ideographs: never letters of an English word (see _word_char)
+_CJK_RANGES: Final = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_CHAR: Final = re.compile(f"[{_CJK_RANGES}]")
+
+
 def compile_terms(terms: dict[str, tuple[str, ...]], *, word_bounded: bool) -> re.Pattern[str]:
     groups = "|".join(
         f"(?P<{cat}>{_alternation(terms[cat])})" for cat in SENSITIVE_CATEGORIES if cat in terms
@@ -102,10 +107,6 @@ def _edge_run(items: Sequence[tuple[Any, Any]], *, last: bool) -> str:
             break
         chars.append(chr(arg))
     return "".join(reversed(chars) if last else chars).lower()
-
-
-_CJK_RANGES: Final = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_CHAR: Final = re.compile(f"[{_CJK_RANGES}]")
 
 
 def _word_char(ch: str) -> bool:
