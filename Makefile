@@ -17,6 +17,9 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# pip compiles the dependencies' bytecode; an editable install leaves ours to each run, which
+	@# with PYTHONDONTWRITEBYTECODE set compiles hushdb's modules again at every start (issue 16).
+	$(BIN)/python -m compileall -q $(PY_SRC)
 	@touch $(STAMP)
 
 install: $(STAMP)
