@@ -63,13 +63,21 @@ SENSITIVE_FIELD: Final = "sensitive_field"
 _STREET_AFTER: Final = re.compile(
     r" ?(?:road|rd|street|st|lane|ln|way|avenue|ave|close|drive|dr|place|pl|court|ct|crescent|terrace|"
     r"hill|grove|gardens|park|square|sq|row|walk|mews|view|green|rise|parade|boulevard|blvd|highway|"
-    r"circle|path|alley|wharf|quay|yard|gate|bridge|cottages|villas|heights|estate|industrial estate)"
+    r"circle|path|alley|wharf|quay|yard|gate|bridge|cottages|villas|heights|estates?|industrial estate|"
+    r"oval|thoroughfare|ville)"
     r"(?![\w'])|[路街巷弄]|大道|胡同|小区"
+    # an autonomous region, prefecture, county or banner named after its peoples: 宁夏回族自治区,
+    # 恩施土家族苗族自治州 (the place's name, not a person's ethnicity)
+    r"|(?:[\u4e00-\u9fff]{1,4}族)*自治[区州县旗]"
 )
 _WORDS: Final = re.compile(r"[^\W\d_]+")
 _STREET_BEFORE: Final = re.compile(
     r"(?:^|[^\w'])(?:via|viale|piazza|piazzale|corso|largo|rue|avenue|boulevard|calle|avenida|plaza|"
-    r"rua|strada|ulica|ul) $"
+    r"rua|strada|ulica|ul) (?:(?:de|del|della|di|da|do|dos|das|des|du|la|le) )?$"
+)
+#: Words that begin a place's name before a person's name (New Christian, Port Elizabeth).
+_PLACE_PREFIXES: Final = frozenset(
+    "new north south east west port fort mount mt lake saint st upper lower great little old".split()
 )
 
 
@@ -176,7 +184,7 @@ class SensitiveScreen:
     def _street(view: str, start: int, end: int) -> bool:
         if _STREET_AFTER.match(view, end) is not None:
             return True
-        return _STREET_BEFORE.search(view, max(0, start - 12), start) is not None
+        return _STREET_BEFORE.search(view, max(0, start - 16), start) is not None
 
     @staticmethod
     def _proper(norm: NormalisedText, text: str, key: str, start: int, end: int, kind: str | None) -> bool:
@@ -203,6 +211,11 @@ class SensitiveScreen:
         seg_start = max(text.rfind(sep, 0, start) for sep in ",;\n") + 1
         ends = [i for i in (text.find(sep, end) for sep in ",;\n") if i >= 0]
         segment = text[seg_start : min(ends) if ends else len(text)]
+        before_word = text[seg_start:start].split()
+        if before_word and before_word[-1].istitle() and before_word[-1].lower() in _PLACE_PREFIXES:
+            # a town named after a person (New Christian, Port Elizabeth): a known name after a
+            # capitalised place prefix in the same part of the address
+            return is_known_name(key)
         others = [w for w in _WORDS.findall(segment) if not (w.isupper() and len(w) <= 3)]
         if others != [word] or gazetteer().kind(key) is None:
             return False
