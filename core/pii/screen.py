@@ -75,6 +75,24 @@ _STREET_BEFORE: Final = re.compile(
     r"(?:^|[^\w'])(?:via|viale|piazza|piazzale|corso|largo|rue|avenue|boulevard|calle|avenida|plaza|"
     r"rua|strada|ulica|ul) (?:(?:de|del|della|di|da|do|dos|das|des|du|la|le) )?$"
 )
+_STREET_NAME_WORDS: Final = 3
+"""The most words after a term that a street's name may hold before its street type."""
+
+
+def _street_named(after: list[str]) -> bool:
+    """Whether ``after`` (the words after a capitalised term, in one part of an address) runs on
+    in capitalised words to a street type: the term begins the street's name."""
+    from core.pii.field_shape import KINSHIP, STREET_TYPES
+
+    for word in after:
+        low = word.rstrip(".").lower()
+        if low in STREET_TYPES:
+            return True
+        if not (word.isalpha() and word.istitle()) or low in KINSHIP or low in _RUNS_ON:
+            return False
+    return False
+
+
 #: Words that begin a place's name before a person's name (New Christian, Port Elizabeth).
 _PLACE_PREFIXES: Final = frozenset(
     "new north south east west port fort mount mt lake saint st upper lower great little old".split()
@@ -188,12 +206,14 @@ class SensitiveScreen:
 
     @staticmethod
     def _proper(norm: NormalisedText, text: str, key: str, start: int, end: int, kind: str | None) -> bool:
-        """In a name field, one capitalised word that is a known name; in an address, a whole place.
+        """In a name field, one capitalised word that is a known name; in an address, a place.
 
         Only in customer fields (``kind``), and only where the field holds more than the word:
         a name field reading just "Rip" is not a name.  A place counts when it is a whole part
         of the address (between commas or lines, postcode letters aside): "Via Roma 9, Roma",
-        "Main Street, Accident, MD", but not "Back in Rehab".
+        "Main Street, Accident, MD", but not "Back in Rehab"; when it begins a street's name
+        ("Cancer Research Way": capitalised words up to a street type); or when it is a known
+        personal name after a place prefix ("New Christian", as "Port Elizabeth").
         """
         if kind is None or " " in key or not key.isalpha() or not key.isascii():
             return False
@@ -210,7 +230,10 @@ class SensitiveScreen:
             return False
         seg_start = max(text.rfind(sep, 0, start) for sep in ",;\n") + 1
         ends = [i for i in (text.find(sep, end) for sep in ",;\n") if i >= 0]
-        segment = text[seg_start : min(ends) if ends else len(text)]
+        seg_end = min(ends) if ends else len(text)
+        segment = text[seg_start:seg_end]
+        if _street_named(text[end:seg_end].split()[:_STREET_NAME_WORDS]):
+            return True  # a street named with it: "1 Cancer Research Way"
         before_word = text[seg_start:start].split()
         if before_word and before_word[-1].istitle() and before_word[-1].lower() in _PLACE_PREFIXES:
             # a town named after a person (New Christian, Port Elizabeth): a known name after a

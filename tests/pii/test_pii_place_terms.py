@@ -55,6 +55,8 @@ def test_autonomous_divisions_are_addresses(address: str) -> None:
         "Level 9, 1 Christian Thoroughfare, Robertsstad, SA 2966",
         "12 Jews Row, London SW18 1TB",
         "5 Chapel Street, Gay, GA 30218",
+        "1 Cancer Research Way, Cambridge CB2 0AA",  # a street named with the word
+        "9 Suicide Hill Road, Ishpeming, MI 49849",
     ],
 )
 def test_places_named_after_people_are_addresses(address: str) -> None:
@@ -69,6 +71,9 @@ def test_places_named_after_people_are_addresses(address: str) -> None:
         ("12 High Street (Muslim), Leeds LS1 1AA", None),
         ("Flat 2, Christian Family, Leeds LS1 1AA", None),
         ("12 High Street, Leeds, gay couple", None),
+        ("12 High Street, Cancer Patient, Leeds LS1 1AA", None),  # no street type follows
+        ("12 High Street, Cancer In Her Road", None),  # a clause word before the street type
+        ("12 High Street, Mourning Christian, Leeds", None),  # no place prefix before the name
     ],
 )
 def test_the_same_words_as_a_remark_are_still_found(address: str, category: str | None) -> None:
