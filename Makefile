@@ -35,7 +35,8 @@ axe-core: $(STAMP)
 	@sh tests/console/fetch_axe_core.sh $(AXE_LOCK) $(AXE_DIR) $(BIN)/python
 
 test: lint axe-core
-	HUSHDB_AXE_CORE=$(abspath $(AXE_DIR))/package/axe.min.js $(BIN)/pytest -n 2 --dist loadgroup -q
+	HUSHDB_AXE_CORE=$(abspath $(AXE_DIR))/package/axe.min.js HUSHDB_TEST_ARTIFACTS=$(abspath test-artifacts) \
+		$(BIN)/pytest -n 2 --dist loadgroup -q
 
 demo: $(STAMP)
 	$(BIN)/python -m api.demo

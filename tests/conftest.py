@@ -12,12 +12,20 @@ handed to the next test.  CREATE and DROP DATABASE each force a checkpoint,
 about 0.8 s per test on this machine, where emptying takes about 0.1 s.  A
 database that cannot be emptied is dropped instead; the pool is dropped at the
 end of the session.
+
+Temporary files (SQLite databases, key files, letters) go to a RAM file system
+(``/dev/shm``) when the machine has one with room, in a directory of this run's
+own that is removed when it ends: on this machine's disk creating a file took
+about 0.5 ms and the export tests ran 40 % faster in RAM.  ``--basetemp`` on the
+command line wins; without a RAM file system pytest's default is kept.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +38,23 @@ from core.config import Settings, load_settings, pg_test_url, running_in_ci
 from core.db import create_db_engine, migrate
 
 BACKENDS = ["sqlite", "postgresql"]
+_RAM_TMP = Path("/dev/shm")
+_RAM_TMP_MIN_FREE = 4 << 30  # bytes: a container's small default /dev/shm is not used
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """This run's temporary files on a RAM file system when there is one with room (see above)."""
+    if config.option.basetemp is not None or hasattr(config, "workerinput"):
+        return  # given on the command line, or a pytest-xdist worker (under the controller's)
+    try:
+        stat = os.statvfs(_RAM_TMP)
+    except OSError:
+        return
+    if stat.f_bavail * stat.f_frsize < _RAM_TMP_MIN_FREE or not os.access(_RAM_TMP, os.W_OK | os.X_OK):
+        return
+    base = tempfile.mkdtemp(prefix="hushdb-pytest-", dir=_RAM_TMP)
+    config.option.basetemp = base
+    config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
 
 
 def _pg_server_url() -> str | None:
