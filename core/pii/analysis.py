@@ -16,7 +16,7 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
-ANALYSER_VERSION: Final = "hushdb-pii/1.4.0"  # 1.4: Chinese spans end where the entity ends
+ANALYSER_VERSION: Final = "hushdb-pii/1.4.1"  # 1.4.1: Chinese everyday uses of terms, names
 
 Language = Literal["en", "zh", "mixed"]
 Sensitivity = Literal["none", "personal", "sensitive"]

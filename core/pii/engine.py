@@ -124,6 +124,8 @@ def cjk_segments(text: str) -> list[tuple[int, int]]:
 #: every note of Chinese characters alone up to the 20 KB limit (6,826 characters) is read whole; Chinese
 #: with ASCII between its characters ("A王" repeated, mixed notes) can reach 20,480.
 MAX_ZH_MODEL_CHARS: Final = 8192
+#: CJK symbols and punctuation (、。〈〉《》「」【】 …): no part of an English name, place or organisation.
+_CJK_PUNCTUATION: Final = re.compile(r"[\u3000-\u303f]")
 _CJK_RUN: Final = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]++")
 _ZH_CUT_AFTER: Final = frozenset("。！？；!?;\n，,、：: ")
 #: How far back from the budget a cut looks for punctuation or a space.
@@ -422,7 +424,14 @@ class PiiEngine:
                 for s, e in unread_proper_nouns(text, unread)
             )
             if langs[i] == "mixed":
-                found = [r for r in found if not has_cjk(text[r.start : r.end])]
+                # the Chinese model reads the Chinese; an English finding never runs across Chinese
+                # characters or Chinese punctuation ("…》9《Backtodecember》10《…" is no nationality)
+                found = [
+                    r
+                    for r in found
+                    if not has_cjk(text[r.start : r.end])
+                    and _CJK_PUNCTUATION.search(text, r.start, r.end) is None
+                ]
             people = [(r.start, r.end) for r in found if r.entity_type == "PERSON"]
             found.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in propagate_people(text, people))
             raw[i].extend(found)

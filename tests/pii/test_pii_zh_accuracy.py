@@ -4,7 +4,8 @@ The sample is the first 500 CLUENER sentences and the first 400 Weibo messages.
 The bounds are the levels reached by the Chinese model and rules (issue 13, third pass:
 nicknames, lists of people, sensitive terms read against the model's words; H11: institutions,
 doctrines and peoples a fact only in a person's context; H12: a second, name-leaning reading
-of the model's scores, and a Chinese fact withheld from its subject to its end, not the whole clause)
+of the model's scores, and a Chinese fact withheld from its subject to its end, not the whole clause;
+fourth pass: everyday uses of sensitive terms, pet names and nicknames where a name stands)
 plus a small
 margin: the test fails when leakage rises or masking starts eating harmless text.  Skipped where the shared data is absent.  Full figures: bench/pii.py.
 """
@@ -23,8 +24,8 @@ KEY = b"zh-accuracy-key-0123456789"
 # (set, sentences, most names leaked, most places leaked, fewest characters kept)
 BOUNDS = [
     # leak bounds allow one more mention than reached (191 / 131 names / places; 147 / 42)
-    ("cluener", 500, 0.037, 0.070, 0.952),  # reached: 3.14% (6), 6.11% (8), 95.48%
-    ("weibo", 400, 0.116, 0.035, 0.955),  # reached: 10.88% (16), 2.38% (1), 95.80%
+    ("cluener", 500, 0.037, 0.070, 0.953),  # reached: 3.14% (6), 6.11% (8), 95.53%
+    ("weibo", 400, 0.096, 0.035, 0.958),  # reached: 8.84% (13), 2.38% (1), 96.17%
 ]
 
 

@@ -562,9 +562,10 @@ GROUP_TERMS_ZH: Final[frozenset[str]] = frozenset(
     }
 )
 #: Nouns with an ordinary or figurative first sense: 人流 is a stream of people ("如潮的人流") and, as what a
-#: person undergoes, an abortion ("做了人流"); 牺牲 is a sacrifice ("所付出的牺牲") or a death ("战士牺牲了").
+#: person undergoes, an abortion ("做了人流"); 牺牲 is a sacrifice ("所付出的牺牲") or a death ("战士牺牲了");
+#: 洗礼 is a trial one goes through ("战争硝烟的洗礼") or a baptism ("接受了洗礼").
 #: A fact as the object of a verb or beside a person only.
-OBJECT_TERMS_ZH: Final[frozenset[str]] = frozenset({"人流", "牺牲"})
+OBJECT_TERMS_ZH: Final[frozenset[str]] = frozenset({"人流", "牺牲", "洗礼"})
 #: What befalls a firm as often as a person: "雷曼兄弟公司申请破产" is news of a company.  Not a fact about a
 #: person when an organisation the model names is in the clause and no person is.
 ORG_EVENT_TERMS_ZH: Final[frozenset[str]] = frozenset({"破产", "倒闭", "裁员", "资不抵债"})

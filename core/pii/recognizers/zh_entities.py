@@ -64,6 +64,8 @@ _ENTITY: Final = {"PER": "PERSON", "LOC": "LOCATION", "ORG": "ORGANIZATION"}
 HONORIFIC: Final = re.compile(
     r"(?:先生|女士|小姐|太太|夫人|老师|师傅|医生|律师|同学|教授|博士|总|老板|经理|总监|主任|阿姨|叔叔|大爷|大妈)$"
 )
+# laughter in chat: one of its syllables twice or more ("哈哈", "呵呵呵"), which no name spells
+_LAUGHTER: Final = re.compile(r"([哈呵嘻嘿])\1+")
 # relative time words that the model sometimes reads into the end of a name
 _DEICTIC_TIME: Final = re.compile(
     r"(?:今天|明天|昨天|后天|前天|今早|今晚|明早|明晚|上午|下午|晚上|早上|中午)"
@@ -164,6 +166,12 @@ def in_emoticon(codes: Sequence[tuple[int, int]], start: int, end: int) -> bool:
 
 
 # words of the area around or within a place, read into its name by the model
+# the model's tags of ordinary words: nouns, place and direction words, verbs, adjectives, adverbs, numbers
+_ORDINARY_WORD_TAGS: Final = frozenset(
+    {"n", "s", "f", "v", "vn", "a", "an", "ad", "d", "m", "q", "r", "c", "p"}
+)
+# the suffix of a division's official name (省, 市, 区, 县 …): a place whatever the model reads
+_DIVISION_SUFFIX: Final = re.compile(r"(?:省|市|区|县|州|盟|旗|自治区|特别行政区)$")
 _AREA_WORD: Final = re.compile(r"(?:地区|境内|一带|周边|附近|沿线|沿岸|地带)$")
 _PLACE, _UNIT, _NUMBER, _OTHER, _SHORT = range(5)
 # a two-character common noun with a place's suffix names a kind of place, not a place: 赛区, 景区, 楼市,
@@ -174,7 +182,27 @@ _GENERIC_PLACE: Final = re.compile(r"^[\u4e00-\u9fff](?:区|市|城|园|湾|里|
 _SENSITIVE_TYPES: Final = frozenset(sensitive_type(c) for c in SENSITIVE_CATEGORIES)
 # the title of a work (《死亡空间2》, 《天天有喜》), a Weibo emoticon code ([生病], [泪]), a handle (@心理咨询中心)
 _NAMED_THING: Final = re.compile(
-    r"《[^《》\n]{1,60}》|〈[^〈〉\n]{1,60}〉|\[[^\[\]\n]{1,8}\]|@[^\s@:：,，。！!？?/]{1,30}"
+    r"《[^《》\n]{1,60}》|〈[^〈〉\n]{1,60}〉|\[[^\[\]\n]{1,8}\]|(?P<handle>@[^\s@:：,，。！!？?/]{1,30})"
+)
+# what closes a handle for certain (as in zh_names): a handle not closed so may run on into the sentence
+# ("@小明生病了，"), and a term in it or at its end is no part of a name
+_HANDLE_CLOSED: Final = frozenset(":：@/ \t\n")
+# the title of a work long enough to be told apart from an everyday phrase: named again without its
+# brackets in a topic tag ("《天天有喜》 … #三色番茄天天有喜#"), it is still the title (in the prose it may be
+# the phrase: "看了《离婚律师》，想找个离婚律师")
+_TITLE_TEXT: Final = re.compile(r"《([^《》\n]{4,60})》")
+_TOPIC_TAG: Final = re.compile(r"#[^#\n]{1,60}#")
+#: Titles of one note, and their other mentions, read at most (the check stays linear in the note).
+_MAX_TITLES: Final = 8
+_MAX_TITLE_MENTIONS: Final = 32
+# a gradable idiom that names a fact only in its literal sense: after a degree adverb it is a trait or a
+# mood ("这么想不开": cannot let things go), not an act ("一时想不开")
+_GRADABLE_TERMS: Final = frozenset({"想不开"})
+# a term that is an adverb of manner before a verb ("无障碍获取信息": freely), where it says how something is
+# done, not what anyone has ("需要无障碍通道" stays)
+_MANNER_TERMS: Final = frozenset({"无障碍"})
+_DEGREE_ADVERB: Final = re.compile(
+    r"(?:这么|那么|这样|那样|如此|多么|太|很|挺|真|好|特别|非常|比较|有点|总是)$"
 )
 # predicates that take 死 as a degree complement ("累死了", "热死了", "笑死了": "terribly"), not a death
 # (a one-character predicate, or the last character of a longer one: 难受, 好笑, 可爱); and any adjective
@@ -198,8 +226,10 @@ def misread_terms(
     """Indexes in ``found`` of sensitive terms that the Chinese model's reading says are not there: a term
     that cuts through words on both sides ("别人|流泪" is no 人流) or ends inside a content word ("过|世界"
     is no 过世; "摔|断了" is still 摔断), unless a word it cuts holds a term of its own; a term inside the title of a work, an emoticon code, a handle, or
-    before the head of a place's name ("小三峡"), which names a thing and states no fact about anyone;
-    and 死了 as a degree complement after a predicate of feeling ("累死了", "热死了", "无聊死了")."""
+    before the head of a place's name ("小三峡"), which names a thing and states no fact about anyone (a
+    title is one at its other mentions too, "《天天有喜》 … #三色番茄天天有喜#"); 死了 as a degree complement
+    after a predicate of feeling ("累死了", "热死了", "无聊死了"); a gradable idiom after a degree adverb
+    ("这么想不开"); and a term that is an adverb of manner before a verb ("无障碍获取信息")."""
     if not words:
         return set()
     word_of: list[tuple[int, int]] = [(i, i + 1) for i in range(len(text))]
@@ -208,8 +238,9 @@ def misread_terms(
         tag_at[a] = tag
         for i in range(a, min(b, len(text))):
             word_of[i] = (a, b)
-    named = [m.span() for m in _NAMED_THING.finditer(text)] if any(c in text for c in "《〈[@") else []
+    named = _named_things(text) if any(c in text for c in "《〈[@") else []
     named_starts = [a for a, _ in named]  # in order and apart: finditer's matches do not overlap
+    mentions = _title_mentions(text) if "《" in text else []
     drop: set[int] = set()
     for k, r in enumerate(found):
         if r.entity_type not in _SENSITIVE_TYPES or not 0 <= r.start < r.end <= len(text):
@@ -231,8 +262,10 @@ def misread_terms(
         # inside a title, an emoticon, a handle; or the modifier inside a place or person the model names
         # ("小三峡" holds no 小三), though not its head ("协和医院" is a hospital)
         k_named = bisect_right(named_starts, r.start - 1) - 1  # the last named thing starting before the term
-        inside = (k_named >= 0 and r.end < named[k_named][1]) or (
-            first == last and tag_at.get(first[0]) in ("LOC", "PER") and r.end < first[1]
+        inside = (
+            (k_named >= 0 and r.end <= named[k_named][1])
+            or (first == last and tag_at.get(first[0]) in ("LOC", "PER") and r.end < first[1])
+            or any(a <= r.start and r.end <= b and b - a > r.end - r.start for a, b in mentions)
         )
         before = word_of[r.start - 1] if r.start > 0 else (0, 0)
         degree = (
@@ -243,9 +276,51 @@ def misread_terms(
                 or (before[1] == r.start and tag_at.get(before[0]) in _ADJECTIVE_TAGS)
             )
         )
-        if cuts or inside or degree:
+        gradable = (
+            "".join(text[r.start : r.end].split()) in _GRADABLE_TERMS
+            and _DEGREE_ADVERB.search(text, max(0, r.start - 2), r.start) is not None
+        )
+        after = r.end + 1 if text.startswith("地", r.end) else r.end
+        manner = (
+            "".join(text[r.start : r.end].split()) in _MANNER_TERMS
+            and after < len(text)
+            and word_of[after][0] == after
+            and tag_at.get(after) == "v"
+        )
+        if cuts or inside or degree or gradable or manner:
             drop.add(k)
     return drop
+
+
+def _named_things(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each title, emoticon code and closed handle of ``text``, in order and apart: a term
+    [s, e) names nothing about anyone when start < s and e <= end (a title's or a code's end is before its
+    closing bracket; a handle closed by a colon, a space, the next mention or a slash ends where it ends,
+    "@你的声音躲在我耳朵里让我生病@…")."""
+    out: list[tuple[int, int]] = []
+    for m in _NAMED_THING.finditer(text):
+        a, b = m.span()
+        if m.group("handle") is None:
+            out.append((a, b - 1))
+        elif b == len(text) or text[b] in _HANDLE_CLOSED:
+            out.append((a, b))
+    return out
+
+
+def _title_mentions(text: str) -> list[tuple[int, int]]:
+    """[start, end) of every mention of a title of ``text`` (of four characters or more, named once in
+    《》) inside a topic tag (#…#): what the title holds names the work there too."""
+    if "#" not in text:
+        return []
+    titles = list(dict.fromkeys(m.group(1) for m in _TITLE_TEXT.finditer(text)))[:_MAX_TITLES]
+    out: list[tuple[int, int]] = []
+    for tag in _TOPIC_TAG.finditer(text):
+        a, b = tag.span()
+        for title in titles:
+            i = text.find(title, a, b)
+            if i >= 0 and len(out) < _MAX_TITLE_MENTIONS:
+                out.append((i, i + len(title)))
+    return out
 
 
 # --- sensitive terms that need a person's context (unclaimed_terms) ---
@@ -274,6 +349,13 @@ _LANDMARK_AFTER: Final = re.compile(
     r"前面|后面|东侧|西侧|南侧|北侧|停车场|车站|站)"
 )
 _INSTITUTION_HEAD: Final = re.compile("|".join(INSTITUTION_HEADS_ZH))
+# a general statement of what may cause a condition ("可导致肺炎", "可能会致流产", "易引发抑郁症"): a verb of
+# causing after a modal of possibility; or of what a condition goes with ("和抑郁症有关")
+_MAY_CAUSE: Final = re.compile(
+    r"(?:可能|可以|容易|或将|可|会|易|能)(?:会|能)?(?:导致|引起|引发|诱发|造成|致)$"
+)
+_RELATED_BEFORE: Final = re.compile(r"(?:和|与|跟|同)$")
+_RELATED_AFTER: Final = re.compile(r"(?:有关|相关|无关|有联系|有关系)")
 _ASPECT: Final = frozenset({"了", "过", "着"})
 
 
@@ -354,7 +436,10 @@ def unclaimed_terms(
     * a noun with an ordinary first sense (人流, 牺牲) in a clause with no person in it and not the
       object of a verb ("如潮的人流" goes; "做了人流" stays);
     * what befalls a firm (破产, 倒闭, 裁员: :data:`ORG_EVENT_TERMS_ZH`) in a clause with an organisation
-      the model names and no person ("雷曼兄弟公司申请破产" goes; "公司破产了", "他的公司破产了" stay).
+      the model names and no person ("雷曼兄弟公司申请破产" goes; "公司破产了", "他的公司破产了" stay);
+    * any term in a general statement of what may cause it or what it goes with, in a clause with no person
+      in it ("可导致肺炎病原菌", "可能会致流产的食物", "额头皱纹和抑郁症有关" go; "他的失眠和抑郁症有关",
+      "她上周确诊肺炎" stay).
 
     Fails closed: a personal pronoun, a person found, or a noun of person anywhere in the clause keeps the
     term.  Only the analysis drops it; the import screen and the outbound gate match it everywhere."""
@@ -407,6 +492,15 @@ def unclaimed_terms(
         group = term in GROUP_TERMS_ZH
         ordinary = term in OBJECT_TERMS_ZH
         firm = term in ORG_EVENT_TERMS_ZH
+        general = _MAY_CAUSE.search(text, max(0, r.start - 6), r.start) is not None or (
+            _RELATED_BEFORE.search(text, max(0, r.start - 1), r.start) is not None
+            and _RELATED_AFTER.match(text, r.end) is not None
+        )
+        if general:
+            # what may cause a condition, or goes with it, said of nobody in the clause
+            if not any(c in with_person for c in range(clause_of[r.start], clause_of[r.end - 1] + 1)):
+                drop.add(k)
+            continue
         if not (institution or group or ordinary or firm):
             continue
         if institution and _LANDMARK_AFTER.match(text, max(r.end, w_end)) is not None:
@@ -471,6 +565,13 @@ def _named_facility(
         and (tag in _INSTITUTION_MODIFIER_TAGS or (tag == "m" and text[start:head_start].isdigit()))
         and head_start - start >= 2
     )
+
+
+def _common_word_division(word: str, tag: str) -> bool:
+    """A division's short form that the model reads as an ordinary word where it stands: 白银/n (silver, and
+    a city), 东方/s (the east, and a city), 新星/n.  Its official name (白银市) and a short form the model reads
+    as a place or a proper noun stay places."""
+    return tag in _ORDINARY_WORD_TAGS and _DIVISION_SUFFIX.search(word) is None
 
 
 def _place_end(word: str, places: Divisions, start: int, end: int) -> int:
@@ -564,6 +665,10 @@ class ChineseEntityRecognizer(LocalRecognizer):
                     start += 1
                 while end > start and not text[end - 1].isalnum():
                     end -= 1
+                # laughter read into the name ("老干妈哈哈哈哈哈哈泰", "方进玉哈哈"): the name ends before it
+                laugh = _LAUGHTER.search(text, start + 2, end)
+                if laugh is not None:
+                    end = laugh.start()
                 if start == end:
                     continue
             word = text[start:end]
@@ -579,7 +684,9 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 if kind == "LOCATION":
                     end = _place_end(word, places, start, end)
                 out.append(RecognizerResult(kind, start, end, 0.85))
-            elif places.is_place(word) or (tag in _LANDMARK_TAGS and _LANDMARK_WORD.match(word)):
+            elif (places.is_place(word) and not _common_word_division(word, tag)) or (
+                tag in _LANDMARK_TAGS and _LANDMARK_WORD.match(word)
+            ):
                 out.append(RecognizerResult("LOCATION", start, end, 0.7))
             elif tag == "TIME" and _CALENDAR_DATE.search(word):
                 # the date itself (with its year): not the time of day or the relative words around it

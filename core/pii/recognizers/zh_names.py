@@ -12,7 +12,12 @@ the next word ("记者王吉瑛报道" gives 王吉瑛, not 王吉瑛报):
 * a person word of the model's second reading (:data:`core.pii.zh_ner.NAME_HINT`) that has the
   shape of a full name or is a word in Latin letters, where the first reading saw no ordinary word
   ("好开心天下第一顾海池": a name the model nearly read, glued to the words before it; "英文名是lucy");
-* a full name that the model reads as one function word ("晚安曾若梅", 曾 read as "once").
+* a full name that the model reads as one function word ("晚安曾若梅", 曾 read as "once");
+* a surname and a one-character given name that the first reading takes for an adverb or an adjective
+  and the second reading for a person ("还是易昭蹲坑");
+* pet names where a name stands: a doubled one after a verb of saying or before 外号 ("泥巴说解解瘦了",
+  "超超外号小纯洁"), 小/阿 and a name opening a clause or as a verb's object ("缺了小右，");
+* a list member whose given name shares its first character with the person beside it ("如画和如风").
 
 A candidate that the model reads as one ordinary word ("时间：", "平安") is not a name.
 """
@@ -51,7 +56,7 @@ _RUNS_ON: Final = frozenset({"f", "u", "p", "c", "v", "d", "r", "xc"})
 # numerals and measure words: a count in Chinese ("几位", "3位", "两个") starts a phrase of the sentence
 _COUNTING: Final = frozenset({"m", "q"})
 # characters that are never part of a given name (pronouns, particles, prepositions)
-_NOT_GIVEN: Final = frozenset("我你他她它们的了是在和与也都就被把对从给向说这那个吗呢吧啊")
+_NOT_GIVEN: Final = frozenset("我你您他她它咱俺们的了是在和与也都就被把对从给向说这那个吗呢吧啊")
 _SPEAKER: Final = re.compile(
     rf"(?:^|(?<=[\n。！？!?；;]))[ \t]*(?P<v>(?:{SURNAMES}){_HAN}{{1,2}})(?=[ \t]*[：:])", re.MULTILINE
 )
@@ -118,6 +123,7 @@ _NOT_DOUBLED_NAME: Final = frozenset("爸妈哥姐弟妹爷奶叔婶舅姑伯公
 _DOUBLED_TAGS: Final = frozenset({"n", "nz", "nr", "PER", "a", "v", "vn"})
 _SUBJECT_OF: Final = frozenset({"v", "d", "a", "p"})
 _VERB_SUBJECT_OF: Final = frozenset({"a", "TIME", "p"})
+_NICKNAME_OF: Final = ("外号", "绰号", "昵称", "小名", "乳名", "网名", "艺名")
 _OWNERS: Final = ("我家", "你家", "他家", "她家", "咱家", "我们家", "跟", "陪")
 
 _PROPAGATED: Final = frozenset({"PERSON", "LOCATION", "ADDRESS"})
@@ -145,6 +151,9 @@ _ADDRESS_TERMS: Final = frozenset("哥姐叔姨嫂妹弟")
 _DESCRIBING_TAGS: Final = frozenset({"n", "a", "an", "nz"})
 _SAYING: Final = ("说", "认为", "表示", "告诉", "回复", "问道", "答道", "笑道")
 _HAN_RUN: Final = re.compile(rf"{_HAN}+")
+# the first reading's tags of adverbs and adjectives: a two-character one is a name when the second reading
+# reads it as a person and it is a common surname with a given name
+_FUNCTION_LIKE_TAGS: Final = frozenset({"d", "ad", "a"})
 _LATIN_NAME: Final = re.compile(r"[A-Za-z]{3,30}")
 _THREE_HAN: Final = re.compile(rf"{_HAN}{{3}}")
 
@@ -187,6 +196,9 @@ class ChineseNameRecognizer(LocalRecognizer):
         out: list[RecognizerResult] = []
         for m in _MENTION.finditer(text):
             s, e = m.span("v")
+            link = text.find("http", s, e)
+            if link > s:
+                e = link  # a link glued to the handle ("@掌阅iReaderhttp://t.cn/…") is no part of it
             delimited = e == len(text) or e - s < 30
             if not delimited or (aligned and e - s > _HANDLE_MAX):
                 limit = s + _HANDLE_MAX
@@ -246,6 +258,7 @@ class ChineseNameRecognizer(LocalRecognizer):
         out.extend(RecognizerResult("PERSON", s, e, 0.6) for s, e in _nicknames(text, words, starts, ends))
         out.extend(RecognizerResult("PERSON", s, e, 0.6) for s, e in _after_agent_noun(text, words))
         out.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _reduplicated_nicknames(text, words))
+        out.extend(RecognizerResult("PERSON", s, e, 0.5) for s, e in _diminutive_names(text, words))
         return out
 
 
@@ -300,6 +313,7 @@ def _second_reading(
     if not hints:
         return []
     content = {(a, b) for a, b, tag in words if tag in _CONTENT_TAGS}
+    function_like = {(a, b) for a, b, tag in words if tag in _FUNCTION_LIKE_TAGS}
     codes = emoticon_codes(text)
     starts = {a for a, _, _ in words}
     # characters of the first reading's names, places and organisations: a second reading that only moves
@@ -317,6 +331,12 @@ def _second_reading(
             ):
                 out.append((s, e))
             continue
+        if e - s == 2 and (s, e) in function_like and _given_name_of(text, s, e):
+            # a surname and a one-character given name that the first reading takes for a function word
+            # or an adjective ("还是 易昭/ad 蹲坑", "相对 明道/a 这类型"): two characters that the model reads
+            # as a person once its names are weighed up
+            out.append((s, e))
+            continue
         if _THREE_HAN.fullmatch(text, s, e) is None or (s, e) in content:
             continue
         if s not in starts and not (e == len(text) or text[e] in _CLOSING):
@@ -328,6 +348,19 @@ def _second_reading(
         if text[s] in chinese_surnames() or text[s : s + 2] in chinese_surnames():
             out.append((s, e))
     return out
+
+
+def _given_name_of(text: str, s: int, e: int) -> bool:
+    """[s, e) is one of the common surnames and a given name of Chinese characters without a particle,
+    a pronoun, a negation or a doubled character ("常常" is no name)."""
+    common = _SURNAME_CHAR.match(text, s)
+    return (
+        common is not None
+        and common.end() == s + 1
+        and _HAN_RUN.fullmatch(text, s, e) is not None
+        and not any(c in _NOT_IN_GIVEN for c in text[s + 1 : e])
+        and text[s + 1] != text[s]
+    )
 
 
 def _names_read_as_function_words(text: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
@@ -431,11 +464,15 @@ def _reduplicated_nicknames(text: str, words: Sequence[tuple[int, int, str]]) ->
         if e - s == 1 and i + 1 < n and words[i + 1][1] - words[i + 1][0] == 1 and text[s] == text[s + 1]:
             last = i + 1  # the model cut the pet name in two: "浪/n 浪/n"
             e = s + 2
-            if words[last][2] != tag:
-                continue
         if e - s != 2 or text[s] != text[s + 1] or _HAN_CHAR.fullmatch(text[s]) is None:
             continue
-        if text[s] in _NOT_DOUBLED_NAME or tag not in _DOUBLED_TAGS:
+        if text[s] in _NOT_DOUBLED_NAME:
+            continue
+        # the one whose nickname follows ("超超外号小纯洁"), however the model tags the doubled word
+        if text.startswith(_NICKNAME_OF, e):
+            out.append((s, e))
+            continue
+        if (last != i and words[last][2] != tag) or tag not in _DOUBLED_TAGS:
             continue
         before = text[s - 1] if s else "\n"
         after = text[e] if e < len(text) else "\n"
@@ -443,13 +480,52 @@ def _reduplicated_nicknames(text: str, words: Sequence[tuple[int, int, str]]) ->
         verb = tag == "v"
         # a doubled verb opening a clause is a tentative action ("看看再说", "试试看") unless what follows is
         # a predicate of its own for a subject: an adjective, a time, a preposition ("壮壮很幸福")
-        opens = (before in _CLOSING or before in "@#") and (
+        # a clause opens after punctuation, and after a verb of saying: what is said is a clause of its
+        # own ("泥巴说解解瘦了")
+        said = i > 0 and words[i - 1][1] == s and text[words[i - 1][0] : s] in _SAYING
+        opens = (before in _CLOSING or before in "@#" or said) and (
             next_tag in _VERB_SUBJECT_OF if verb else next_tag in _SUBJECT_OF
         )
         object_of = i > 0 and words[i - 1][2] == "v" and after in _CLOSING and not verb
         owned = text.endswith(_OWNERS, 0, s)
         vocative = text.startswith(("你", "，你", ",你"), e) and not verb
         if opens or object_of or owned or vocative:
+            out.append((s, e))
+    return out
+
+
+# the prefixes of a pet name or a familiar one (小明, 阿袁), read by the model as a word of their own
+_DIMINUTIVE: Final = frozenset({"小", "阿"})
+# what follows a name that opens a clause: a time, a preposition ("小蚊子晚上去吃火锅")
+_AFTER_OPENING_NAME: Final = frozenset({"TIME", "p"})
+
+
+def _diminutive_names(text: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """小 or 阿 and a one- or two-character word after it that the model does not read as one word with it
+    (小孩, 小区, 阿姨 are one word), where a name stands: opening a clause, followed by a time or a
+    preposition ("：小蚊子晚上去吃火锅"), or the object of a verb closed by punctuation ("缺了小右，"), where the
+    model does not read 小 as the adjective "small" ("茶几有小划痕，")."""
+    out: list[tuple[int, int]] = []
+    n = len(words)
+    for i in range(n - 1):
+        s, e0, _ = words[i]
+        a, e, tag = words[i + 1]
+        if e0 != s + 1 or text[s] not in _DIMINUTIVE or a != e0 or not 1 <= e - a <= 2:
+            continue
+        if tag not in _DOUBLED_TAGS | {"f"} or _HAN_RUN.fullmatch(text, a, e) is None:
+            continue
+        if any(c in _NOT_IN_GIVEN for c in text[a:e]):
+            continue
+        before = text[s - 1] if s else "\n"
+        after = text[e] if e < len(text) else "\n"
+        next_tag = words[i + 2][2] if i + 2 < n else "w"
+        k = i - 1
+        while k >= 0 and text[words[k][0] : words[k][1]] in ("了", "过"):
+            k -= 1
+        opens = before in _CLOSING and next_tag in _AFTER_OPENING_NAME
+        # as an object, 小 the adjective ("有小/a 划痕/n，": a small scratch) makes no name; 小 as a prefix does
+        object_of = k >= 0 and words[k][2] == "v" and after in _CLOSING and words[i][2] != "a"
+        if opens or object_of:
             out.append((s, e))
     return out
 
@@ -490,6 +566,8 @@ def _listed_people(
     if not per_end:
         return []
     people = {(r.start, r.end) for r in found if r.entity_type == "PERSON"}
+    start_of = {b: a for a, b in people}
+    end_of = {a: b for a, b in people}
     n = len(words)
     seps = [text[a:b] in _LIST_COMMA or text[a:b] in _AND for a, b, _ in words]
     out: list[tuple[int, int]] = []
@@ -523,10 +601,22 @@ def _listed_people(
                 and text[words[lsep][0] : words[lsep][1]] in _LIST_COMMA
                 and text[words[rsep][0] : words[rsep][1]] in _LIST_COMMA
             )
+            # two given names that share their first character, as siblings' names do ("如画和如风")
+            beside = [
+                (p, q)
+                for p, q in (
+                    (start_of.get(words[lsep][0]), words[lsep][0])
+                    if left and lsep is not None
+                    else (None, 0),
+                    (words[rsep][1], end_of.get(words[rsep][1])) if right and rsep is not None else (0, None),
+                )
+                if p is not None and q is not None
+            ]
             looks = (
                 any(t in _NAMEISH for t in tags)
                 or (b - a == 2 and text[a] == text[a + 1] and text[a] not in _NOT_DOUBLED_NAME)
                 or (b - a == 3 and _FULL_NAME.fullmatch(text, a, b) is not None)
+                or (b - a == 2 and any(q - p == 2 and text[p] == text[a] for p, q in beside))
             )
             if (left and right and enumerated) or ((left or right) and looks):
                 out.append((a, b))
