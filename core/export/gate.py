@@ -18,7 +18,9 @@ Four checks, all without NLP per letter:
    is put together from memoised words (:func:`core.pii.normaliser.skeleton_views`),
    so per letter only the merged values' words are folded; the patterns run only
    where one of their literals occurs (:class:`core.pii.terms.TermMatcher`), and a
-   joint without a literal in its words or across the break is not read at all.
+   joint without a literal in its words or across the break is not read at all (which
+   literals a line's first and last words may begin or end is looked up once per line,
+   :class:`_Crossings`, so most joints cost two flag tests).
    When the letter holds a match, every merged free-text field is checked whole,
    with the field's own exemptions (a surname such as Sick in a name field,
    Hospital Road or Roma in an address): a letter match that a field holds as a
@@ -63,7 +65,6 @@ from core.pii.language import has_cjk
 from core.pii.normaliser import (
     NormalisedText,
     ascii_lookalikes,
-    is_normal,
     normalise,
     skeleton_views,
     spelled_edges,
@@ -71,7 +72,7 @@ from core.pii.normaliser import (
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
 from core.pii.screen import FIELD_KINDS, SensitiveScreen
-from core.pii.terms import TermMatcher, longest_literal, max_term_spaces
+from core.pii.terms import TermMatcher, max_term_spaces, required_literals
 
 FOREIGN_IDENTIFIER: Final = "foreign_identifier"
 STORED_ANALYSIS: Final = "stored_analysis"
@@ -85,7 +86,11 @@ _EMAIL: Final = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]++@[A-Za-z0-
 _PHONE: Final = re.compile(r"(?<![\w+])\+?\d(?:[ ()./\-]{0,3}+\d){6,16}(?!\w)")
 _MIN_PHONE_DIGITS: Final = 7
 _MAYBE_IDENTIFIER: Final = re.compile(r"[@＠\d０-９]")
-_DIGIT: Final = re.compile(r"\d")
+# In ASCII text, what :func:`core.pii.normaliser.is_normal` looks for: a digit next to a look-alike
+# of one (O, o, l, I, |).  The same pairs as its pattern, found faster: one class tried per position.
+_LOOKALIKE_BY_DIGIT: Final = re.compile(r"[0-9OolI|](?:(?<=[0-9])[OolI|]|(?<=[OolI|])[0-9])")
+# At least as many digits as a phone number has (linear: a digit and a non-digit never overlap).
+_ENOUGH_DIGITS: Final = re.compile(rf"\A(?:\D*+\d){{{_MIN_PHONE_DIGITS}}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,20 +217,25 @@ _SPELLED_IN: Final = 4
 _SPELLED_OUT: Final = 8
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class _LineResult:
-    """What one line holds (compared by identity: nothing compares two)."""
+    """What one line holds (compared by identity: nothing compares two; never changed once made,
+    not frozen only because a frozen dataclass is slower to make, once per new line)."""
 
     matches: tuple[tuple[str, str], ...]  # (category, skeleton key)
     identifiers: tuple[tuple[str, str], ...]
     # the first and last words of the line's skeleton (for the joints)
     head: str = field(default="", repr=False)
     tail: str = field(default="", repr=False)
-    # _HEAD_HOT, _TAIL_HOT: a term's literal occurs in the head or the tail (a joint between two
-    # lines without one can only match through a literal that crosses the line break);
+    # _HEAD_HOT, _TAIL_HOT: a term's literal occurs in the head or the tail, or one may cross the
+    # line break from this line whatever the other line holds (the joint is read);
     # _SPELLED_IN, _SPELLED_OUT: the line may begin or end with a spelled-out letter (k i l⏎l e d:
     # such a joint is read from the two lines as written).  One int: the cache holds thousands.
     flags: int = 0
+    # the literal splits (see _Crossings) that the tail may begin and the head may end: a joint is
+    # read when the two sets meet.  Mostly empty (one shared frozenset).
+    tail_open: frozenset[int] = field(default=frozenset(), repr=False)
+    head_open: frozenset[int] = field(default=frozenset(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,14 +251,114 @@ def _shape_of(key: tuple[str, str]) -> str | None:
 _CJK_END: Final = re.compile(r"[\u3400-\u9fff]$")
 _CJK_START: Final = re.compile(r"[\u3400-\u9fff]")
 _NONE: Final[tuple[tuple[str, str], ...]] = ()
+_NO_SPLITS: Final[frozenset[int]] = frozenset()
 #: The most spaces one match of the screen's terms can hold (the term lists of :class:`SensitiveScreen`).
 _TERM_SPACES: Final = max_term_spaces(TERMS_EN, TERMS_ZH)
-#: An occurrence of a literal that crosses a line break lies within this many characters of it.
-_LITERAL_REACH: Final = max(longest_literal(TERMS_EN), longest_literal(TERMS_ZH))
 _MAX_LETTER_CHARS: Final = 200_000
 
 
+class _Node:
+    """A node of a :class:`_Crossings` trie: the splits whose piece ends here, and whether a piece
+    ending here is a whole side of a literal (the joint is read whatever the other line holds)."""
+
+    __slots__ = ("hot", "ids", "next")
+
+    def __init__(self) -> None:
+        self.next: dict[str, _Node] = {}
+        self.ids: frozenset[int] = _NO_SPLITS
+        self.hot = False
+
+    def add(self, piece: Iterable[str]) -> _Node:
+        node = self
+        for ch in piece:
+            child = node.next.get(ch)
+            if child is None:
+                child = node.next[ch] = _Node()
+            node = child
+        return node
+
+    def walk(self, chars: Iterable[str]) -> tuple[frozenset[int], bool]:
+        """The splits of every piece that ``chars`` begins with, and whether one of them is hot."""
+        node = self
+        ids = _NO_SPLITS
+        hot = False
+        for ch in chars:
+            child = node.next.get(ch)
+            if child is None:
+                break
+            node = child
+            if node.ids:
+                ids = node.ids if not ids else ids | node.ids
+            hot = hot or node.hot
+        return ids, hot
+
+
+class _Crossings:
+    """Where an occurrence of a term's literal can cross the break between two lines.
+
+    The joint of two lines is read as ``tail + glue + head`` (glue: a space, or nothing between
+    two Chinese characters).  A literal occurrence that lies neither inside the tail nor inside
+    the head holds the glue's place: a literal ``L`` split at ``k`` with ``L[:k]`` ending the
+    tail and the rest of ``L`` beginning the head; with a space for glue ``L[k]`` is that space
+    (``"passed" | "away"`` for ``passed away``), without one ``L[k-1]`` and ``L[k]`` are the two
+    Chinese characters on either side.  Each such split has an id; the tail side of every line is
+    looked up in a trie of the reversed ``L[:k]`` and the head side in a trie of the rests, once per
+    line (cached with it).  A joint without a shared id, and with no literal inside its tail or its
+    head (:data:`_TAIL_HOT`, :data:`_HEAD_HOT`), holds no literal occurrence, so no term matches
+    there (:class:`core.pii.terms.TermPrefilter`: every match holds one).  A split whose one side
+    is empty (a literal beginning or ending with a space) makes the other side hot by itself.
+    A superset: the word-boundary conditions of the prefilter are not applied.
+    """
+
+    def __init__(self, *term_lists: dict[str, tuple[str, ...]]) -> None:
+        self.tail = _Node()  # the pieces before the break, reversed: walked from the tail's end
+        self.head = _Node()
+        self.always = False  # a term without a literal: every joint is read
+        literals: set[str] = set()
+        for terms in term_lists:
+            for fragments in terms.values():
+                for fragment in fragments:
+                    found = required_literals(fragment)
+                    if found is None:
+                        self.always = True
+                    else:
+                        literals |= found
+        tail_ids: dict[_Node, set[int]] = {}
+        head_ids: dict[_Node, set[int]] = {}
+        split = 0
+        for literal in sorted(literals):
+            for k in range(len(literal)):
+                if literal[k] == " ":  # the glue is a space, and the literal's k-th character
+                    before, after = literal[:k], literal[k + 1 :]
+                elif k > 0 and _CJK_START.match(literal[k - 1]) and _CJK_START.match(literal[k]):
+                    before, after = literal[:k], literal[k:]  # no glue between two Chinese characters
+                else:
+                    continue
+                if not before and not after:
+                    self.always = True
+                elif not after:
+                    self.tail.add(reversed(before)).hot = True
+                elif not before:
+                    self.head.add(after).hot = True
+                else:
+                    split += 1
+                    tail_ids.setdefault(self.tail.add(reversed(before)), set()).add(split)
+                    head_ids.setdefault(self.head.add(after), set()).add(split)
+        for ids in (tail_ids, head_ids):
+            for node, found_ids in ids.items():
+                node.ids = frozenset(found_ids)
+
+    def tail_side(self, tail: str) -> tuple[frozenset[int], bool]:
+        """The splits whose first part ends ``tail``; True when the tail alone may cross."""
+        return self.tail.walk(reversed(tail.lower()))
+
+    def head_side(self, head: str) -> tuple[frozenset[int], bool]:
+        """The splits whose second part begins ``head``; True when the head alone may cross."""
+        return self.head.walk(head.lower())
+
+
 _MATCHERS: list[tuple[TermMatcher, TermMatcher]] = []
+_CROSSINGS: list[_Crossings] = []
 _MATCHERS_LOCK: Final = threading.Lock()
 
 
@@ -261,6 +371,15 @@ def _matchers() -> tuple[TermMatcher, TermMatcher]:
                     (TermMatcher(TERMS_EN, word_bounded=True), TermMatcher(TERMS_ZH, word_bounded=False))
                 )
     return _MATCHERS[0]
+
+
+def _crossings() -> _Crossings:
+    """The literal splits of the screen's terms (built once per process)."""
+    if not _CROSSINGS:
+        with _MATCHERS_LOCK:
+            if not _CROSSINGS:
+                _CROSSINGS.append(_Crossings(TERMS_EN, TERMS_ZH))
+    return _CROSSINGS[0]
 
 
 def _may_match(view: str) -> bool:
@@ -308,10 +427,14 @@ class OutboundGate:
         Read as written and with look-alike letters and digits folded to ASCII (a Cyrillic
         ``а`` in an e-mail address is read as ``a``): both readings count.
         """
-        if _MAYBE_IDENTIFIER.search(text) is None:
-            return ()
-        if is_normal(text):  # plain ASCII: normalise() would leave it as it is
-            return self._identifiers(text)
+        if text.isascii():
+            if _MAYBE_IDENTIFIER.search(text) is None:
+                return ()
+            # plain ASCII: normalise() would leave it as it is (is_normal(), with a faster pattern)
+            if _LOOKALIKE_BY_DIGIT.search(text) is None:
+                return self._identifiers(text)
+        # Other text is read normalised whatever it holds: an at sign or a digit may be written
+        # as a compatibility form that only NFKC reads as one (﹫, ①, superscript digits).
         norm = normalise(text).text
         found = self._identifiers(norm)
         if norm.isascii():
@@ -323,25 +446,28 @@ class OutboundGate:
         return tuple(dict.fromkeys(found + self._identifiers(folded)))
 
     def _identifiers(self, norm: str) -> tuple[tuple[str, str], ...]:
-        if _MAYBE_IDENTIFIER.search(norm) is None:
-            return ()
         found: list[tuple[str, str]] = []
-        for match in _EMAIL.finditer(norm) if "@" in norm else ():
-            try:
-                found.append(("email", normalise_email(match.group(0))))
-            except InputError:
-                continue
-        if len(_DIGIT.findall(norm)) < _MIN_PHONE_DIGITS:
-            return tuple(dict.fromkeys(found))
+        if "@" in norm:
+            for match in _EMAIL.finditer(norm):
+                try:
+                    found.append(("email", normalise_email(match.group(0))))
+                except InputError:
+                    continue
+        if _ENOUGH_DIGITS.match(norm) is not None:
+            found.extend(self._phones(norm))
+        if len(found) < 2:
+            return tuple(found)
+        return tuple(dict.fromkeys(found))
+
+    def _phones(self, norm: str) -> Iterator[tuple[str, str]]:
         for match in _PHONE.finditer(norm):
             raw = match.group(0)
             if sum(c.isdigit() for c in raw) < _MIN_PHONE_DIGITS:
                 continue
             try:
-                found.append(("phone", normalise_phone(raw, self._region)))
+                yield "phone", normalise_phone(raw, self._region)
             except InputError:
                 continue
-        return tuple(dict.fromkeys(found))
 
     def _scan_line(self, line: str) -> _LineResult:
         views = skeleton_views(line)  # the skeletons' texts, put together from memoised words
@@ -362,31 +488,23 @@ class OutboundGate:
             head, tail = " ".join(words[:keep]), " ".join(words[-keep:])
         head_hot = hot_words and _may_match(head)
         tail_hot = head_hot if tail is head else hot_words and _may_match(tail)
+        crossings = _crossings()
+        tail_open, tail_crosses = crossings.tail_side(tail)
+        head_open, head_crosses = crossings.head_side(head)
         spelled_in, spelled_out = spelled_edges(line)
         flags = (
-            (_HEAD_HOT if head_hot else 0)
-            | (_TAIL_HOT if tail_hot else 0)
+            (_HEAD_HOT if head_hot or head_crosses or crossings.always else 0)
+            | (_TAIL_HOT if tail_hot or tail_crosses or crossings.always else 0)
             | (_SPELLED_IN if spelled_in else 0)
             | (_SPELLED_OUT if spelled_out else 0)
         )
-        return _LineResult(found, self.identifiers(line) or _NONE, head, tail, flags)
+        return _LineResult(found, self.identifiers(line) or _NONE, head, tail, flags, tail_open, head_open)
 
     def _scan_joint(self, previous: _LineResult, result: _LineResult) -> tuple[tuple[str, str], ...]:
-        """The matches in the last words of ``previous`` and the first of ``result`` read together.
-
-        A match there holds an occurrence of one of its literals (:class:`core.pii.terms.TermPrefilter`):
-        inside the tail, inside the head, or across the line break.  One inside the tail or the
-        head is an occurrence in that string alone too (its neighbours there are the same, or the
-        string's end, where every occurrence counts), which ``_TAIL_HOT``/``_HEAD_HOT`` record; one
-        across the break lies within the longest literal's length of it.  Without either, nothing
-        can match and the patterns are not run.
-        """
+        """The matches in the last words of ``previous`` and the first of ``result`` read together
+        (as many words as one term can hold on either side of the break)."""
         tail, head = previous.tail, result.head
         glue = "" if _CJK_END.search(tail) and _CJK_START.match(head) else " "
-        if not (previous.flags & _TAIL_HOT or result.flags & _HEAD_HOT):
-            reach = _LITERAL_REACH
-            if not _may_match(tail[-reach:] + glue + head[:reach]):
-                return _NONE
         return tuple(self._view_matches(tail + glue + head)) or _NONE
 
     def _view_matches(self, view: str) -> list[tuple[str, str]]:
@@ -417,19 +535,31 @@ class OutboundGate:
         lines = self._lines
         joints = self._joints
         scan_line = self._scan_line
-        scan_joint = self._scan_joint
         for line in text.split("\n"):
             if not line or line.isspace():
                 continue
-            result = lines.get(line, scan_line)
-            if previous is not None:
-                key = (previous.tail, result.head)
-                matches = joints.peek(key)
-                if matches is None:
-                    matches = scan_joint(previous, result)
-                    joints.put(key, matches)
-                if matches:
-                    found.extend(matches)
+            # the young generation first, without a call (a template's line: almost always there)
+            result = lines._young.get(line)
+            if result is None:
+                result = lines.get(line, scan_line)
+            if previous is not None and (
+                previous.flags & (_TAIL_HOT | _SPELLED_OUT)
+                or result.flags & (_HEAD_HOT | _SPELLED_IN)
+                or previous.tail_open
+            ):
+                # a joint is read only where a literal may occur in it (most joints: none)
+                if (
+                    previous.flags & _TAIL_HOT
+                    or result.flags & _HEAD_HOT
+                    or not previous.tail_open.isdisjoint(result.head_open)
+                ):
+                    key = (previous.tail, result.head)
+                    matches = joints.peek(key)
+                    if matches is None:
+                        matches = self._scan_joint(previous, result)
+                        joints.put(key, matches)
+                    if matches:
+                        found.extend(matches)
                 if (
                     previous.flags & _SPELLED_OUT and result.flags & _SPELLED_IN
                 ):  # k i l⏎l e d: read the two lines as one
@@ -439,8 +569,8 @@ class OutboundGate:
             previous_line = line
             if result.matches:
                 found.extend(result.matches)
-            if result.identifiers:
-                identifiers.update(dict.fromkeys(result.identifiers))
+            for ident in result.identifiers:
+                identifiers[ident] = None
         return found, identifiers
 
     def _field(self, key: tuple[str, str]) -> _FieldResult:
@@ -477,21 +607,25 @@ class OutboundGate:
     def check(self, letter: Letter) -> tuple[GateReason, ...]:
         """The reasons to withhold ``letter`` (empty: it may go out)."""
         reasons: list[GateReason] = []
+        values = letter.values
         if letter.stored_sensitive:
-            merged = sorted(f for f in letter.values if f in FREE_TEXT_FIELDS or f in _DERIVED_TEXT)
+            merged = sorted(f for f in values if f in _MERGED_TEXT)
             if merged:
                 reasons.append(GateReason(STORED_ANALYSIS, ",".join(merged)))
-        texts = [
-            (name, value)
-            for name, value in letter.values.items()
-            if value and (name in FREE_TEXT_FIELDS or name in _DERIVED_TEXT)
-        ]
+        texts = [(name, value) for name, value in values.items() if value and name in _MERGED_TEXT]
+        several_lines = False
+        shapes = self._shapes
         for name, value in texts:
-            shape = self._shapes.get((name, value), _shape_of)
+            pair = (name, value)
+            shape = shapes._young.get(pair, _MISSING)  # as in _scan: the young generation without a call
+            if shape is _MISSING:
+                shape = shapes.get(pair, _shape_of)
             if shape is not None:
                 reasons.append(GateReason(shape, name))
+            if "\n" in value:
+                several_lines = True
         found, identifiers = self._scan(letter.text)
-        if found or any("\n" in value for _name, value in texts):
+        if found or several_lines:
             # which fields carry it, which words they hold as names or places; a value over
             # several lines is read whole
             by_category: dict[str, set[str]] = {}
@@ -512,6 +646,10 @@ class OutboundGate:
         return tuple(reasons)
 
     def _foreign(self, letter: Letter, identifiers: Sequence[tuple[str, str]]) -> Iterator[GateReason]:
+        template = self._template_identifiers
+        pending = [ident for ident in identifiers if ident not in template]
+        if not pending:
+            return
         own: set[tuple[str, str]] = set()
         for name in ("email", "phone"):
             value = letter.values.get(name)
@@ -520,15 +658,13 @@ class OutboundGate:
                     own.add((name, self._normalise_contact(name, value)))
                 except InputError:
                     own.update(self.identifiers(value))
-        pending = [
-            ident for ident in identifiers if ident not in own and ident not in self._template_identifiers
-        ]
+        pending = [ident for ident in pending if ident not in own]
         if not pending:
             return
         in_free_text = {
             ident
             for name, value in letter.values.items()
-            if name in FREE_TEXT_FIELDS or name in _DERIVED_TEXT
+            if name in _MERGED_TEXT
             for ident in self.identifiers(value)
         }
         seen: set[str] = set()
@@ -557,6 +693,8 @@ class OutboundGate:
 
 
 _DERIVED_TEXT: Final = frozenset({"salutation", "first_name", "city"})
+#: The merged fields whose values are free text or made from it (checked whole, shape, stored analysis).
+_MERGED_TEXT: Final = FREE_TEXT_FIELDS | _DERIVED_TEXT
 
 
 class OpenGate:
