@@ -16,7 +16,10 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
-ANALYSER_VERSION: Final = "hushdb-pii/1.4.1"  # 1.4.1: Chinese everyday uses of terms, names
+#: 1.4.2: a trademark-shaped Latin word (iPad) or a file extension in a Chinese note is no name;
+#: places named after a people or a person (宁夏回族自治区, Christian Oval) are no sensitive term.
+#: 1.4.1: Chinese everyday uses of terms, names.
+ANALYSER_VERSION: Final = "hushdb-pii/1.4.2"
 
 Language = Literal["en", "zh", "mixed"]
 Sensitivity = Literal["none", "personal", "sensitive"]

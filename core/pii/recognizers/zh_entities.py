@@ -533,6 +533,28 @@ def artifact_words(art: NlpArtifacts) -> list[tuple[int, int, str]]:
     return [(tok.idx, tok.idx + len(tok.text), str(tok.tag_)) for tok in doc]
 
 
+# a trademark's shape: lower-case letters, then a capitalised word ("iPad", "iPhone5s", "eBay", "vivoXplay");
+# nobody writes a person's name so (names are capitalised, or written all in one case)
+_TRADEMARK: Final = re.compile(r"[a-z]{1,5}[A-Z][a-z]")
+# the extension of a file name ("扫描版.pdf", "照片.jpg")
+_EXTENSION: Final = re.compile(r"[A-Za-z]{2,4}")
+
+
+def latin_common_word(text: str, start: int, end: int) -> bool:
+    """Whether the Latin word text[start:end] of a Chinese note is no name: a trademark's shape
+    ("iPadmini", "iPhone5s") or a file name's extension after its dot ("….pdf").  An English function
+    word in capitals is not one of them: a band calls itself "SHE", a gamer "WE"."""
+    word = text[start:end]
+    if _TRADEMARK.match(word) is not None:
+        return True
+    return (
+        start >= 2
+        and text[start - 1] == "."
+        and not text[start - 2].isspace()
+        and _EXTENSION.fullmatch(word) is not None
+    )
+
+
 def _is_title(text: str, start: int, end: int) -> bool:
     """A Latin name quoted whole as a title ("《Quake3》", "“Frostbite”") or followed by the class of
     thing it names ("Steam平台", "MP5冲锋枪"…): a work or product, not a person."""
@@ -699,6 +721,7 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 ((tag in _LATIN_TAGS and _LATIN_NAME.match(word)) or _LATIN_CAPITALISED.match(word))
                 and not any(a <= start < b for a, b in urls)
                 and not _is_title(text, start, end)
+                and not latin_common_word(text, start, end)
             ):
                 out.append(RecognizerResult("PROPER_NOUN", start, end, 0.6))
         for k, ((start, _, tag), (head_start, end, head_tag)) in enumerate(pairwise(words)):

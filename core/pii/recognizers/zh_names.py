@@ -40,6 +40,7 @@ from core.pii.recognizers.zh_entities import (
     artifact_words,
     emoticon_codes,
     in_emoticon,
+    latin_common_word,
     misread_terms,
     unclaimed_terms,
 )
@@ -326,8 +327,10 @@ def _second_reading(
         if _LATIN_NAME.fullmatch(text, s, e) is not None:
             # a name in Latin letters the second reading finds as a person, whole (the model's tags of a
             # Latin word, n or nz, say nothing of what it is)
-            if (s == 0 or not text[s - 1].isascii() or not text[s - 1].isalnum()) and (
-                e == len(text) or not text[e].isascii() or not text[e].isalnum()
+            if (
+                not latin_common_word(text, s, e)
+                and (s == 0 or not text[s - 1].isascii() or not text[s - 1].isalnum())
+                and (e == len(text) or not text[e].isascii() or not text[e].isalnum())
             ):
                 out.append((s, e))
             continue
