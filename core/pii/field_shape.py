@@ -41,7 +41,7 @@ from typing import Final
 
 from core.pii.ascii_twin import ascii_twin
 from core.pii.gazetteer import english_stop_words, given_names_raw, is_known_name
-from core.pii.normaliser import ZERO_WIDTH, fold_words
+from core.pii.normaliser import ZERO_WIDTH, fold_words, register_word_cache
 from core.pii.zh_convert import to_simplified
 
 NAME_EXTRA_TEXT: Final = "name_extra_text"
@@ -120,14 +120,28 @@ _TOKEN: Final = re.compile(
     r"|(?P<other>.)",
     re.DOTALL,
 )
-# ASCII text of words, numbers and plain punctuation only: the same words as the tokeniser finds.
 _GLUED_DIGIT: Final = re.compile(r"[^\W\d_]\d++[^\W\d_]{2}|\d[^\W\d_]{3}")
 _GLUED_DIGIT_ASCII: Final = re.compile(
     r"[A-Za-z][0-9]++[A-Za-z]{2}|[0-9][A-Za-z]{3}", re.ASCII
 )  # on ASCII text
+# ASCII text of words, numbers and plain punctuation only, where the tokeniser finds words, numbers,
+# separators and spaces and nothing else (see _plain_name_problem).
 _PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9 ,.'\-&_]++")
 _PLAIN_ADDRESS: Final = re.compile(r"[A-Za-z0-9 ,.'\-&_\n/#]++")
-_ASCII_TOKEN: Final = re.compile(r"([A-Za-z]+(?:['\-][A-Za-z]+)*\.?)|\d+[A-Za-z]{0,2}")
+# The same for any script: text of letters, digits, spaces and the punctuation that only separates
+# (no bracket, no sentence mark, no symbol), in which the tokeniser finds only words, numbers,
+# separators and spaces; its words and numbers are then exactly the matches of _WIDE_TOKEN.
+_PLAIN_NAME_WIDE: Final = re.compile(r"[\w ,.'’\-&]++")
+_PLAIN_ADDRESS_WIDE: Final = re.compile(r"[\w ,.'’\-&\n/#]++")
+_WIDE_TOKEN: Final = re.compile(r"([^\W\d_]++(?:['’\-][^\W\d_]++)*+\.?)|\d++[A-Za-z]{0,2}")
+_NUMBER: Final = "0"
+"""How an address's words list a number (numbers stand beside region codes)."""
+WORD_CACHE_SIZE: Final = 4096
+"""Space-separated words whose reading is memoised (:func:`_name_chunk`, :func:`_address_chunk`).
+
+Names and addresses are made of words that recur from customer to customer (given names, family
+names, street types, towns); whole field values are never memoised.  Bounded, and dropped when a
+bulk run ends (:func:`core.pii.normaliser.forget_words`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +270,124 @@ def _unknown_verb_form(word: str, low: str) -> bool:
     )
 
 
+# What one word of a name is, for :func:`check_name` (bit flags; see :func:`_name_word_reading`).
+_N_MIXED: Final = 1  # letters of more than one script (Кilled): a disguise
+_N_SKIP: Final = 2  # an honorific, a post-nominal, a particle
+_N_TITLE_END: Final = 4  # the ending of an abbreviated title (Sig.ra, Dott.ssa) after an honorific
+_N_HONORIFIC: Final = 8  # as written (lower case), an honorific: a title ending may follow it
+_N_INITIAL: Final = 16  # one letter
+_N_BARE_LOWER: Final = 32  # not capitalised, and no apostrophe (d'Arcy is a name)
+_N_CAPITALISED: Final = 64
+_N_STOP: Final = 128  # an English function word
+_N_VERB_SHAPE: Final = 256  # reads as a verb form (-ed, -ing), or one of its hyphenated parts does
+_N_KINSHIP: Final = 512
+
+
+def _name_word_reading(word: str) -> tuple[int, str]:
+    """``(flags, low)`` of one word of a name (as the tokeniser found it, a final dot included).
+
+    Only what the word alone decides, with no list but the fixed ones of this module and the
+    stop words: the name lists (given names, family names) are read by :func:`check_name`
+    itself, only for the words that need them, as before.
+    """
+    word = word.rstrip(".")
+    flags = _N_HONORIFIC if word.lower() in HONORIFICS else 0
+    if word.isascii():
+        low = word.lower()
+    else:
+        if len(_scripts(word)) > 1:
+            return flags | _N_MIXED, word
+        low = _low(word)
+    if low in _NAME_SKIP:
+        flags |= _N_SKIP
+    if low in _TITLE_SUFFIXES:
+        flags |= _N_TITLE_END
+    if len(low) == 1:
+        flags |= _N_INITIAL
+    if word[0].isupper():
+        flags |= _N_CAPITALISED
+    elif "'" not in word and "’" not in word:
+        flags |= _N_BARE_LOWER
+    if low in _stop_words():
+        flags |= _N_STOP
+    if _HYPHENS.search(word) is None:
+        verb = _verb_form(low)
+    else:
+        verb = any(_verb_form(part_low) for part in _HYPHENS.split(word) if (part_low := _low(part)))
+    if verb:
+        flags |= _N_VERB_SHAPE
+    if low in KINSHIP:
+        flags |= _N_KINSHIP
+    return flags, low
+
+
+@lru_cache(maxsize=WORD_CACHE_SIZE)
+def _name_chunk(chunk: str) -> tuple[bool, tuple[str, ...], tuple[tuple[int, str], ...]]:
+    """One space-separated word of a plain name (see :data:`_PLAIN_NAME_WIDE`), memoised: whether a
+    digit is glued inside it (:data:`_GLUED_DIGIT`), its words as the tokeniser finds them, and their
+    readings (:func:`_name_word_reading`).  No token and no match of the glued-digit pattern crosses a
+    space, so a name's tokens are its chunks' tokens in turn."""
+    words = tuple(w for w in _WIDE_TOKEN.findall(chunk) if w)
+    return _GLUED_DIGIT.search(chunk) is not None, words, tuple(map(_name_word_reading, words))
+
+
+# What one word of an address is, for :func:`_address_words_ok` (bit flags; see :func:`_address_word_reading`).
+_A_MIXED: Final = 1  # letters of more than one script
+_A_PLAIN: Final = 2  # a street type, a unit word, a function word of addresses, one character
+_A_NUMBER: Final = 4  # a number (the token _NUMBER)
+_A_REGION: Final = 8  # two or three capitals: a region code or a postcode's letters
+_A_CLAUSE: Final = 16  # a stop word or a kinship word
+_A_VERB: Final = 32  # a lower-case verb form (passed, dying)
+_A_STREET: Final = 64  # a street type
+_A_LOWER: Final = 128  # begins with a small letter
+
+
+def _address_word_reading(raw: str) -> int:
+    """The flags of one word of an address (a word as the tokeniser found it, or :data:`_NUMBER`)."""
+    word = raw.rstrip(".")
+    if word.isascii():
+        low = word.lower()
+    elif len(_scripts(word)) > 1:
+        return _A_MIXED
+    else:
+        low = _low(word)
+    flags = 0
+    if low in _ADDRESS_PLAIN or len(low) <= 1:
+        flags |= _A_PLAIN
+    if low == _NUMBER:
+        flags |= _A_NUMBER
+    if _region_code(word):
+        flags |= _A_REGION
+    if low in _stop_words() or low in KINSHIP:
+        flags |= _A_CLAUSE
+    if len(low) >= 5 and low.endswith(_VERB_ENDS) and word[0].islower():
+        flags |= _A_VERB
+    if low in STREET_TYPES:
+        flags |= _A_STREET
+    if word[0].islower():
+        flags |= _A_LOWER
+    return flags
+
+
+@lru_cache(maxsize=WORD_CACHE_SIZE)
+def _address_chunk(chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """One space-separated word of a plain address, memoised: its words and numbers (each number
+    as :data:`_NUMBER`) and their flags (:func:`_address_word_reading`); see :func:`_name_chunk`."""
+    words = tuple(w or _NUMBER for w in _WIDE_TOKEN.findall(chunk))
+    return words, tuple(map(_address_word_reading, words))
+
+
+_NUMBER_FLAGS: Final = _A_PLAIN | _A_NUMBER  # what _address_word_reading reads in _NUMBER
+
+
+def _forget_words() -> None:
+    _name_chunk.cache_clear()
+    _address_chunk.cache_clear()
+
+
+register_word_cache(_forget_words)
+
+
 def _zh_name_ok(core: str) -> bool:
     from core.pii.gazetteer import chinese_surnames
 
@@ -279,12 +411,22 @@ def _zh_name_ok(core: str) -> bool:
 
 def check_name(value: str) -> str | None:
     """``name_extra_text`` when ``value`` holds more than a personal name, else None."""
+    return _check_name(value, fast=True)
+
+
+def _check_name(value: str, *, fast: bool) -> str | None:
+    """:func:`check_name`; ``fast=False`` reads every name with the full tokeniser and every word
+    afresh (the slow path the tests compare the fast one with)."""
     if len(value) > MAX_CHECKED_CHARS:
         return NAME_EXTRA_TEXT
     text = _clean(value).strip()
     if not text:
         return None
     plain = text.isascii()
+    if fast and (
+        _PLAIN_NAME.fullmatch(text) if plain else _PLAIN_NAME_WIDE.fullmatch(text) and not _CJK.search(text)
+    ):
+        return _plain_name_problem(text)  # the common case, read word by word (memoised)
     if plain:  # the same test on ASCII text (letters are A-Z, digits 0-9), cheaper
         if _GLUED_DIGIT_ASCII.search(text):
             return NAME_EXTRA_TEXT
@@ -295,54 +437,70 @@ def check_name(value: str) -> str | None:
         core = "".join(ch for ch in text if _CJK.match(ch) or ch in "·・")
         if not _zh_name_ok(core):
             return NAME_EXTRA_TEXT
-        return check_name(latin) if latin.strip() else None
+        return _check_name(latin, fast=fast) if latin.strip() else None
     elif _GLUED_DIGIT.search(text):
         return NAME_EXTRA_TEXT  # digits inside a word (K1lled); a number on its own is a code
-    if plain and _PLAIN_NAME.fullmatch(text):  # the common case, without the full tokeniser
-        outer = [w.rstrip(".") for w in _ASCII_TOKEN.findall(text) if w]
-    else:
-        toks, balanced = _tokens(text)
-        if not balanced:
-            return NAME_EXTRA_TEXT
-        words = [t for t in toks if t.kind == "word"]
-        if any(t.kind in ("star", "other") for t in toks):
-            return NAME_EXTRA_TEXT
-        inner = [t for t in words if t.bracket > 0]
-        if inner and not _nickname(inner):
-            return NAME_EXTRA_TEXT
-        outer = [t.text.rstrip(".") for t in words if t.bracket == 0]
-    joined = "".join(outer)
+    toks, balanced = _tokens(text)
+    if not balanced:
+        return NAME_EXTRA_TEXT
+    words = [t for t in toks if t.kind == "word"]
+    if any(t.kind in ("star", "other") for t in toks):
+        return NAME_EXTRA_TEXT
+    inner = [t for t in words if t.bracket > 0]
+    if inner and not _nickname(inner):
+        return NAME_EXTRA_TEXT
+    outer = [t.text for t in words if t.bracket == 0]
+    return _name_words_problem(outer, list(map(_name_word_reading, outer)))
+
+
+def _plain_name_problem(text: str) -> str | None:
+    """:func:`check_name` of a name without CJK made of words, numbers, spaces and separating
+    punctuation only (:data:`_PLAIN_NAME`, :data:`_PLAIN_NAME_WIDE`): there the tokeniser finds
+    nothing but the words and numbers of :data:`_WIDE_TOKEN`, read here chunk by chunk."""
+    outer: list[str] = []
+    readings: list[tuple[int, str]] = []
+    for chunk in text.split():
+        if chunk.isdecimal():
+            continue  # a number alone: no word, no digit glued to letters
+        glued, words, read = _name_chunk(chunk)
+        if glued:
+            return NAME_EXTRA_TEXT  # digits inside a word (K1lled); a number on its own is a code
+        outer += words
+        readings += read
+    return _name_words_problem(outer, readings)
+
+
+def _name_words_problem(outer: Sequence[str], readings: Sequence[tuple[int, str]]) -> str | None:
+    """``name_extra_text`` when the words of a name (outside brackets; ``readings`` are their
+    :func:`_name_word_reading`) are more than a name, else None."""
+    joined = "".join(outer)  # the case of the letters (a final dot has none)
     mixed_case = _mixed_case(joined)
     all_caps = joined == joined.upper() and joined != joined.lower()
     name_words = function_words = 0
-    stop = _stop_words()
     count = len(outer)
-    for i, word in enumerate(outer):
-        if word.isascii():
-            low = word.lower()
-        elif len(_scripts(word)) > 1:
+    previous = 0
+    for i, (flags, low) in enumerate(readings):
+        before, previous = previous, flags
+        if flags & _N_MIXED:
             return NAME_EXTRA_TEXT  # Latin and Cyrillic in one word: a disguise
-        else:
-            low = _low(word)
-        if low in _NAME_SKIP:
+        if flags & _N_SKIP:
             continue  # an honorific, a post-nominal, a particle
-        if low in _TITLE_SUFFIXES and i > 0 and outer[i - 1].lower() in HONORIFICS:
+        if flags & _N_TITLE_END and before & _N_HONORIFIC:
             continue  # the ending of an abbreviated title: Sig.ra, Dott.ssa
-        if len(low) == 1:
+        if flags & _N_INITIAL:
             continue  # an initial
         name_words += 1
-        capitalised = word[0].isupper()
-        if mixed_case and not capitalised and "'" not in word and "’" not in word:
+        if mixed_case and flags & _N_BARE_LOWER:
             return NAME_EXTRA_TEXT  # a lower-case word inside a capitalised name
-        if low in stop:
-            if not (count <= 4 and (capitalised or not mixed_case) and low in _raw_given_names()):
+        if flags & _N_STOP:
+            if not (count <= 4 and (flags & _N_CAPITALISED or not mixed_case) and low in _raw_given_names()):
                 function_words += 1
                 if function_words >= 2 or count >= 4:
                     return NAME_EXTRA_TEXT  # "Is In", "Lost Son In Accident": a clause
             continue
-        if _unknown_verb_form(word, low):
+        if flags & _N_VERB_SHAPE and _unknown_verb_form(outer[i].rstrip("."), low):
             return NAME_EXTRA_TEXT  # a verb form (_verb_form) that is no known name
-        if low in KINSHIP and 0 < i < count - 1 and not (all_caps and _known_name(low)):
+        if flags & _N_KINSHIP and 0 < i < count - 1 and not (all_caps and _known_name(low)):
             return NAME_EXTRA_TEXT
     if name_words > MAX_NAME_WORDS:
         return NAME_EXTRA_TEXT
@@ -365,12 +523,33 @@ def _nickname(inner: Sequence[_Tok]) -> bool:
 
 def check_address(value: str) -> str | None:
     """``address_extra_text`` when ``value`` holds more than an address, else None."""
+    return _check_address(value, fast=True)
+
+
+def _check_address(value: str, *, fast: bool) -> str | None:
+    """:func:`check_address`; ``fast=False`` as :func:`_check_name` (the slow path of the tests)."""
     if len(value) > MAX_CHECKED_CHARS:
         return ADDRESS_EXTRA_TEXT
     text = _clean(value).strip()
     if not text:
         return None
     plain = text.isascii()
+    if fast and (
+        _PLAIN_ADDRESS.fullmatch(text)
+        if plain
+        else _PLAIN_ADDRESS_WIDE.fullmatch(text) and not _CJK.search(text)
+    ):  # the common case, read word by word (memoised): see _plain_name_problem
+        outer: list[str] = []
+        flags: list[int] = []
+        for chunk in text.split():
+            if chunk.isdecimal():  # a number alone (a house number): no need to look it up
+                outer.append(_NUMBER)
+                flags.append(_NUMBER_FLAGS)
+                continue
+            words, read = _address_chunk(chunk)
+            outer += words
+            flags += read
+        return None if _address_flags_ok(outer, flags, strict=False) else ADDRESS_EXTRA_TEXT
     if not plain and _CJK.search(text):
         if re.search(r"[(\[（【]", text) or _ZH_SENTENCE.search(text):
             return ADDRESS_EXTRA_TEXT
@@ -378,63 +557,57 @@ def check_address(value: str) -> str | None:
         if end >= 0 and len(_CJK.findall(text[end + 1 :])) >= 2:
             return ADDRESS_EXTRA_TEXT  # words after the house number: a remark, not an address
         latin = _CJK.sub(" ", text)
-        return check_address(latin) if re.search(r"[A-Za-z]{2}", latin) else None
+        return _check_address(latin, fast=fast) if re.search(r"[A-Za-z]{2}", latin) else None
     # Words, with each number as the one-character token "0" (numbers stand beside region codes).
-    if plain and _PLAIN_ADDRESS.fullmatch(text):  # the common case, without the full tokeniser
-        outer = [m.group(1) or _NUMBER for m in _ASCII_TOKEN.finditer(text)]
-    else:
-        toks, balanced = _tokens(text)
-        if not balanced or any(t.kind in ("star", "other") and t.text not in "#/" for t in toks):
-            return ADDRESS_EXTRA_TEXT
-        inner = [t.text for t in toks if t.kind == "word" and t.bracket > 0]
-        bracketed_code = len(inner) == 1 and _region_code(inner[0])  # Cagliari (CA)
-        if inner and not bracketed_code and not _address_words_ok(inner, strict=True):
-            return ADDRESS_EXTRA_TEXT
-        outer = [
-            t.text if t.kind == "word" else _NUMBER
-            for t in toks
-            if t.bracket == 0 and t.kind in ("word", "num")
-        ]
+    toks, balanced = _tokens(text)
+    if not balanced or any(t.kind in ("star", "other") and t.text not in "#/" for t in toks):
+        return ADDRESS_EXTRA_TEXT
+    inner = [t.text for t in toks if t.kind == "word" and t.bracket > 0]
+    bracketed_code = len(inner) == 1 and _region_code(inner[0])  # Cagliari (CA)
+    if inner and not bracketed_code and not _address_words_ok(inner, strict=True):
+        return ADDRESS_EXTRA_TEXT
+    outer = [
+        t.text if t.kind == "word" else _NUMBER for t in toks if t.bracket == 0 and t.kind in ("word", "num")
+    ]
     if not _address_words_ok(outer, strict=False):
         return ADDRESS_EXTRA_TEXT
     return None
 
 
 def _address_words_ok(raw: Sequence[str], *, strict: bool) -> bool:
-    words = [w.rstrip(".") for w in raw]
-    lows = [w.lower() if w.isascii() else _low(w) for w in words]
-    mixed_case = _mixed_case("".join(words))
-    stop = _stop_words()
+    """Whether the words of an address (each number as :data:`_NUMBER`) read as an address."""
+    return _address_flags_ok(raw, list(map(_address_word_reading, raw)), strict=strict)
+
+
+def _address_flags_ok(raw: Sequence[str], flags: Sequence[int], *, strict: bool) -> bool:
+    """:func:`_address_words_ok` of words whose flags (:func:`_address_word_reading`) are known."""
+    count = len(flags)
+    mixed_case = _mixed_case("".join(raw))  # the case of the letters (a final dot has none)
     lower_run = 0
-    for i, low in enumerate(lows):
-        word = words[i]
-        if not word.isascii() and len(_scripts(word)) > 1:
+    for i, word in enumerate(flags):
+        if word & _A_MIXED:
             return False
-        if low in _ADDRESS_PLAIN or len(low) <= 1:
+        if word & _A_PLAIN:
             lower_run = 0
             continue  # a street type, a unit word, a function word of addresses, one character
-        beside_number = _NUMBER in lows[max(0, i - 1) : i] or _NUMBER in lows[i + 1 : i + 2]
-        if _region_code(word) and (beside_number or i == len(lows) - 1):
+        beside_number = (i > 0 and flags[i - 1] & _A_NUMBER) or (i + 1 < count and flags[i + 1] & _A_NUMBER)
+        if word & _A_REGION and (beside_number or i == count - 1):
             lower_run = 0
             continue  # a state, province or postcode part beside a number or last: OR 97201, 9030 IS
-        clause_word = low in stop or low in KINSHIP
-        if strict and clause_word:
+        if strict and word & _A_CLAUSE:
             return False  # "(son in hospital)", "(or ring ...)": a remark in brackets
-        if clause_word or (len(low) >= 5 and low.endswith(_VERB_ENDS) and word[0].islower()):
-            street_next = any(f in STREET_TYPES for f in lows[i + 1 : i + 3])
-            if not street_next and not _in_place(words, i):
+        if word & (_A_CLAUSE | _A_VERB):
+            street_next = any(after & _A_STREET for after in flags[i + 1 : i + 3])
+            if not street_next and not _in_place([w.rstrip(".") for w in raw], i):
                 return False  # a clause (he, has, her, son) or a verb (passed): not a street or place
             continue
-        if mixed_case and word[0].islower():
+        if mixed_case and word & _A_LOWER:
             lower_run += 1
             if lower_run >= 3:
                 return False  # lower-case prose inside a capitalised address
         else:
             lower_run = 0
-    return not (strict and len(words) > 4)
-
-
-_NUMBER: Final = "0"
+    return not (strict and count > 4)
 
 
 def _region_code(word: str) -> bool:

@@ -22,7 +22,7 @@ import json
 import re
 import string
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -196,6 +196,8 @@ TOKEN_CACHE_SIZE: Final = 1024
 def _token_profile(token: str) -> int:
     """The :data:`_TOKEN_PLAIN` ... flags of one word (printable ASCII without spaces), memoised:
     the words of names and addresses (Street, Road, London, given names) recur from row to row."""
+    if token.isdigit():  # a number (ASCII here): no leetspeak without two letters, no case
+        return _TOKEN_ONE_CHAR if len(token) == 1 else _TOKEN_PLAIN
     flags = _TOKEN_PLAIN
     if _ONE_CHAR_TOKEN.fullmatch(token) is not None:
         flags |= _TOKEN_ONE_CHAR
@@ -208,6 +210,16 @@ def _token_profile(token: str) -> int:
     return flags
 
 
+_WORD_CACHES: list[Callable[[], None]] = []
+
+
+def register_word_cache(clear: Callable[[], None]) -> None:
+    """Have :func:`forget_words` call ``clear`` too (another module's memo of words, such as the
+    shape check's readings of name and address words)."""
+    if clear not in _WORD_CACHES:
+        _WORD_CACHES.append(clear)
+
+
 def forget_words() -> None:
     """Drop the memoised word profiles (words of the names and addresses seen).  A bulk import and
     an export run call this when they end, so a long-running process keeps no words of past inputs
@@ -215,6 +227,8 @@ def forget_words() -> None:
     _token_profile.cache_clear()
     _word_views.cache_clear()
     _word_split_views.cache_clear()
+    for clear in _WORD_CACHES:
+        clear()
 
 
 @contextmanager
@@ -238,23 +252,22 @@ def _ascii_profile(text: str) -> tuple[bool, bool]:
     """
     if "  " in text:
         return True, _has_case_change(text)
-    work = case = False
-    run = 0
-    for token in text.split(" "):
-        if not token:
-            continue  # a space at either end
-        flags = _token_profile(token)
-        work = work or bool(flags & _TOKEN_WORK)
-        case = case or bool(flags & _TOKEN_CASE)
-        if flags & _TOKEN_ONE_CHAR:
-            run += 1
-            if run >= _MIN_SPELLED_RUN:
-                work = True
-        elif not flags & _TOKEN_PUNCT:
-            run = 0
-        if work and case:
-            break
-    return work, case
+    profiles = list(map(_token_profile, text.strip(" ").split(" ")))  # no empty word: one space apart
+    seen = 0
+    for flags in set(profiles):  # a handful of distinct profiles
+        seen |= flags
+    work = bool(seen & _TOKEN_WORK)
+    if not work and seen & _TOKEN_ONE_CHAR:
+        run = 0
+        for flags in profiles:
+            if flags & _TOKEN_ONE_CHAR:
+                run += 1
+                if run >= _MIN_SPELLED_RUN:
+                    work = True
+                    break
+            elif not flags & _TOKEN_PUNCT:
+                run = 0
+    return work, bool(seen & _TOKEN_CASE)
 
 
 def _spelled(text: str) -> bool:
@@ -343,6 +356,20 @@ def _confusable_map() -> dict[str, str]:
     return out
 
 
+_SMALL_CAPITAL: Final = "LATIN LETTER SMALL CAPITAL "
+
+
+def _small_capital(ch: str) -> str | None:
+    """The letter a Latin small capital stands for (``ᴅ``, LATIN LETTER SMALL CAPITAL D -> ``d``),
+    from its Unicode name: neither NFKD nor the confusables data fold most of them."""
+    name = unicodedata.name(ch, "")
+    if name.startswith(_SMALL_CAPITAL):
+        letter = name[len(_SMALL_CAPITAL) :]
+        if len(letter) == 1 and letter.isalpha():
+            return letter.lower()
+    return None
+
+
 @lru_cache(maxsize=8192)
 def fold_char(ch: str) -> str:
     """One character's skeleton: compatibility-decomposed, marks and invisibles dropped, case-folded,
@@ -358,6 +385,9 @@ def fold_char(ch: str) -> str:
     direct = confusables.get(ch)
     if direct is not None:
         return direct
+    small_capital = _small_capital(ch)
+    if small_capital is not None:
+        return small_capital
     out: list[str] = []
     decomposed = unicodedata.normalize("NFKD", ch)
     if not ch.isspace():
@@ -397,6 +427,18 @@ def skeletons(text: str) -> tuple[NormalisedText, ...]:
     if not case:
         return (plain,)
     return plain, skeleton(text, split_case=True)
+
+
+def skeleton_texts(text: str) -> tuple[str, ...]:
+    """The texts of :func:`skeletons` and their variants, in that order, without the offsets:
+    what :func:`skeleton_views` returns, by way of the whole text's skeletons (no memo of words
+    beyond :func:`_token_profile`).  Plain ASCII that needs nothing but lower case (most names
+    and addresses) is lower-cased and nothing else is built."""
+    if text.isascii() and text.isprintable():
+        work, case = _ascii_profile(text)
+        if not work and not case:
+            return (text.lower(),)
+    return tuple(view for norm in skeletons(text) for view in (norm.text, *norm.variants))
 
 
 #: Memoised word views (:func:`skeleton_views`): the words of a template's lines, of street names
