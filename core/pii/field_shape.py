@@ -48,6 +48,9 @@ NAME_EXTRA_TEXT: Final = "name_extra_text"
 ADDRESS_EXTRA_TEXT: Final = "address_extra_text"
 MAX_CHECKED_CHARS: Final = 400
 MAX_NAME_WORDS: Final = 6
+MAX_INITIALS: Final = 4
+"""The most single letters in a row that a name or an address holds (J. R. R. Tolkien has three;
+more is a word spelled out letter by letter, D.a.u.g.h.t.e.r)."""
 
 HONORIFICS: Final = frozenset(
     "mr mrs ms miss mx master dr doctor prof professor sir dame lord lady rev revd reverend hon "
@@ -406,7 +409,28 @@ def _zh_name_ok(core: str) -> bool:
     for size in (2, 1):
         if len(core) > size and core[:size] in surnames and 1 <= len(core) - size <= 2:
             return True
-    return len(core) <= 3  # a short transliterated name (大卫) is no remark
+    if len(core) <= 3:
+        return True  # a short transliterated name (大卫) is no remark
+    return len(core) <= _ZH_MODEL_NAME_CHARS and _zh_model_reads_one_name(core)
+
+
+_ZH_MODEL_NAME_CHARS: Final = 6
+"""The longest Chinese name (without a title) that the NER model is asked about."""
+
+
+def _zh_model_reads_one_name(core: str) -> bool:
+    """Whether the Chinese NER model reads ``core`` whole as one person's name: a compound surname
+    that the surname list lacks (司马相如, 上官婉儿) or a transliterated name (伊丽莎白, 迪丽热巴).
+    A remark after a name is no part of it (王伟已故: 王伟 and a verb).  Fails closed: when the
+    model cannot be loaded, the rules' answer (extra text) stands."""
+    from core.errors import ConfigError
+    from core.pii.zh_ner import NAME_HINT, chinese_tagger
+
+    try:
+        words = chinese_tagger().tag(core)
+    except ConfigError:
+        return False
+    return any(w.start == 0 and w.end == len(core) and w.tag in ("PER", NAME_HINT) for w in words)
 
 
 def check_name(value: str) -> str | None:
@@ -476,13 +500,16 @@ def _name_words_problem(outer: Sequence[str], readings: Sequence[tuple[int, str]
     joined = "".join(outer)  # the case of the letters (a final dot has none)
     mixed_case = _mixed_case(joined)
     all_caps = joined == joined.upper() and joined != joined.lower()
-    name_words = function_words = 0
+    name_words = function_words = initials = 0
     count = len(outer)
     previous = 0
     for i, (flags, low) in enumerate(readings):
         before, previous = previous, flags
         if flags & _N_MIXED:
             return NAME_EXTRA_TEXT  # Latin and Cyrillic in one word: a disguise
+        initials = initials + 1 if flags & _N_INITIAL else 0
+        if initials > MAX_INITIALS:
+            return NAME_EXTRA_TEXT  # a word spelled out letter by letter: K. i. l. l. e. d
         if flags & _N_SKIP:
             continue  # an honorific, a post-nominal, a particle
         if flags & _N_TITLE_END and before & _N_HONORIFIC:
@@ -583,10 +610,13 @@ def _address_flags_ok(raw: Sequence[str], flags: Sequence[int], *, strict: bool)
     """:func:`_address_words_ok` of words whose flags (:func:`_address_word_reading`) are known."""
     count = len(flags)
     mixed_case = _mixed_case("".join(raw))  # the case of the letters (a final dot has none)
-    lower_run = 0
+    lower_run = letters = 0
     for i, word in enumerate(flags):
         if word & _A_MIXED:
             return False
+        letters = letters + 1 if len(raw[i].rstrip(".")) == 1 and raw[i][0].isalpha() else 0
+        if letters > MAX_INITIALS:
+            return False  # a word spelled out letter by letter: not an address
         if word & _A_PLAIN:
             lower_run = 0
             continue  # a street type, a unit word, a function word of addresses, one character

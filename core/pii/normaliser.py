@@ -24,7 +24,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
@@ -415,10 +415,34 @@ def _has_case_change(text: str) -> bool:
     )
 
 
+# A lower-case l written for a capital I inside a word in capitals (RlP, KlLLED, SUlClDE): the two
+# look the same in many fonts.  A word counts with two capitals or more and no other lower-case
+# letter; "Il" (one capital) and "Lloyd" (other lower-case letters) are left alone.
+_CAPS_L_HINT: Final = re.compile(r"[A-Z]l|l[A-Z]")
+_CAPS_RUN: Final = re.compile(r"(?<![A-Za-z])[A-Zl]{2,}+(?![A-Za-z])")  # a run starts once: linear
+
+
+def _capital_i(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if "l" in word and len(word) - word.count("l") >= 2:
+        return word.replace("l", "I")
+    return word
+
+
+def capitals_read(text: str) -> str:
+    """``text`` with each ``l`` of a word in capitals read as ``I`` (one character for one)."""
+    if _CAPS_L_HINT.search(text) is None:
+        return text
+    return _CAPS_RUN.sub(_capital_i, text)
+
+
 def skeletons(text: str) -> tuple[NormalisedText, ...]:
     """The skeleton of ``text``, and a second one with glued words split at case changes
     (``DaughterKilledInCarCrash``, ``ADivorce``) when ``text`` has any: random capitals
     (``DiVoRcE``) must not split a word, so both readings are matched."""
+    read = capitals_read(text)
+    if read != text:
+        return tuple(replace(norm, original=text) for norm in skeletons(read))
     if text.isascii() and text.isprintable():  # most names, addresses and lines of a letter
         work, case = _ascii_profile(text)
         plain = _full_skeleton(text) if work else NormalisedText(text, text.lower(), None, None)
@@ -434,6 +458,7 @@ def skeleton_texts(text: str) -> tuple[str, ...]:
     what :func:`skeleton_views` returns, by way of the whole text's skeletons (no memo of words
     beyond :func:`_token_profile`).  Plain ASCII that needs nothing but lower case (most names
     and addresses) is lower-cased and nothing else is built."""
+    text = capitals_read(text)
     if text.isascii() and text.isprintable():
         work, case = _ascii_profile(text)
         if not work and not case:
@@ -601,11 +626,15 @@ def skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
     Chinese characters; kept as they are between two digits, as in ``3.5`` or ``0161-496``);
     runs of three or more single letters join (``k i l l e d``, ``R.I.P.``); leetspeak digits and
     symbols inside a word of at least four characters with two letters read as letters
-    (``K1lled``, ``c@ncer``).  Innocent words are never glued together.  Linear in the length.
+    (``K1lled``, ``c@ncer``); first of all, an ``l`` inside a word in capitals reads as ``I``
+    (``RlP``, :func:`capitals_read`).  Innocent words are never glued together.  Linear in the length.
 
     :attr:`NormalisedText.variants` holds the same text with the other reading of ambiguous
     leetspeak (``1`` as ``l``: ``ki11ed``), when there is one.
     """
+    read = capitals_read(text)
+    if read != text:
+        return replace(skeleton(read, split_case=split_case), original=text)
     if not split_case and not _needs_work(text):
         return NormalisedText(original=text, text=text.lower(), starts=None, ends=None)
     return _full_skeleton(text, split_case=split_case)

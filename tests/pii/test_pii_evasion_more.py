@@ -1,0 +1,91 @@
+"""More ways to write a remark so that a word list misses it (issue 12), each applied to every remark.
+
+Small capitals (``ᴅᴇᴄᴇᴀꜱᴇᴅ``), a lower-case ``l`` for a capital ``I`` in a word in capitals
+(``RlP``, ``KlLLED``), and a remark spelled out letter by letter with wider gaps between its
+words (``K.i.l.l.e.d. .I.n``).  The screen must find each in a name and in an address field.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.pii.screen import CustomerFieldScreen
+
+SCREEN = CustomerFieldScreen()
+REMARKS = [
+    "Daughter Killed In Car Crash",
+    "Son Passed Away",
+    "Husband Deceased",
+    "Wife Has Terminal Cancer",
+    "In Prison",
+    "Recently Widowed",
+    "Suicide",
+    "RIP",
+]
+_SMALL = dict(zip("abcdefghijklmnopqrstuvwxyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ", strict=True))
+
+
+def small_capitals(text: str) -> str:
+    return "".join(_SMALL.get(c.lower(), c) for c in text)
+
+
+def capitals_with_l(text: str) -> str:
+    return text.upper().replace("I", "l")
+
+
+def spelled_out(text: str) -> str:
+    return ".".join(text)  # D.a.u.g.h.t.e.r. .K.i.l.l.e.d
+
+
+EVASIONS = [small_capitals, capitals_with_l, spelled_out]
+
+
+def flagged(name: str, address: str) -> bool:
+    _sensitivity, analysis = SCREEN.screen_fields({"full_name": name, "postal_address": address})
+    return analysis is not None
+
+
+@pytest.mark.parametrize("evasion", EVASIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("remark", REMARKS)
+def test_every_evasion_of_every_remark_is_found(remark: str, evasion: object) -> None:
+    assert callable(evasion)
+    written = evasion(remark)
+    assert flagged(f"John Smith {written}", "1 Elm Road, Leeds LS1 1AA"), written
+    assert flagged("Ann Lee", f"1 Elm Road {written}, Leeds LS1 1AA"), written
+
+
+@pytest.mark.parametrize(
+    ("name", "address"),
+    [
+        ("JOHN SMITH", "12 HIGH STREET, LEEDS LS1 1AA"),  # capitals without any l
+        ("LLOYD WILLIAMS", "1 LLANDAFF ROAD, CARDIFF CF11 9AA"),  # capitals with real L
+        ("J. R. R. Tolkien", "20 Northmoor Road, Oxford OX2 6UP"),  # three initials
+        ("A. P. J. Abdul Kalam", "10 Rajaji Marg, New Delhi 110011"),
+        ("Ann Lee", "Flat B, Block C, 1 Elm Road, Leeds LS1 1AA"),  # single-letter units
+    ],
+)
+def test_innocent_names_and_addresses_pass(name: str, address: str) -> None:
+    assert not flagged(name, address)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "司马相如",  # compound surnames the surname list lacks
+        "上官婉儿",
+        "伊丽莎白",  # transliterated names, no middle dot
+        "迪丽热巴",
+        "阿依古丽",
+        "克里斯蒂娜",
+        "迪丽热巴女士",
+    ],
+)
+def test_chinese_names_the_rules_do_not_know_are_names(name: str) -> None:
+    assert not flagged(name, "北京市朝阳区建国路88号")
+
+
+@pytest.mark.parametrize(
+    "name", ["王伟已故", "陈大文车祸", "李娜过世", "王芳住院", "欧阳丽丽去世", "生病住院"]
+)
+def test_a_remark_after_a_chinese_name_is_still_extra_text(name: str) -> None:
+    assert flagged(name, "北京市朝阳区建国路88号")
