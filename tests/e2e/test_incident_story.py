@@ -109,6 +109,9 @@ DISGUISED: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("R11", "林美玲", "台北市信義路5號 先生車禍過世", ("車禍", "過世")),
     ("R12", "张 伟 离 婚 破 产", "北京市海淀区学院路8号", ("离 婚", "破 产")),
     ("R13", "王静（已故）", "上海市静安区南京西路100号", ("已故",)),
+    ("R14", "Joan Pike ʀᴇᴄᴇɴᴛʟʏ ᴡɪᴅᴏᴡᴇᴅ", "3 Elm Road, Leeds LS2 9AA", ("ᴡɪᴅᴏᴡᴇᴅ",)),
+    ("R15", "MR ALAN COX RlP", "14 Oak Road, Leeds LS2 9AB", (" rlp",)),
+    ("R16", "Rita Dunn", "D.a.u.g.h.t.e.r. .K.i.l.l.e.d, 2 Ash Road, York YO1 7AA", ("d.a.u.g",)),
 ]
 INNOCENT: list[tuple[str, str, str]] = [
     ("C01", "Sofia Marino", "Via Roma 9, 00184 Roma"),
@@ -121,6 +124,10 @@ INNOCENT: list[tuple[str, str, str]] = [
     ("C08", "Ingrid Krank", "Hell, Stjordal, Norway"),
     ("C09", "王康", "上海市徐汇区康复路25号"),
     ("C10", "陳小明", "香港九龍彌敦道100號"),
+    ("C11", "司马相如", "宁夏回族自治区银川市兴庆区解放东街12号"),
+    ("C12", "迪丽热巴", "新疆维吾尔自治区乌鲁木齐市天山区人民路8号"),
+    ("C13", "Christian Gay", "57 Christian Oval, New Ramadan, BH25 7NS"),
+    ("C14", "Ann Lee", "9 Suicide Hill Road, Ishpeming, MI 49849"),
 ]
 WINTER = (
     "{{ full_name }}\n{{ postal_address }}\n\n{{ salutation }},\n\nOur winter preview starts on Monday.\n"
