@@ -8,6 +8,7 @@ form carries no matched values, only types, categories and offsets.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
@@ -16,10 +17,23 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
+#: 1.4.3: a date to the day keeps its written year (2013年<DATE_TIME>, <DATE_TIME>, 2013): HIPAA Safe Harbor.
 #: 1.4.2: a trademark-shaped Latin word (iPad) or a file extension in a Chinese note is no name;
 #: places named after a people or a person (宁夏回族自治区, Christian Oval) are no sensitive term.
 #: 1.4.1: Chinese everyday uses of terms, names.
-ANALYSER_VERSION: Final = "hushdb-pii/1.4.2"
+ANALYSER_VERSION: Final = "hushdb-pii/1.4.3"
+
+#: A date to the day keeps its year only when that year is fewer than this many years back (HIPAA Safe
+#: Harbor, 45 CFR 164.514(b)(2)(i)(C): all elements of dates except the year, but the year too where it
+#: may indicate an age over 89, as a year of birth may); 80, not 90, leaves room for an analysis stored
+#: years before its export.
+YEAR_KEPT_WITHIN: Final = 80
+
+
+def year_kept(year: int, *, today: dt.date | None = None) -> bool:
+    """Whether a date's (four-digit) year may stay in clear: fewer than YEAR_KEPT_WITHIN years back."""
+    return year > (today or dt.date.today()).year - YEAR_KEPT_WITHIN
+
 
 Language = Literal["en", "zh", "mixed"]
 Sensitivity = Literal["none", "personal", "sensitive"]

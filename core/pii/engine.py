@@ -31,6 +31,7 @@ from core.pii.analysis import (
     FactExtent,
     Finding,
     Language,
+    year_kept,
 )
 from core.pii.known_records import KnownRecords
 from core.pii.language import detect_language, has_cjk
@@ -79,6 +80,47 @@ _DATE_ANCHOR: Final = re.compile(
     r"thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\b|[年月日号]",
     re.IGNORECASE,
 )
+
+
+# A date to the day that ends with its year ("March 5, 2013", "Tuesday, 5th of March 2013", "03/05/2013")
+# or starts with it ("2013-03-05"): group "md" is all but the year and the separator next to it.
+_MONTH: Final = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY: Final = r"(?:0?[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)?"
+_YEAR: Final = r"(?:1[89]|20)[0-9]{2}"
+_DAY_LEVEL: Final = rf"(?:\b{_MONTH}\s{{1,3}}{_DAY}|\b{_DAY}(?:\s{{1,3}}of)?\s{{1,3}}{_MONTH})"
+_YEAR_LAST: Final = re.compile(
+    rf"(?P<md>.{{0,24}}?{_DAY_LEVEL})(?:\s{{0,3}},\s{{0,3}}|\s{{1,3}}|\s{{0,3}},?\s{{0,3}}of\s{{1,3}})(?P<y>{_YEAR})"
+    rf"|(?P<dm>[0-9]{{1,2}}([-/.])[0-9]{{1,2}})\4(?P<y2>{_YEAR})",
+    re.IGNORECASE,
+)
+_YEAR_FIRST: Final = re.compile(
+    rf"(?P<y>{_YEAR})([-/.])(?P<md>(?:0?[1-9]|1[0-2])\2(?:0?[1-9]|[12][0-9]|3[01]))"
+)
+#: Longest date value whose year is looked for (dates are short; longer values are masked whole).
+_LONGEST_DATE: Final = 48
+
+
+def without_year(entity_type: str, value: str) -> tuple[int, int]:
+    """The part of a finding to mask: for a date to the day with its year written, the month and day
+    without the year (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C), removes all elements of dates
+    except the year; the year alone identifies nobody): "March 5, 2013" -> "March 5", "2013-03-05" ->
+    "03-05".  Anything else (a date without a day or a year, a time with it, a month and year, a year
+    that may tell an age over 89: see year_kept) whole."""
+    whole = (0, len(value))
+    if entity_type != "DATE_TIME" or len(value) > _LONGEST_DATE:
+        return whole
+    m = _YEAR_LAST.fullmatch(value)
+    if m is not None:
+        if m.group("md") is not None:
+            return m.span("md") if year_kept(int(m.group("y"))) else whole
+        a, b = (int(x) for x in re.split(r"[-/.]", m.group("dm")))
+        day_month = 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12
+        return m.span("dm") if day_month and year_kept(int(m.group("y2"))) else whole
+    m = _YEAR_FIRST.fullmatch(value)
+    return m.span("md") if m is not None and year_kept(int(m.group("y"))) else whole
 
 
 # Business and banking abbreviations that the small NER model takes for organisations.
@@ -587,14 +629,29 @@ def _findings(
             best[key] = f
 
     for r in raw:
+        value = norm.text[r.start : r.end]
+        if r.entity_type == "DATE_TIME":
+            # a date to the day keeps its year: the finding is its month and day (see without_year)
+            keep_from, keep_to = without_year(r.entity_type, value)
+            r = _narrowed(r, r.start + keep_from, r.start + keep_to)
+            value = value[keep_from:keep_to]
         start, end = norm.to_original(r.start, r.end)
-        if start < end and is_identifying(r.entity_type, norm.text[r.start : r.end]):
+        if start < end and is_identifying(r.entity_type, value):
             fact = _original_fact(norm, r)
             keep(Finding(r.entity_type, category_of(r.entity_type), start, end, float(r.score), fact))
     if known is not None:
         for f in known.find(norm):
             keep(f)
     return _drop_contained(list(best.values()))
+
+
+def _narrowed(r: RecognizerResult, start: int, end: int) -> RecognizerResult:
+    """``r`` over [start, end) (a date's month and day without its year), or ``r`` if that is its span."""
+    if (start, end) == (r.start, r.end):
+        return r
+    out = RecognizerResult(r.entity_type, start, end, r.score)
+    out.recognition_metadata = r.recognition_metadata
+    return out
 
 
 def _original_fact(norm: NormalisedText, r: RecognizerResult) -> FactExtent | None:

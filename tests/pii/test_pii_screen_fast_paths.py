@@ -180,13 +180,14 @@ def test_term_tables_are_built_on_first_use_and_find_the_same() -> None:
 
 
 def _rules_name(outer: list[str]) -> str | None:
-    """The loop of check_name before its words were read once each (d3a6252), verbatim but for names."""
+    """The loop of check_name before its words were read once each (d3a6252), verbatim but for names,
+    with the later rule on single letters in a row (af2e5af) added where the new loop has it."""
     fs = field_shape
     outer = [w.rstrip(".") for w in outer]
     joined = "".join(outer)
     mixed_case = fs._mixed_case(joined)
     all_caps = joined == joined.upper() and joined != joined.lower()
-    name_words = function_words = 0
+    name_words = function_words = initials = 0
     stop = fs._stop_words()
     count = len(outer)
     for i, word in enumerate(outer):
@@ -196,6 +197,9 @@ def _rules_name(outer: list[str]) -> str | None:
             return fs.NAME_EXTRA_TEXT
         else:
             low = fs._low(word)
+        initials = initials + 1 if len(low) == 1 else 0
+        if initials > fs.MAX_INITIALS:
+            return fs.NAME_EXTRA_TEXT
         if low in fs._NAME_SKIP:
             continue
         if low in fs._TITLE_SUFFIXES and i > 0 and outer[i - 1].lower() in HONORIFICS:
@@ -220,16 +224,20 @@ def _rules_name(outer: list[str]) -> str | None:
 
 
 def _rules_address(raw: list[str], *, strict: bool) -> bool:
-    """_address_words_ok before its words were read once each (d3a6252), verbatim."""
+    """_address_words_ok before its words were read once each (d3a6252), verbatim, with the later
+    rule on single letters in a row (af2e5af) added where the new loop has it."""
     fs = field_shape
     words = [w.rstrip(".") for w in raw]
     lows = [w.lower() if w.isascii() else fs._low(w) for w in words]
     mixed_case = fs._mixed_case("".join(words))
     stop = fs._stop_words()
-    lower_run = 0
+    lower_run = letters = 0
     for i, low in enumerate(lows):
         word = words[i]
         if not word.isascii() and len(fs._scripts(word)) > 1:
+            return False
+        letters = letters + 1 if len(word) == 1 and raw[i][0].isalpha() else 0
+        if letters > fs.MAX_INITIALS:
             return False
         if low in fs._ADDRESS_PLAIN or len(low) <= 1:
             lower_run = 0

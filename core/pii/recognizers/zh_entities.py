@@ -25,10 +25,15 @@ What is masked, and why (decided as quasi-identifiers, not by what a data set la
   19% of the Weibo places are country names, so keeping them would also let those
   mentions through.)
 * A date to the day is masked (like English dates with a day): in a note it is
-  usually a date about the customer (a visit, a delivery, a birthday).  Only the
-  date itself, with its year, is masked: the time of day and the relative words the
-  model reads into the same word ("5月18日下午", "去年12月23日") survive.  A year or
-  a month alone identifies nobody and is kept.
+  usually a date about the customer (a visit, a delivery, a birthday).  Only its
+  month and day are masked, as HIPAA Safe Harbor asks (45 CFR 164.514(b)(2)(i)(C):
+  all elements of dates except the year): the year written before them stays
+  ("2013年3月5日" -> "2013年<DATE_TIME>", "2013-03-05" -> "2013-<DATE_TIME>",
+  "5/3/2013" -> "<DATE_TIME>/2013") unless it may tell an age over 89 (a year of
+  birth 80 or more years back: "1935年3月5日" whole), and so do the time of day and the relative
+  words the model reads into the same word ("5月18日下午", "去年12月23日").  A date
+  without a year ("3月5日") is masked whole; a year or a month alone identifies
+  nobody and is kept.
 * Abbreviations in capitals and model numbers stay masked when the model reads
   them as proper nouns: gamer tags and handles take the same shapes ("SKY", "TH000"),
   and leaving them cost more names than it kept characters.
@@ -46,7 +51,7 @@ from typing import Final
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type
+from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type, year_kept
 from core.pii.gazetteer import chinese_surnames
 from core.pii.nlp import ZH_WORDS
 from core.pii.recognizers.sensitive_terms_zh import (
@@ -70,9 +75,22 @@ _LAUGHTER: Final = re.compile(r"([哈呵嘻嘿])\1+")
 _DEICTIC_TIME: Final = re.compile(
     r"(?:今天|明天|昨天|后天|前天|今早|今晚|明早|明晚|上午|下午|晚上|早上|中午)"
 )
-# a date to the day (a birthday, an appointment); a year or a month alone identifies nobody
+# a date to the day (a birthday, an appointment): its month and day; the year before them
+# ("2013年", "二〇一三年") stays outside the span, as a year or a month alone identifies nobody
 _CALENDAR_DATE: Final = re.compile(r"[0-9一二三四五六七八九十]{1,2}月[0-9一二三四五六七八九十]{1,3}[日号]")
-_DATED: Final = re.compile(rf"(?:[0-9零〇一二三四五六七八九]{{2,4}}年)?{_CALENDAR_DATE.pattern}")
+# the year written right before a date's month (in digits or numerals, "2013年", "二〇一三年", "13年")
+_YEAR_BEFORE: Final = re.compile(r"(?<![0-9零〇一二三四五六七八九])[0-9零〇一二三四五六七八九]{2,4}年$")
+_NUMERALS: Final = str.maketrans("零〇一二三四五六七八九", "00123456789")
+# a date to the day in digits with its year, "2013-03-05", "2013/3/5", "2013.3.5" (group "md": the
+# month and day) or "5/3/2013" (group "dm": day and month, in either order); not inside a longer run
+# of digits and separators (a version, an address, an identifier)
+_YEAR: Final = r"(?:1[89]|20)[0-9]{2}"
+_NUMERIC_DATE: Final = re.compile(
+    rf"(?<![0-9A-Za-z.\-/])(?P<y>{_YEAR})(?P<s>[-/.])(?P<md>(?:0?[1-9]|1[0-2])(?P=s)(?:0?[1-9]|[12][0-9]|3[01]))"
+    r"(?![0-9A-Za-z]|[-/.][0-9])"
+    rf"|(?<![0-9A-Za-z.\-/])(?P<dm>(?P<a>[0-9]{{1,2}})(?P<t>[-/.])(?P<b>[0-9]{{1,2}}))(?P=t)(?P<y2>{_YEAR})"
+    r"(?![0-9A-Za-z]|[-/.][0-9])"
+)
 # a word that names a place by its suffix: administrative units, roads, villages, estates, buildings
 _PLACE_WORD: Final = re.compile(
     r"^[\u4e00-\u9fff0-9A-Za-z]{1,12}(?:省|市|区|县|旗|州|盟|镇|乡|村|屯|庄|街道|社区|路|街|大街|大道|道|巷|弄|胡同|"
@@ -711,11 +729,13 @@ class ChineseEntityRecognizer(LocalRecognizer):
             ):
                 out.append(RecognizerResult("LOCATION", start, end, 0.7))
             elif tag == "TIME" and _CALENDAR_DATE.search(word):
-                # the date itself (with its year): not the time of day or the relative words around it
-                # ("5月18日下午", "去年12月23日"), which say nothing of who
+                # the month and day: not the year before them, the time of day or the relative words
+                # around them ("2013年", "5月18日下午", "去年12月23日"), which say nothing of who
                 out.extend(
-                    RecognizerResult("DATE_TIME", start + m.start(), start + m.end(), 0.7)
-                    for m in _DATED.finditer(word)
+                    RecognizerResult(
+                        "DATE_TIME", *calendar_date(text, start + m.start(), start + m.end()), 0.7
+                    )
+                    for m in _CALENDAR_DATE.finditer(word)
                 )
             elif (
                 ((tag in _LATIN_TAGS and _LATIN_NAME.match(word)) or _LATIN_CAPITALISED.match(word))
@@ -741,4 +761,35 @@ class ChineseEntityRecognizer(LocalRecognizer):
             ):
                 out.append(RecognizerResult("LOCATION", s, e, 0.5))
         out.extend(RecognizerResult("ADDRESS", s, e, 0.8) for s, e in address_runs(words, text, places))
+        out.extend(RecognizerResult("DATE_TIME", s, e, 0.7) for s, e in numeric_dates(text))
         return out
+
+
+def numeric_dates(text: str) -> list[tuple[int, int]]:
+    """The month and day of each date to the day written in digits with its year ("2013-03-05" ->
+    the span of "03-05"; "5/3/2013" -> "5/3"), the year and the separator next to it left out."""
+    out: list[tuple[int, int]] = []
+    for m in _NUMERIC_DATE.finditer(text):
+        if m.group("md") is not None:
+            out.append(m.span("md") if year_kept(int(m.group("y"))) else m.span())
+        elif _day_and_month(int(m.group("a")), int(m.group("b"))):
+            out.append(m.span("dm") if year_kept(int(m.group("y2"))) else m.span())
+    return out
+
+
+def calendar_date(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span to mask of the month and day text[start:end] ("3月5日"): those alone, or with the year
+    written right before them when that year may tell an age over 89 (see year_kept): "1935年3月5日"
+    whole.  A two-digit year ("35年") may be of either century: it stays only when both may."""
+    y = _YEAR_BEFORE.search(text, max(0, start - 5), start)
+    if y is None:
+        return start, end
+    digits = y.group()[:-1].translate(_NUMERALS)
+    if len(digits) == 2:
+        digits = "19" + digits
+    return (start, end) if len(digits) == 4 and year_kept(int(digits)) else (y.start(), end)
+
+
+def _day_and_month(a: int, b: int) -> bool:
+    """Whether ``a`` and ``b`` are a day and a month in some order (5/3, 3/25, 25/3; not 13/13)."""
+    return 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12
