@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.pii import SENSITIVE_CATEGORIES, Analysis
+from core.pii import EXPORT_POLICY, SENSITIVE_CATEGORIES, Analysis, PiiEngine, mask
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 CORPUS_JSONL = CORPUS_DIR / "corpus.jsonl"
@@ -189,3 +189,17 @@ def score(notes: Sequence[Note], analyses: Sequence[Analysis], masked: Sequence[
 if __name__ == "__main__":
     build_jsonl()
     print(f"wrote {CORPUS_JSONL} ({len(load_corpus())} notes)")
+
+
+def masked_zh(engine: PiiEngine, text: str, key: bytes, lang: str = "zh") -> str:
+    """``text`` analysed (Chinese by default) and masked with the export policy."""
+    out = mask(text, engine.analyse(text, lang=lang), policy=EXPORT_POLICY, hash_key=key)
+    assert out is not None
+    return out
+
+
+def sensitive_categories_zh(engine: PiiEngine, text: str) -> set[str]:
+    """The sensitive categories found in the Chinese ``text``."""
+    return {
+        f.category for f in engine.analyse(text, lang="zh").findings if f.category in SENSITIVE_CATEGORIES
+    }

@@ -18,23 +18,19 @@ name) is still masked.
 from __future__ import annotations
 
 import pytest
+from corpus_tools import masked_zh, sensitive_categories_zh
 
-from core.pii import EXPORT_POLICY, PiiEngine, mask
-from core.pii.analysis import SENSITIVE_CATEGORIES
+from core.pii import PiiEngine
 
 KEY = b"zh-classes-key-0123456789abcd"
 
 
 def _masked(engine: PiiEngine, text: str, lang: str = "zh") -> str:
-    out = mask(text, engine.analyse(text, lang=lang), policy=EXPORT_POLICY, hash_key=KEY)
-    assert out is not None
-    return out
+    return masked_zh(engine, text, KEY, lang)
 
 
 def _categories(engine: PiiEngine, text: str) -> set[str]:
-    return {
-        f.category for f in engine.analyse(text, lang="zh").findings if f.category in SENSITIVE_CATEGORIES
-    }
+    return sensitive_categories_zh(engine, text)
 
 
 # (text, a fact that is no fact about anyone: no sensitive category, the words survive)

@@ -11,9 +11,9 @@ or a noun of person in the clause keeps the fact withheld.
 from __future__ import annotations
 
 import pytest
+from corpus_tools import masked_zh, sensitive_categories_zh
 
-from core.pii import EXPORT_POLICY, PiiEngine, mask
-from core.pii.analysis import SENSITIVE_CATEGORIES
+from core.pii import PiiEngine
 from core.pii.recognizers.sensitive_terms_zh import (
     GROUP_TERMS_ZH,
     INSTITUTION_TERMS_ZH,
@@ -26,15 +26,11 @@ KEY = b"zh-sensitive-context-key-0123"
 
 
 def _masked(engine: PiiEngine, text: str) -> str:
-    out = mask(text, engine.analyse(text, lang="zh"), policy=EXPORT_POLICY, hash_key=KEY)
-    assert out is not None
-    return out
+    return masked_zh(engine, text, KEY)
 
 
 def _categories(engine: PiiEngine, text: str) -> set[str]:
-    return {
-        f.category for f in engine.analyse(text, lang="zh").findings if f.category in SENSITIVE_CATEGORIES
-    }
+    return sensitive_categories_zh(engine, text)
 
 
 # (text, category withheld, a word of the fact that must not survive, a clause that must survive)
