@@ -429,8 +429,16 @@ def _capital_i(match: re.Match[str]) -> str:
     return word
 
 
-def capitals_read(text: str) -> str:
-    """``text`` with each ``l`` of a word in capitals read as ``I`` (one character for one)."""
+# A slash between two letters joins words as a space would (Son/Passed/Away, HIV/AIDS, k/i/l/l/e/d);
+# between digits (Flat 2/3) it stays.
+_SLASH_BETWEEN_LETTERS: Final = re.compile(r"(?<=[^\W\d_])/(?=[^\W\d_])")
+
+
+def first_reading(text: str) -> str:
+    """``text`` as the skeleton reads it before anything else, one character for one: each ``l`` of
+    a word in capitals as ``I``, and a slash between two letters as a space."""
+    if "/" in text:
+        text = _SLASH_BETWEEN_LETTERS.sub(" ", text)
     if _CAPS_L_HINT.search(text) is None:
         return text
     return _CAPS_RUN.sub(_capital_i, text)
@@ -440,7 +448,7 @@ def skeletons(text: str) -> tuple[NormalisedText, ...]:
     """The skeleton of ``text``, and a second one with glued words split at case changes
     (``DaughterKilledInCarCrash``, ``ADivorce``) when ``text`` has any: random capitals
     (``DiVoRcE``) must not split a word, so both readings are matched."""
-    read = capitals_read(text)
+    read = first_reading(text)
     if read != text:
         return tuple(replace(norm, original=text) for norm in skeletons(read))
     if text.isascii() and text.isprintable():  # most names, addresses and lines of a letter
@@ -458,7 +466,7 @@ def skeleton_texts(text: str) -> tuple[str, ...]:
     what :func:`skeleton_views` returns, by way of the whole text's skeletons (no memo of words
     beyond :func:`_token_profile`).  Plain ASCII that needs nothing but lower case (most names
     and addresses) is lower-cased and nothing else is built."""
-    text = capitals_read(text)
+    text = first_reading(text)
     if text.isascii() and text.isprintable():
         work, case = _ascii_profile(text)
         if not work and not case:
@@ -627,12 +635,13 @@ def skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
     runs of three or more single letters join (``k i l l e d``, ``R.I.P.``); leetspeak digits and
     symbols inside a word of at least four characters with two letters read as letters
     (``K1lled``, ``c@ncer``); first of all, an ``l`` inside a word in capitals reads as ``I``
-    (``RlP``, :func:`capitals_read`).  Innocent words are never glued together.  Linear in the length.
+    (``RlP``), and a slash between two letters as a space (:func:`first_reading`).  Innocent
+    words are never glued together.  Linear in the length.
 
     :attr:`NormalisedText.variants` holds the same text with the other reading of ambiguous
     leetspeak (``1`` as ``l``: ``ki11ed``), when there is one.
     """
-    read = capitals_read(text)
+    read = first_reading(text)
     if read != text:
         return replace(skeleton(read, split_case=split_case), original=text)
     if not split_case and not _needs_work(text):

@@ -1,8 +1,8 @@
 """More ways to write a remark so that a word list misses it (issue 12), each applied to every remark.
 
 Small capitals (``ᴅᴇᴄᴇᴀꜱᴇᴅ``), a lower-case ``l`` for a capital ``I`` in a word in capitals
-(``RlP``, ``KlLLED``), and a remark spelled out letter by letter with wider gaps between its
-words (``K.i.l.l.e.d. .I.n``).  The screen must find each in a name and in an address field.
+(``RlP``, ``KlLLED``), a remark spelled out letter by letter with wider gaps between its
+words (``K.i.l.l.e.d. .I.n``), and words joined by slashes (``Son/Passed/Away``).  The screen must find each in a name and in an address field.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ def spelled_out(text: str) -> str:
     return ".".join(text)  # D.a.u.g.h.t.e.r. .K.i.l.l.e.d
 
 
-EVASIONS = [small_capitals, capitals_with_l, spelled_out]
+def slashed(text: str) -> str:
+    return text.replace(" ", "/")  # Son/Passed/Away
+
+
+EVASIONS = [small_capitals, capitals_with_l, spelled_out, slashed]
 
 
 def flagged(name: str, address: str) -> bool:
@@ -62,6 +66,8 @@ def test_every_evasion_of_every_remark_is_found(remark: str, evasion: object) ->
         ("J. R. R. Tolkien", "20 Northmoor Road, Oxford OX2 6UP"),  # three initials
         ("A. P. J. Abdul Kalam", "10 Rajaji Marg, New Delhi 110011"),
         ("Ann Lee", "Flat B, Block C, 1 Elm Road, Leeds LS1 1AA"),  # single-letter units
+        ("Ramesh Kumar", "S/O Suresh Kumar, 12/4 MG Road, Bengaluru 560001"),  # slashes in addresses
+        ("Ann Lee", "Flat 2/3, c/o Mr Smith, 1 Elm Road, Leeds LS1 1AA"),
     ],
 )
 def test_innocent_names_and_addresses_pass(name: str, address: str) -> None:
