@@ -420,17 +420,26 @@ _ZH_MODEL_NAME_CHARS: Final = 6
 
 def _zh_model_reads_one_name(core: str) -> bool:
     """Whether the Chinese NER model reads ``core`` whole as one person's name: a compound surname
-    that the surname list lacks (司马相如, 上官婉儿) or a transliterated name (伊丽莎白, 迪丽热巴).
-    A remark after a name is no part of it (王伟已故: 王伟 and a verb).  Fails closed: when the
-    model cannot be loaded, the rules' answer (extra text) stands."""
+    that the surname list lacks (上官婉儿) or a transliterated name (伊丽莎白, 迪丽热巴).
+
+    Its best reading only (the name-leaning second reading finds names where there are none), and
+    twice: the whole must be one person, and its last two characters read alone must be a name
+    too, not a word (王伟喇嘛, which the model reads as one person, ends in 喇嘛, a monk).  A remark
+    after a name is no part of it (王伟已故: 王伟 and a verb).  Fails closed: when the model cannot
+    be loaded, the rules' answer (extra text) stands."""
     from core.errors import ConfigError
     from core.pii.zh_ner import NAME_HINT, chinese_tagger
 
+    def one_person(text: str, tags: tuple[str, ...]) -> bool:
+        return any(w.start == 0 and w.end == len(text) and w.tag in tags for w in tagger.tag(text))
+
     try:
-        words = chinese_tagger().tag(core)
+        tagger = chinese_tagger()
+        # the ending alone may be a name by the name-leaning reading too (热巴 of 迪丽热巴); a word
+        # such as 喇嘛 or 寡妇 is a name by neither
+        return one_person(core, ("PER",)) and one_person(core[-2:], ("PER", NAME_HINT))
     except ConfigError:
         return False
-    return any(w.start == 0 and w.end == len(core) and w.tag in ("PER", NAME_HINT) for w in words)
 
 
 def check_name(value: str) -> str | None:

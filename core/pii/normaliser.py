@@ -418,14 +418,24 @@ def _has_case_change(text: str) -> bool:
 # A lower-case l written for a capital I inside a word in capitals (RlP, KlLLED, SUlClDE): the two
 # look the same in many fonts.  A word counts with two capitals or more and no other lower-case
 # letter; "Il" (one capital) and "Lloyd" (other lower-case letters) are left alone.
+# Capitals of any script count, and so does a small letter that folds to l (ÀlA and AAｌ read as
+# their ASCII twins AlA and AAl do).  For ASCII text the hint (an l beside a capital) is searched first.
 _CAPS_L_HINT: Final = re.compile(r"[A-Z]l|l[A-Z]")
-_CAPS_RUN: Final = re.compile(r"(?<![A-Za-z])[A-Zl]{2,}+(?![A-Za-z])")  # a run starts once: linear
+_CAPS_RUN: Final = re.compile(r"(?<![^\W\d_])[^\W\d_]{2,}+(?![^\W\d_])")  # a word starts once: linear
+
+
+def _l_like(ch: str) -> bool:
+    return ch == "l" or (not ch.isascii() and ch.islower() and fold_char(ch) == "l")
 
 
 def _capital_i(match: re.Match[str]) -> str:
     word = match.group(0)
-    if "l" in word and len(word) - word.count("l") >= 2:
-        return word.replace("l", "I")
+    small_l = sum(1 for c in word if _l_like(c))
+    if not small_l:
+        return word
+    capitals = sum(1 for c in word if c.isupper())
+    if capitals >= 2 and capitals + small_l == len(word):
+        return "".join("I" if _l_like(c) else c for c in word)
     return word
 
 
@@ -435,11 +445,18 @@ _SLASH_BETWEEN_LETTERS: Final = re.compile(r"(?<=[^\W\d_])/(?=[^\W\d_])")
 
 
 def first_reading(text: str) -> str:
-    """``text`` as the skeleton reads it before anything else, one character for one: each ``l`` of
-    a word in capitals as ``I``, and a slash between two letters as a space."""
+    """``text`` with a slash between two letters read as a space (one character for one)."""
     if "/" in text:
-        text = _SLASH_BETWEEN_LETTERS.sub(" ", text)
-    if _CAPS_L_HINT.search(text) is None:
+        return _SLASH_BETWEEN_LETTERS.sub(" ", text)
+    return text
+
+
+def capitals_reading(text: str) -> str:
+    """``text`` with each ``l`` of a word in capitals read as ``I`` (one character for one).
+
+    A second reading, never the only one: ``MUSlIM`` is MUSLIM with one letter in the wrong case,
+    ``RlP`` is RIP with an l for an I; both are read."""
+    if text.isascii() and _CAPS_L_HINT.search(text) is None:
         return text
     return _CAPS_RUN.sub(_capital_i, text)
 
@@ -447,10 +464,21 @@ def first_reading(text: str) -> str:
 def skeletons(text: str) -> tuple[NormalisedText, ...]:
     """The skeleton of ``text``, and a second one with glued words split at case changes
     (``DaughterKilledInCarCrash``, ``ADivorce``) when ``text`` has any: random capitals
-    (``DiVoRcE``) must not split a word, so both readings are matched."""
+    (``DiVoRcE``) must not split a word, so both readings are matched; then the same for the
+    text with each ``l`` of a word in capitals read as ``I`` (:func:`capitals_reading`), when
+    that differs."""
+    out = _skeletons(text)
+    caps = capitals_reading(text)
+    if caps == text:
+        return out
+    return out + tuple(replace(norm, original=text) for norm in _skeletons(caps))
+
+
+def _skeletons(text: str) -> tuple[NormalisedText, ...]:
+    """:func:`skeletons` without the capitals reading."""
     read = first_reading(text)
     if read != text:
-        return tuple(replace(norm, original=text) for norm in skeletons(read))
+        return tuple(replace(norm, original=text) for norm in _skeletons(read))
     if text.isascii() and text.isprintable():  # most names, addresses and lines of a letter
         work, case = _ascii_profile(text)
         plain = _full_skeleton(text) if work else NormalisedText(text, text.lower(), None, None)
@@ -466,12 +494,19 @@ def skeleton_texts(text: str) -> tuple[str, ...]:
     what :func:`skeleton_views` returns, by way of the whole text's skeletons (no memo of words
     beyond :func:`_token_profile`).  Plain ASCII that needs nothing but lower case (most names
     and addresses) is lower-cased and nothing else is built."""
+    caps = capitals_reading(text)
+    if caps == text:
+        return _skeleton_texts(text)
+    return _skeleton_texts(text) + _skeleton_texts(caps)
+
+
+def _skeleton_texts(text: str) -> tuple[str, ...]:
     text = first_reading(text)
     if text.isascii() and text.isprintable():
         work, case = _ascii_profile(text)
         if not work and not case:
             return (text.lower(),)
-    return tuple(view for norm in skeletons(text) for view in (norm.text, *norm.variants))
+    return tuple(view for norm in _skeletons(text) for view in (norm.text, *norm.variants))
 
 
 #: Memoised word views (:func:`skeleton_views`): the words of a template's lines, of street names
@@ -607,6 +642,14 @@ def skeleton_views(text: str) -> tuple[str, ...]:
     down the full path.  So a template's words are folded once per run, not once per letter.  Other
     text takes the full path.  A property test compares the two.
     """
+    caps = capitals_reading(text)
+    if caps == text:
+        return _skeleton_views(text)
+    return _skeleton_views(text) + _skeleton_views(caps)
+
+
+def _skeleton_views(text: str) -> tuple[str, ...]:
+    """:func:`skeleton_views` without the capitals reading."""
     if text.isascii() and text.isprintable() and "  " not in text:
         tokens = text.split(" ")
         words = list(map(_word_views, tokens))
@@ -620,7 +663,7 @@ def skeleton_views(text: str) -> tuple[str, ...]:
                     return plain + split
             else:
                 return plain
-    return tuple(view for norm in skeletons(text) for view in (norm.text, *norm.variants))
+    return tuple(view for norm in _skeletons(text) for view in (norm.text, *norm.variants))
 
 
 def skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
@@ -634,9 +677,8 @@ def skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
     Chinese characters; kept as they are between two digits, as in ``3.5`` or ``0161-496``);
     runs of three or more single letters join (``k i l l e d``, ``R.I.P.``); leetspeak digits and
     symbols inside a word of at least four characters with two letters read as letters
-    (``K1lled``, ``c@ncer``); first of all, an ``l`` inside a word in capitals reads as ``I``
-    (``RlP``), and a slash between two letters as a space (:func:`first_reading`).  Innocent
-    words are never glued together.  Linear in the length.
+    (``K1lled``, ``c@ncer``); first of all, a slash between two letters reads as a space
+    (:func:`first_reading`).  Innocent words are never glued together.  Linear in the length.
 
     :attr:`NormalisedText.variants` holds the same text with the other reading of ambiguous
     leetspeak (``1`` as ``l``: ``ki11ed``), when there is one.

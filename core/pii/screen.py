@@ -69,7 +69,8 @@ _STREET_AFTER: Final = re.compile(
     r"(?![\w'])|[路街巷弄]|大道|胡同|小区"
     # an autonomous region, prefecture, county or banner named after its peoples: 宁夏回族自治区,
     # 恩施土家族苗族自治州 (the place's name, not a person's ethnicity)
-    r"|(?:[\u4e00-\u9fff]{1,4}族)*自治[区州县旗]"
+    # (族 itself is no character of a people's name here, and the repeat is possessive: linear)
+    r"|(?:[\u4e00-\u65ce\u65d0-\u9fff]{1,4}族)*+自治[区州县旗]"
 )
 _WORDS: Final = re.compile(r"[^\W\d_]+")
 _STREET_BEFORE: Final = re.compile(
@@ -94,6 +95,10 @@ def _street_named(after: list[str]) -> bool:
     return False
 
 
+#: A state or region code and/or a postcode, nothing else: what follows a town in an address.
+_REGION_OR_POSTCODE: Final = re.compile(
+    r"(?:[A-Z]{2,3}\s{1,3})?[A-Z0-9]{1,5}(?:[\s\-][A-Z0-9]{1,4})?|[A-Z]{2,3}"
+)
 #: Words that begin a place's name before a person's name (New Christian, Port Elizabeth).
 _PLACE_PREFIXES: Final = frozenset(
     "new north south east west port fort mount mt lake saint st upper lower great little old".split()
@@ -256,9 +261,17 @@ class SensitiveScreen:
         if _street_named(text[end:seg_end].split()[:_STREET_NAME_WORDS]):
             return True  # a street named with it: "1 Cancer Research Way"
         before_word = text[seg_start:start].split()
-        if before_word and before_word[-1].istitle() and before_word[-1].lower() in _PLACE_PREFIXES:
+        if (
+            len(before_word) == 1
+            and before_word[0].istitle()
+            and before_word[0].lower() in _PLACE_PREFIXES
+            and not text[end:seg_end].strip()
+            and _REGION_OR_POSTCODE.fullmatch(text[seg_end + 1 :].split(",", 1)[0].strip()) is not None
+        ):
             # a town named after a person (New Christian, Port Elizabeth): a known name after a
-            # capitalised place prefix in the same part of the address
+            # capitalised place prefix, the two a part of the address of their own, where the town
+            # stands, before its state or postcode ("…, New Christian, MP 57987"); "…, New Muslim"
+            # at the end, or before a town, is no place
             return is_known_name(key)
         others = [w for w in _WORDS.findall(segment) if not (w.isupper() and len(w) <= 3)]
         if others != [word] or gazetteer().kind(key) is None:

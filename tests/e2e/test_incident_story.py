@@ -124,7 +124,7 @@ INNOCENT: list[tuple[str, str, str]] = [
     ("C08", "Ingrid Krank", "Hell, Stjordal, Norway"),
     ("C09", "王康", "上海市徐汇区康复路25号"),
     ("C10", "陳小明", "香港九龍彌敦道100號"),
-    ("C11", "司马相如", "宁夏回族自治区银川市兴庆区解放东街12号"),
+    ("C11", "上官婉儿", "宁夏回族自治区银川市兴庆区解放东街12号"),
     ("C12", "迪丽热巴", "新疆维吾尔自治区乌鲁木齐市天山区人民路8号"),
     ("C13", "Christian Gay", "57 Christian Oval, New Ramadan, BH25 7NS"),
     ("C14", "Ann Lee", "9 Suicide Hill Road, Ishpeming, MI 49849"),

@@ -74,6 +74,9 @@ def test_places_named_after_people_are_addresses(address: str) -> None:
         ("12 High Street, Cancer Patient, Leeds LS1 1AA", None),  # no street type follows
         ("12 High Street, Cancer In Her Road", None),  # a clause word before the street type
         ("12 High Street, Mourning Christian, Leeds", None),  # no place prefix before the name
+        ("12 Elm Road, New Muslim", None),  # a prefix and a name, but not where a town stands
+        ("12 Elm Road, New Muslim, Leeds LS1 1AA", None),
+        ("12 Elm Road, Old Gay, Leeds", None),
     ],
 )
 def test_the_same_words_as_a_remark_are_still_found(address: str, category: str | None) -> None:
