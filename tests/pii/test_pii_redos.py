@@ -264,3 +264,66 @@ def test_oversized_jsonl_text_is_refused() -> None:
     result = CliRunner().invoke(pii_app, ["scan", "--jsonl"], input=json.dumps({"text": "x" * 30_000}) + "\n")
     assert result.exit_code == 2
     assert "a text is larger than" in result.stderr
+
+
+# -- runs of a Chinese character that a pattern both names and holds in a class ----------------------
+
+
+def _cjk(code: int) -> bool:
+    return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF
+
+
+def _ambiguous_cjk(pattern: re.Pattern[str]) -> list[str]:
+    """The Chinese characters a pattern names as literals and also holds in one of its classes:
+    a run of one of them can be split between the class and the literal in many ways (the
+    families above are ASCII or fixed Chinese words, and missed ``(?:[一-鿿]{1,4}族)*``)."""
+    from re import _constants as c
+    from re import _parser
+
+    literals: set[int] = set()
+    ranges: list[tuple[int, int]] = []
+
+    def walk(items: Any) -> None:
+        for op, av in items:
+            if op is c.LITERAL and _cjk(av):
+                literals.add(av)
+            elif op is c.IN:
+                for sub_op, sub_av in av:
+                    if sub_op is c.RANGE:
+                        ranges.append(sub_av)
+                    elif sub_op is c.LITERAL:
+                        ranges.append((sub_av, sub_av))
+            elif op is c.SUBPATTERN:
+                walk(av[3])
+            elif op is c.BRANCH:
+                for branch in av[1]:
+                    walk(branch)
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                walk(av[2])
+            elif op in (c.ATOMIC_GROUP,):
+                walk(av)
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                walk(av[1])
+
+    try:
+        walk(_parser.parse(pattern.pattern, pattern.flags))
+    except (re.error, TypeError, ValueError):
+        return []
+    found = sorted(ch for ch in literals if any(a <= ch <= b for a, b in ranges))
+    return [chr(ch) for ch in found]
+
+
+def _cjk_cases() -> list[tuple[str, str]]:
+    return [
+        (name, ch)
+        for name, pattern in all_patterns()
+        if isinstance(pattern, re.Pattern)
+        for ch in _ambiguous_cjk(pattern)
+    ]
+
+
+@pytest.mark.parametrize(("name", "char"), _cjk_cases(), ids=[f"{n}-{c}" for n, c in _cjk_cases()])
+def test_every_pattern_is_linear_on_runs_of_its_own_chinese_characters(name: str, char: str) -> None:
+    pattern = dict(all_patterns())[name]
+    why = _grows_linearly(pattern, char)
+    assert why is None, f"{name} is not linear: {why}"
