@@ -430,16 +430,17 @@ def _zh_model_reads_one_name(core: str) -> bool:
     from core.errors import ConfigError
     from core.pii.zh_ner import NAME_HINT, chinese_tagger
 
+    try:
+        tagger = chinese_tagger()
+    except ConfigError:
+        return False
+
     def one_person(text: str, tags: tuple[str, ...]) -> bool:
         return any(w.start == 0 and w.end == len(text) and w.tag in tags for w in tagger.tag(text))
 
-    try:
-        tagger = chinese_tagger()
-        # the ending alone may be a name by the name-leaning reading too (热巴 of 迪丽热巴); a word
-        # such as 喇嘛 or 寡妇 is a name by neither
-        return one_person(core, ("PER",)) and one_person(core[-2:], ("PER", NAME_HINT))
-    except ConfigError:
-        return False
+    # the ending alone may be a name by the name-leaning reading too (热巴 of 迪丽热巴); a word
+    # such as 喇嘛 or 寡妇 is a name by neither
+    return one_person(core, ("PER",)) and one_person(core[-2:], ("PER", NAME_HINT))
 
 
 def check_name(value: str) -> str | None:

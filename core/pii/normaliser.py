@@ -417,9 +417,9 @@ def _has_case_change(text: str) -> bool:
 
 # A lower-case l written for a capital I inside a word in capitals (RlP, KlLLED, SUlClDE): the two
 # look the same in many fonts.  A word counts with two capitals or more and no other lower-case
-# letter; "Il" (one capital) and "Lloyd" (other lower-case letters) are left alone.
-# Capitals of any script count, and so does a small letter that folds to l (ÀlA and AAｌ read as
-# their ASCII twins AlA and AAl do).  For ASCII text the hint (an l beside a capital) is searched first.
+# letter than l ("Il" and "Lloyd" are left alone).  Capitals of any script count, and so does a
+# small letter that folds to l, so that ÀlA and AAｌ read as their ASCII twins AlA and AAl do.
+# ASCII text is searched for the hint (an l beside a capital) first.
 _CAPS_L_HINT: Final = re.compile(r"[A-Z]l|l[A-Z]")
 _CAPS_RUN: Final = re.compile(r"(?<![^\W\d_])[^\W\d_]{2,}+(?![^\W\d_])")  # a word starts once: linear
 
@@ -461,6 +461,12 @@ def capitals_reading(text: str) -> str:
     return _CAPS_RUN.sub(_capital_i, text)
 
 
+def _with_capitals_reading(text: str, read: Callable[[str], tuple[str, ...]]) -> tuple[str, ...]:
+    """``read(text)``, then ``read`` of :func:`capitals_reading` of ``text`` when that differs."""
+    caps = capitals_reading(text)
+    return read(text) if caps == text else read(text) + read(caps)
+
+
 def skeletons(text: str) -> tuple[NormalisedText, ...]:
     """The skeleton of ``text``, and a second one with glued words split at case changes
     (``DaughterKilledInCarCrash``, ``ADivorce``) when ``text`` has any: random capitals
@@ -494,10 +500,7 @@ def skeleton_texts(text: str) -> tuple[str, ...]:
     what :func:`skeleton_views` returns, by way of the whole text's skeletons (no memo of words
     beyond :func:`_token_profile`).  Plain ASCII that needs nothing but lower case (most names
     and addresses) is lower-cased and nothing else is built."""
-    caps = capitals_reading(text)
-    if caps == text:
-        return _skeleton_texts(text)
-    return _skeleton_texts(text) + _skeleton_texts(caps)
+    return _with_capitals_reading(text, _skeleton_texts)
 
 
 def _skeleton_texts(text: str) -> tuple[str, ...]:
@@ -642,10 +645,7 @@ def skeleton_views(text: str) -> tuple[str, ...]:
     down the full path.  So a template's words are folded once per run, not once per letter.  Other
     text takes the full path.  A property test compares the two.
     """
-    caps = capitals_reading(text)
-    if caps == text:
-        return _skeleton_views(text)
-    return _skeleton_views(text) + _skeleton_views(caps)
+    return _with_capitals_reading(text, _skeleton_views)
 
 
 def _skeleton_views(text: str) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ from typing import Final
 
 from core.pii.analysis import Analysis, Finding, sensitive_type
 from core.pii.ascii_twin import ascii_twin
-from core.pii.field_shape import check_field
+from core.pii.field_shape import KINSHIP, STREET_TYPES, check_field
 from core.pii.language import detect_language, has_cjk
 from core.pii.normaliser import NormalisedText, fold_words, skeleton_texts, skeletons
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
@@ -84,8 +84,6 @@ _STREET_NAME_WORDS: Final = 3
 def _street_named(after: list[str]) -> bool:
     """Whether ``after`` (the words after a capitalised term, in one part of an address) runs on
     in capitalised words to a street type: the term begins the street's name."""
-    from core.pii.field_shape import KINSHIP, STREET_TYPES
-
     for word in after:
         low = word.rstrip(".").lower()
         if low in STREET_TYPES:
@@ -93,6 +91,12 @@ def _street_named(after: list[str]) -> bool:
         if not (word.isalpha() and word.istitle()) or low in KINSHIP or low in _RUNS_ON:
             return False
     return False
+
+
+def _part_end(text: str, start: int) -> int:
+    """Where the part of an address that holds ``start`` ends (a comma, a semicolon, a line break)."""
+    ends = [i for i in (text.find(sep, start) for sep in ",;\n") if i >= 0]
+    return min(ends) if ends else len(text)
 
 
 #: A state or region code and/or a postcode, nothing else: what follows a town in an address.
@@ -255,8 +259,7 @@ class SensitiveScreen:
         if kind != ADDRESS_KIND:
             return False
         seg_start = max(text.rfind(sep, 0, start) for sep in ",;\n") + 1
-        ends = [i for i in (text.find(sep, end) for sep in ",;\n") if i >= 0]
-        seg_end = min(ends) if ends else len(text)
+        seg_end = _part_end(text, end)
         segment = text[seg_start:seg_end]
         if _street_named(text[end:seg_end].split()[:_STREET_NAME_WORDS]):
             return True  # a street named with it: "1 Cancer Research Way"
@@ -266,7 +269,8 @@ class SensitiveScreen:
             and before_word[0].istitle()
             and before_word[0].lower() in _PLACE_PREFIXES
             and not text[end:seg_end].strip()
-            and _REGION_OR_POSTCODE.fullmatch(text[seg_end + 1 :].split(",", 1)[0].strip()) is not None
+            and _REGION_OR_POSTCODE.fullmatch(text[seg_end + 1 : _part_end(text, seg_end + 1)].strip())
+            is not None
         ):
             # a town named after a person (New Christian, Port Elizabeth): a known name after a
             # capitalised place prefix, the two a part of the address of their own, where the town
