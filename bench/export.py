@@ -7,11 +7,19 @@ Targets (issue 5): the gate costs <= 30 % of letters/s (gate off is the baseline
 measured in the same run on the same data); peak memory < 300 MB and flat from
 10k to 100k recipients.  Memory is the process RSS sampled every 20 ms during a
 run (peak minus the RSS before the run, and the absolute peak).
+
+The gate runs as exports run it: on a machine with a core to spare, in a forked
+worker that checks one page of letters while the exporting process writes the
+previous one (:mod:`core.export.gate_pool`).  The same run also measures it
+in-process (``gate_workers=0``, as on one core), and prints the CPU the gate
+costs per letter in all, the worker's included: the pipeline hides the gate's
+time, it does not remove its work.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import sys
 import tempfile
@@ -106,16 +114,30 @@ def open_gate(owners: IdentifierOwners, region: str) -> LetterGate:
     return OpenGate()
 
 
-def run_once(hush: Hush, out: Path, *, gate: bool) -> tuple[float, int, RssSampler, float]:
-    """letters/s (wall clock), letters, memory, and letters per second of this thread's CPU time
-    (which a shared machine's disk waits do not inflate: the letters are one file each)."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(
+    hush: Hush, out: Path, *, gate: bool, workers: int | None = None
+) -> tuple[float, int, RssSampler, float]:
+    """letters/s (wall clock), letters, memory, and letters per second of CPU time: this thread's
+    and the gate worker's (which a shared machine's disk waits do not inflate: the letters are one
+    file each)."""
     kwargs = {} if gate else {"gate_factory": open_gate}
-    service = MailmergeService(gateway=hush.gateway, pii=None, settings=hush.settings, **kwargs)  # type: ignore[arg-type]
+    service = MailmergeService(
+        gateway=hush.gateway,
+        pii=None,
+        settings=hush.settings,
+        gate_workers=workers,
+        **kwargs,  # type: ignore[arg-type]
+    )
     with RssSampler() as rss:
         t0 = time.perf_counter()
-        c0 = time.thread_time()
+        c0, w0 = time.thread_time(), _children_cpu()
         manifest = service.run(hush.context("mailer", "marketing"), REQUEST, out)
-        cpu = time.thread_time() - c0
+        cpu = time.thread_time() - c0 + _children_cpu() - w0  # the worker has exited: it is counted
         elapsed = time.perf_counter() - t0
     return manifest.letters / elapsed, manifest.letters, rss, manifest.letters / max(cpu, 1e-9)
 
@@ -159,7 +181,7 @@ def main() -> None:
                 hush.writes.import_customers(ctx, customers(start, min(start + 5_000, size)))
             print(f"imported {size - have} customers in {time.perf_counter() - t0:.1f} s", flush=True)
             have = size
-            off = on = cpu_off = cpu_on = 0.0
+            off = on = local = cpu_off = cpu_on = cpu_local = 0.0
             rss: RssSampler | None = None
             for rep in range(args.repeat):  # alternate, best of N: the machine may be shared
                 rate, n_off, _, cpu = run_once(hush, root / f"off-{size}-{rep}", gate=False)
@@ -167,7 +189,9 @@ def main() -> None:
                 rate, n_on, sample, cpu = run_once(hush, root / f"on-{size}-{rep}", gate=True)
                 on, cpu_on = max(on, rate), max(cpu_on, cpu)
                 rss = sample if rss is None or sample.peak > rss.peak else rss
-                assert n_on == n_off == size, (n_on, n_off, size)
+                rate, n_local, _, cpu = run_once(hush, root / f"local-{size}-{rep}", gate=True, workers=0)
+                local, cpu_local = max(local, rate), max(cpu_local, cpu)
+                assert n_on == n_off == n_local == size, (n_on, n_off, n_local, size)
             assert rss is not None
             rows.append((size, off, on, rss))
             print(
@@ -177,9 +201,13 @@ def main() -> None:
                 flush=True,
             )
             print(
-                f"{'':>7}          in CPU time: gate off {cpu_off:8.0f} letters/s, gate on {cpu_on:8.0f} "
-                f"letters/s, gate cost {1 - cpu_on / cpu_off:6.1%}; the gate adds "
-                f"{1e6 / cpu_on - 1e6 / cpu_off:5.1f} us per letter ({1e6 / cpu_off:5.1f} us without it)",
+                f"{'':>7}          gate in-process (one core): {local:8.0f} letters/s, gate cost {1 - local / off:6.1%}",
+                flush=True,
+            )
+            print(
+                f"{'':>7}          in CPU time (the worker's included): the gate adds "
+                f"{1e6 / cpu_on - 1e6 / cpu_off:5.1f} us per letter with its worker, "
+                f"{1e6 / cpu_local - 1e6 / cpu_off:5.1f} us in-process ({1e6 / cpu_off:5.1f} us without it)",
                 flush=True,
             )
     finally:

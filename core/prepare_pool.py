@@ -116,7 +116,7 @@ def default_workers() -> int:
     return max(0, min(cores - 1, 2))
 
 
-def _fork_context() -> Any:
+def fork_context() -> Any:
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not POSIX
         return None
     return multiprocessing.get_context("fork")
@@ -282,7 +282,7 @@ class PreparePool:
         self.store = store
         self.chunk = max(1, CHUNK if chunk is None else chunk)
         self.workers = default_workers() if workers is None else max(0, workers)
-        self._context = _fork_context() if self.workers else None
+        self._context = fork_context() if self.workers else None
         self._processes: list[BaseProcess] = []
         self._tasks: Any = None
         self._claims: Any = None

@@ -27,6 +27,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -38,6 +39,7 @@ from core.errors import AccessDenied, ExportCancelledError, HushError, InputErro
 from core.export.fields import DERIVED_FIELDS, MERGE_FIELDS, base_fields_for, city, first_name, parse_fields
 from core.export.fields import salutation as make_salutation
 from core.export.gate import BlindIndexOwners, IdentifierOwners, Letter, LetterGate, OutboundGate
+from core.export.gate_pool import GatePool, GateTicket
 from core.export.manifest import Manifest
 from core.export.output import FORMATS, ExportWriter
 from core.export.profiles import profile_labels
@@ -94,12 +96,14 @@ class MailmergeService:
         settings: Settings,
         batch_size: int = 1000,
         gate_factory: GateFactory = _default_gate,
+        gate_workers: int | None = None,
     ) -> None:
         self._gateway = gateway
         self._pii = pii
         self._settings = settings
         self._batch = batch_size
         self._gate_factory = gate_factory
+        self._gate_workers = gate_workers  # None: one worker when the machine has a core to spare
 
     # -- before the run ---------------------------------------------------------------------
 
@@ -238,20 +242,28 @@ class MailmergeService:
         )
         selected = exported = 0
         quarantined: dict[str, int] = {}
-        for page in self._pages(ctx, prepared, scope):
+        template = prepared.template
+        pool = GatePool(
+            gate,
+            workers=self._gate_workers if isinstance(gate, OutboundGate) else 0,
+            on_fork=partial(engine.dispose, close=False),  # the worker's look-ups: its own connections
+            counter=lambda: owners.lookups,
+        )
+
+        def letters(page: list[CustomerRecord]) -> list[Letter]:
             with engine.connect() as conn:
                 flagged = stored_sensitive(conn, [r.pseudonym for r in page])
+            out: list[Letter] = []
             for record in page:
                 if cancelled is not None and cancelled():
                     raise ExportCancelledError("the export was cancelled; its partial output was removed")
-                selected += 1
                 values = merge_values(record, prepared.fields, segments, products)
                 text = (
-                    prepared.template.render(values)
-                    if prepared.template is not None
+                    template.render(values)
+                    if template is not None
                     else "\n".join(values[f] for f in prepared.fields)
                 )
-                reasons = gate.check(
+                out.append(
                     Letter(
                         pseudonym=record.pseudonym,
                         text=text,
@@ -259,18 +271,39 @@ class MailmergeService:
                         stored_sensitive=record.pseudonym in flagged,
                     )
                 )
+            return out
+
+        def emit(ticket: GateTicket) -> None:
+            nonlocal exported
+            for letter, reasons in zip(ticket.letters, pool.collect(ticket), strict=True):
+                if cancelled is not None and cancelled():
+                    raise ExportCancelledError("the export was cancelled; its partial output was removed")
                 if reasons:
-                    writer.quarantine(record.pseudonym, [r.to_dict() for r in reasons])
+                    writer.quarantine(letter.pseudonym, [r.to_dict() for r in reasons])
                     for category in dict.fromkeys(r.category for r in reasons):
                         quarantined[category] = quarantined.get(category, 0) + 1
                     continue
-                row = {"pseudonym": record.pseudonym, **values}
-                if prepared.template is not None:
-                    row["letter"] = writer.letter_name(record.pseudonym)
-                writer.write(row, text if prepared.template is not None else None)
+                row = {"pseudonym": letter.pseudonym, **letter.values}
+                if template is not None:
+                    row["letter"] = writer.letter_name(letter.pseudonym)
+                writer.write(row, letter.text if template is not None else None)
                 exported += 1
             if progress is not None:
-                progress(len(page))
+                progress(len(ticket.letters))
+
+        # Page k+1 is rendered and handed to the gate (a worker, on more than one core) before
+        # page k is written: the gate checks one page while this process writes the other.
+        with pool:
+            waiting: GateTicket | None = None
+            for page in self._pages(ctx, prepared, scope):
+                selected += len(page)
+                ticket = pool.submit(letters(page))
+                if waiting is not None:
+                    emit(waiting)
+                waiting = ticket
+            if waiting is not None:
+                emit(waiting)
+        lookups = owners.lookups + pool.worker_count
         files = writer.close_files()
         detail: dict[str, str | int | bool | None] = {
             "campaign": request.campaign,
@@ -318,7 +351,11 @@ class MailmergeService:
             quarantined=dict(sorted(quarantined.items())),
             files=files,
             audit={"first_seq": first_seq, "last_seq": export_seq, "export_event_seq": export_seq},
-            gate={"identifier_lookups": owners.lookups, "kind": type(gate).__name__},
+            gate={
+                "identifier_lookups": lookups,
+                "kind": type(gate).__name__,
+                "worker_pages": pool.worker_pages,
+            },
         )
         writer.commit(manifest.to_dict())
         return manifest

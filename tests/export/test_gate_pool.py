@@ -1,0 +1,159 @@
+"""The gate beside the export (core.export.gate_pool): same answers as in-process, fail closed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from api.wiring import Hush
+from core.errors import InputError
+from core.export import MailmergeRequest, MailmergeService
+from core.export.gate import FOREIGN_IDENTIFIER, GateReason, Letter
+from core.export.gate_pool import GatePool
+from core.prepare_pool import fork_context
+
+from .conftest import add_customers, customer, pseudonym_of
+
+pytestmark = pytest.mark.skipif(fork_context() is None, reason="needs fork")
+
+
+class WordGate:
+    """A gate for the pool's own tests: withholds a letter that holds "bad"; misbehaves in the worker."""
+
+    def __init__(self, *, in_worker: str = "") -> None:
+        self.parent = os.getpid()
+        self.in_worker = in_worker
+        self.checked_here = 0
+
+    def check(self, letter: Letter) -> tuple[GateReason, ...]:
+        if os.getpid() != self.parent:
+            if self.in_worker == "die" and "die" in letter.text:
+                os._exit(9)  # killed mid-page, as by the OOM killer
+            if self.in_worker == "raise":
+                raise InputError("the gate failed in the worker")
+        else:
+            self.checked_here += 1
+        return (GateReason("bereavement", "full_name"),) if "bad" in letter.text else ()
+
+
+def pages(n_pages: int, size: int, *, marker: str = "") -> list[list[Letter]]:
+    out = []
+    for p in range(n_pages):
+        page = []
+        for i in range(size):
+            word = "bad" if (p * size + i) % 3 == 0 else "good"
+            if marker and p == n_pages - 2 and i == size // 2:
+                word += f" {marker}"
+            page.append(Letter(pseudonym=f"p{p}-{i}", text=f"Dear {word}", values={"full_name": word}))
+        out.append(page)
+    return out
+
+
+def run_pipeline(pool: GatePool, all_pages: list[list[Letter]]) -> list[tuple[GateReason, ...]]:
+    """As the export runs it: submit page k+1, then collect page k."""
+    answers: list[tuple[GateReason, ...]] = []
+    with pool:
+        waiting = None
+        for page in all_pages:
+            ticket = pool.submit(page)
+            if waiting is not None:
+                answers.extend(pool.collect(waiting))
+            waiting = ticket
+        if waiting is not None:
+            answers.extend(pool.collect(waiting))
+    return answers
+
+
+def expected(all_pages: list[list[Letter]]) -> list[tuple[GateReason, ...]]:
+    gate = WordGate()
+    return [gate.check(letter) for page in all_pages for letter in page]
+
+
+def test_worker_gives_the_same_answers_as_the_caller() -> None:
+    gate = WordGate()
+    pool = GatePool(gate, workers=1)
+    all_pages = pages(6, 7)
+    assert run_pipeline(pool, all_pages) == expected(all_pages)
+    assert pool.worker_pages == 5  # the first page is checked here while the worker takes the second
+    assert gate.checked_here == 7
+
+
+def test_one_page_never_forks() -> None:
+    pool = GatePool(WordGate(), workers=1)
+    all_pages = pages(1, 5)
+    assert run_pipeline(pool, all_pages) == expected(all_pages)
+    assert not pool.started and pool.worker_pages == 0
+
+
+def test_no_workers_checks_everything_here() -> None:
+    gate = WordGate()
+    pool = GatePool(gate, workers=0)
+    all_pages = pages(4, 5)
+    assert run_pipeline(pool, all_pages) == expected(all_pages)
+    assert gate.checked_here == 20 and pool.worker_pages == 0
+
+
+def test_a_killed_worker_leaves_no_letter_unchecked() -> None:
+    """The worker dies in the middle of a page: that page and every later one are checked here."""
+    gate = WordGate(in_worker="die")
+    pool = GatePool(gate, workers=1)
+    all_pages = pages(6, 5, marker="die")
+    assert run_pipeline(pool, all_pages) == expected(all_pages)
+    assert gate.checked_here >= 10  # the first page, the page it died in and the last one at least
+    assert not pool.started
+
+
+def test_an_error_in_the_worker_fails_the_caller() -> None:
+    pool = GatePool(WordGate(in_worker="raise"), workers=1)
+    with pytest.raises(InputError, match="failed in the worker"):
+        run_pipeline(pool, pages(3, 4))
+
+
+TEMPLATE = "{{ full_name }}\n{{ postal_address }}\n\nDear {{ salutation }},\nOur winter sale starts now.\n"
+
+
+def export(store: Hush, out: Path, *, workers: int) -> tuple[dict[str, object], dict[str, str], list[str]]:
+    service = MailmergeService(
+        gateway=store.gateway, pii=None, settings=store.settings, batch_size=4, gate_workers=workers
+    )
+    request = MailmergeRequest(
+        campaign="pool",
+        fields=("full_name", "postal_address", "salutation"),
+        template=TEMPLATE,
+        channel="post",
+    )
+    manifest = service.run(store.context("mailer", "marketing"), request, out)
+    letters = {p.name: p.read_text(encoding="utf-8") for p in (out / "letters").iterdir()}
+    quarantine = sorted((out / "quarantine.jsonl").read_text(encoding="utf-8").splitlines())
+    return manifest.to_dict(), letters, quarantine
+
+
+def test_an_export_with_the_worker_writes_what_one_without_it_writes(store: Hush, tmp_path: Path) -> None:
+    """Clean letters, remarks in a name or an address, another customer's phone number: on both
+    databases, the worker's export (its own connections for the identifier look-ups) and the
+    in-process one withhold the same letters for the same reasons and write the same letters."""
+    people = [customer(f"P{i:03d}") for i in range(14)]
+    people += [
+        customer("OWNER", phone="+44 7700 900123"),
+        customer("RMK1", full_name="Mrs Ann Lee (RIP)"),
+        customer("RMK2", postal_address="Flat 1 (Husband Passed  Away 2023), 12 King Street, Leeds LS1 4AP"),
+        customer("RMK3", full_name="Bob Grey Lost Son In Accident"),
+        customer("FRGN", postal_address="12 King Street, Leeds LS1 4AP (ring 07700 900123)"),
+    ]
+    add_customers(store, people)
+    for ext in ("RMK1", "RMK2", "RMK3", "FRGN"):  # screened on import: a reviewer clears them by mistake
+        store.writes.clear_review(store.context("alice", "service"), ext)
+    with_worker = export(store, tmp_path / "with", workers=1)
+    without = export(store, tmp_path / "without", workers=0)
+    assert with_worker[1] == without[1] and with_worker[2] == without[2]
+    gate_info = with_worker[0]["gate"]
+    assert isinstance(gate_info, dict) and gate_info["worker_pages"] > 0
+    assert without[0]["gate"] == {**gate_info, "worker_pages": 0}  # the same look-ups, counted in both
+    withheld = {json.loads(line)["pseudonym"]: json.loads(line)["reasons"] for line in with_worker[2]}
+    assert set(withheld) == {pseudonym_of(store, ext) for ext in ("RMK1", "RMK2", "RMK3", "FRGN")}
+    assert withheld[pseudonym_of(store, "FRGN")] == [{"category": FOREIGN_IDENTIFIER, "field": "postal_address"}]
+    assert len(with_worker[1]) == 15
+    assert not any("RIP" in text or "Passed" in text or "Lost Son" in text for text in with_worker[1].values())
