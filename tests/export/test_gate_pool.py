@@ -154,6 +154,10 @@ def test_an_export_with_the_worker_writes_what_one_without_it_writes(store: Hush
     assert without[0]["gate"] == {**gate_info, "worker_pages": 0}  # the same look-ups, counted in both
     withheld = {json.loads(line)["pseudonym"]: json.loads(line)["reasons"] for line in with_worker[2]}
     assert set(withheld) == {pseudonym_of(store, ext) for ext in ("RMK1", "RMK2", "RMK3", "FRGN")}
-    assert withheld[pseudonym_of(store, "FRGN")] == [{"category": FOREIGN_IDENTIFIER, "field": "postal_address"}]
+    assert withheld[pseudonym_of(store, "FRGN")] == [
+        {"category": FOREIGN_IDENTIFIER, "field": "postal_address"}
+    ]
     assert len(with_worker[1]) == 15
-    assert not any("RIP" in text or "Passed" in text or "Lost Son" in text for text in with_worker[1].values())
+    assert not any(
+        "RIP" in text or "Passed" in text or "Lost Son" in text for text in with_worker[1].values()
+    )
