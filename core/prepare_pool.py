@@ -66,7 +66,7 @@ WARM_UP_ROWS = 16
 SLOTS = 1024
 """Claim slots in shared memory, one per chunk in flight (a chunk's slot is its key modulo this)."""
 
-_CLAIMED = -1
+CLAIMED = -1
 """What a slot holds once its chunk is claimed; until then it holds the chunk's key."""
 
 WAIT_SECONDS = 0.05
@@ -157,8 +157,8 @@ def _from_wire(wire: _Wire) -> list[Outcome]:
     return [item if item is None or isinstance(item, HushError) else PreparedCustomer(*item) for item in wire]
 
 
-def _claim(claims: Any, key: int, *, timeout: float) -> bool | None:
-    """Take chunk ``key`` for this process.
+def claim(claims: Any, key: int, *, timeout: float) -> bool | None:
+    """Take chunk ``key`` for this process (the import's chunks, and the export gate's).
 
     True for the first process to ask while the chunk is in its slot; False
     when it was claimed already, or its slot has moved on to a later chunk (a
@@ -173,7 +173,7 @@ def _claim(claims: Any, key: int, *, timeout: float) -> bool | None:
         slot = key % SLOTS
         if slots[slot] != key:
             return False
-        slots[slot] = _CLAIMED
+        slots[slot] = CLAIMED
         return True
     finally:
         lock.release()
@@ -205,7 +205,7 @@ def _worker_main(store: CustomerStore, tasks: Any, claims: Any, results: Connect
         if task is None:
             break
         key, items, now = task
-        while (claimed := _claim(claims, key, timeout=1.0)) is None:
+        while (claimed := claim(claims, key, timeout=1.0)) is None:
             if os.getppid() != parent:
                 return  # the importing process died holding the lock
         if not claimed:
@@ -344,7 +344,7 @@ class PreparePool:
         if self._context is None or self._broken:
             return False
         self._tasks = self._context.Queue()
-        self._claims = self._context.Array("q", [_CLAIMED] * SLOTS)
+        self._claims = self._context.Array("q", [CLAIMED] * SLOTS)
         # Objects that exist at the fork are never collected in the worker: it cannot finalise
         # (close, roll back) a database connection it inherited, and copies fewer pages.
         gc.freeze()
@@ -443,7 +443,7 @@ class PreparePool:
             for key, part in ticket.chunks:  # a chunk of this batch no worker has taken: do it here
                 if key in self._done:
                     continue
-                claimed = key in ticket.local or _claim(self._claims, key, timeout=WAIT_SECONDS * 20)
+                claimed = key in ticket.local or claim(self._claims, key, timeout=WAIT_SECONDS * 20)
                 if claimed is None:
                     self._lost_lock()
                     break

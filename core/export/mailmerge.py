@@ -354,7 +354,7 @@ class MailmergeService:
             gate={
                 "identifier_lookups": lookups,
                 "kind": type(gate).__name__,
-                "worker_pages": pool.worker_pages,
+                "worker_chunks": pool.worker_chunks,
             },
         )
         writer.commit(manifest.to_dict())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -74,18 +75,31 @@ def expected(all_pages: list[list[Letter]]) -> list[tuple[GateReason, ...]]:
 
 def test_worker_gives_the_same_answers_as_the_caller() -> None:
     gate = WordGate()
-    pool = GatePool(gate, workers=1)
+    pool = GatePool(gate, workers=1, chunk=3)
     all_pages = pages(6, 7)
     assert run_pipeline(pool, all_pages) == expected(all_pages)
-    assert pool.worker_pages == 5  # the first page is checked here while the worker takes the second
-    assert gate.checked_here == 7
+    assert pool.worker_chunks + pool.local_chunks == 6 * 3  # every chunk once, by one of the two
+    assert gate.checked_here >= 7  # the first page at least: no worker yet
+
+
+def test_the_worker_takes_chunks_from_the_front_and_the_caller_from_the_back() -> None:
+    gate = WordGate()
+    with GatePool(gate, workers=1, chunk=2) as pool:
+        first = pool.submit(pages(1, 4)[0])
+        second = pool.submit(pages(2, 10)[1])
+        deadline = time.monotonic() + 10
+        while pool.worker_chunks < 5 and time.monotonic() < deadline:
+            pool._receive()  # answers arrive while the caller would be writing
+        assert pool.collect(first) == expected([pages(1, 4)[0]])
+        assert pool.collect(second) == expected([pages(2, 10)[1]])
+    assert pool.worker_chunks == 5 and pool.local_chunks == 2  # the first page's two chunks
 
 
 def test_one_page_never_forks() -> None:
     pool = GatePool(WordGate(), workers=1)
     all_pages = pages(1, 5)
     assert run_pipeline(pool, all_pages) == expected(all_pages)
-    assert not pool.started and pool.worker_pages == 0
+    assert not pool.started and pool.worker_chunks == 0
 
 
 def test_no_workers_checks_everything_here() -> None:
@@ -93,23 +107,38 @@ def test_no_workers_checks_everything_here() -> None:
     pool = GatePool(gate, workers=0)
     all_pages = pages(4, 5)
     assert run_pipeline(pool, all_pages) == expected(all_pages)
-    assert gate.checked_here == 20 and pool.worker_pages == 0
+    assert gate.checked_here == 20 and pool.worker_chunks == 0
 
 
 def test_a_killed_worker_leaves_no_letter_unchecked() -> None:
-    """The worker dies in the middle of a page: that page and every later one are checked here."""
+    """The worker dies in the middle of a page: what it did not answer, and every later page, is checked here."""
     gate = WordGate(in_worker="die")
-    pool = GatePool(gate, workers=1)
-    all_pages = pages(6, 5, marker="die")
-    assert run_pipeline(pool, all_pages) == expected(all_pages)
-    assert gate.checked_here >= 10  # the first page, the page it died in and the last one at least
-    assert not pool.started
+    all_pages = pages(4, 6, marker="die")  # "die" in the middle of the third page
+    with GatePool(gate, workers=1, chunk=2) as pool:
+        tickets = [pool.submit(all_pages[0]), pool.submit(all_pages[1]), pool.submit(all_pages[2])]
+        deadline = time.monotonic() + 10
+        while pool.started and time.monotonic() < deadline:
+            pool._receive()  # the worker answers the second page's chunks, then dies
+        assert not pool.started
+        tickets.append(pool.submit(all_pages[3]))  # no worker any more: checked here
+        answers = [reasons for ticket in tickets for reasons in pool.collect(ticket)]
+    assert answers == expected(all_pages)
+    # at most the second page and the third page's first chunk came back from the worker (fewer when
+    # it died before its answers went out); every other chunk was checked here, each chunk once
+    assert pool.worker_chunks <= 4
+    assert pool.worker_chunks + pool.local_chunks == 12
+    assert gate.checked_here == 2 * pool.local_chunks
 
 
 def test_an_error_in_the_worker_fails_the_caller() -> None:
-    pool = GatePool(WordGate(in_worker="raise"), workers=1)
-    with pytest.raises(InputError, match="failed in the worker"):
-        run_pipeline(pool, pages(3, 4))
+    with GatePool(WordGate(in_worker="raise"), workers=1) as pool:
+        first, second = pool.submit(pages(1, 4)[0]), pool.submit(pages(2, 4)[1])
+        deadline = time.monotonic() + 10
+        while not pool.worker_chunks and time.monotonic() < deadline:
+            pool._receive()
+        assert pool.collect(first) == expected([pages(1, 4)[0]])  # checked here
+        with pytest.raises(InputError, match="failed in the worker"):
+            pool.collect(second)
 
 
 TEMPLATE = "{{ full_name }}\n{{ postal_address }}\n\nDear {{ salutation }},\nOur winter sale starts now.\n"
@@ -150,8 +179,8 @@ def test_an_export_with_the_worker_writes_what_one_without_it_writes(store: Hush
     without = export(store, tmp_path / "without", workers=0)
     assert with_worker[1] == without[1] and with_worker[2] == without[2]
     gate_info = with_worker[0]["gate"]
-    assert isinstance(gate_info, dict) and gate_info["worker_pages"] > 0
-    assert without[0]["gate"] == {**gate_info, "worker_pages": 0}  # the same look-ups, counted in both
+    assert isinstance(gate_info, dict)
+    assert without[0]["gate"] == {**gate_info, "worker_chunks": 0}  # the same look-ups, counted in both
     withheld = {json.loads(line)["pseudonym"]: json.loads(line)["reasons"] for line in with_worker[2]}
     assert set(withheld) == {pseudonym_of(store, ext) for ext in ("RMK1", "RMK2", "RMK3", "FRGN")}
     assert withheld[pseudonym_of(store, "FRGN")] == [
