@@ -24,9 +24,9 @@ KEY = b"zh-accuracy-key-0123456789"
 # (set, sentences, most names leaked, most places leaked, fewest characters kept)
 BOUNDS = [
     # leak bounds allow one more mention than reached (191 / 131 names / places; 147 / 42)
-    # kept: analyser 1.4.3 (a date to the day keeps its year), less about 0.15 points
-    ("cluener", 500, 0.037, 0.070, 0.954),  # reached: 3.14% (6), 6.11% (8), 95.55%
-    ("weibo", 400, 0.096, 0.035, 0.960),  # reached: 8.84% (13), 2.38% (1), 96.17%
+    # kept: analyser 1.4.5 (a dateline's or a release's date, "vs", WCG2011 kept), less about 0.15 points
+    ("cluener", 500, 0.037, 0.070, 0.956),  # reached: 3.14% (6), 6.11% (8), 95.75%
+    ("weibo", 400, 0.096, 0.035, 0.960),  # reached: 8.84% (13), 2.38% (1), 96.21%
 ]
 
 

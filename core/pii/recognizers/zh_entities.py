@@ -33,10 +33,14 @@ What is masked, and why (decided as quasi-identifiers, not by what a data set la
   birth 80 or more years back: "1935年3月5日" whole), and so do the time of day and the relative
   words the model reads into the same word ("5月18日下午", "去年12月23日").  A date
   without a year ("3月5日") is masked whole; a year or a month alone identifies
-  nobody and is kept.
+  nobody and is kept.  A date that is plainly nobody's is kept: a news report's
+  dateline ("新华社北京3月5日电", "据新加坡9月23日消息") and the date a product, a work or
+  a contest is released or opens ("将于5月3日正式上市", "1月25日推出", "5月27日开战").
 * Abbreviations in capitals and model numbers stay masked when the model reads
   them as proper nouns: gamer tags and handles take the same shapes ("SKY", "TH000"),
-  and leaving them cost more names than it kept characters.
+  and leaving them cost more names than it kept characters.  Only such an
+  abbreviation with the year of its edition ("WCG2011") or before the class of
+  thing it names ("Slayers战队", "Steam平台") is kept, and "vs" between two sides.
 """
 
 from __future__ import annotations
@@ -150,8 +154,14 @@ _LATIN_CAPITALISED: Final = re.compile(r"^(?=[A-Za-z0-9]*[a-z])[A-Z][A-Za-z0-9]+
 _QUOTES: Final = {"《": "》", "“": "”", '"': '"', "「": "」", "『": "』", "〈": "〉"}
 # the class of a named product, work or platform right after its name
 _PRODUCT_CLASS: Final = re.compile(
-    r"(?:游戏|平台|引擎|系统|版本|版|系列|手机|电脑|杂志|软件|网站|论坛|客户端|主机|掌机|步枪|冲锋枪|战斗机|芯片|品牌|型号|赛事|联赛)"
+    r"(?:游戏|平台|引擎|系统|版本|版|系列|手机|电脑|杂志|软件|网站|论坛|客户端|主机|掌机|步枪|冲锋枪|战斗机|芯片|品牌|型号|赛事|联赛|"
+    r"战队|赛区|赛季|地图|控制器|战机|乐队)"
 )
+# an abbreviation in capitals with the year of its edition ("WCG2011", "ECL 2011", "CPL2011"): a contest, a fair or
+# a product of that year, as a person is never named
+_EDITION: Final = re.compile(r"[A-Z]{2,6}(?:19|20)[0-9]{2}")
+_CAPITALS: Final = re.compile(r"[A-Z]{2,6}")
+_EDITION_YEAR: Final = re.compile(r"[ \t]?(?:19|20)[0-9]{2}(?![0-9])")
 _URL: Final = re.compile(
     r"(?:https?://|www\.)[!-~]+"
     r"|(?<![A-Za-z0-9.\-])[A-Za-z0-9.\-]{1,100}\.(?:cn|com|net|org|jpg|png|gif)(?:/[!-~]*)?"
@@ -574,9 +584,15 @@ def latin_common_word(text: str, start: int, end: int) -> bool:
 
 
 def _is_title(text: str, start: int, end: int) -> bool:
-    """A Latin name quoted whole as a title ("《Quake3》", "“Frostbite”") or followed by the class of
-    thing it names ("Steam平台", "MP5冲锋枪"…): a work or product, not a person."""
-    return _quoted(text, start, end) or _PRODUCT_CLASS.match(text, end) is not None
+    """A Latin name quoted whole as a title ("《Quake3》", "“Frostbite”"), followed by the class of
+    thing it names ("Steam平台", "MP5冲锋枪", "Slayers战队"…), or an abbreviation in capitals with the year
+    of its edition ("WCG2011", "WCG2009"): a work, a product or a contest, not a person."""
+    return (
+        _quoted(text, start, end)
+        or _PRODUCT_CLASS.match(text, end) is not None
+        or _EDITION.fullmatch(text, start, end) is not None
+        or (_CAPITALS.fullmatch(text, start, end) is not None and _EDITION_YEAR.match(text, end) is not None)
+    )
 
 
 def _quoted(text: str, start: int, end: int) -> bool:
@@ -695,11 +711,12 @@ class ChineseEntityRecognizer(LocalRecognizer):
         urls = [m.span() for m in _URL.finditer(text)] if "." in text else []
         codes = emoticon_codes(text)
         out: list[RecognizerResult] = []
-        for start, end, tag in words:
+        for k, (start, end, tag) in enumerate(words):
             if codes and in_emoticon(codes, start, end):
                 continue
             kind = _ENTITY.get(tag)
             if kind is not None:
+                start, end = _without_versus(text, start, end)
                 # the model reads characters it does not know (emoji, symbols) into a name: leave them out
                 while start < end and not text[start].isalnum():
                     start += 1
@@ -712,6 +729,8 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 if start == end:
                     continue
             word = text[start:end]
+            if kind == "PERSON" and _repeated(text, start, end):
+                continue
             if kind == "PERSON":
                 m = HONORIFIC.search(word)
                 if m is not None and m.start() >= 1:
@@ -728,7 +747,12 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 tag in _LANDMARK_TAGS and _LANDMARK_WORD.match(word)
             ):
                 out.append(RecognizerResult("LOCATION", start, end, 0.7))
-            elif tag == "TIME" and _CALENDAR_DATE.search(word):
+            elif (
+                tag == "TIME"
+                and _CALENDAR_DATE.search(word)
+                and not _dateline(text, words, k)
+                and not _release_date(text, words, k)
+            ):
                 # the month and day: not the year before them, the time of day or the relative words
                 # around them ("2013年", "5月18日下午", "去年12月23日"), which say nothing of who
                 out.extend(
@@ -742,6 +766,7 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 and not any(a <= start < b for a, b in urls)
                 and not _is_title(text, start, end)
                 and not latin_common_word(text, start, end)
+                and _VERSUS.fullmatch(word) is None
             ):
                 out.append(RecognizerResult("PROPER_NOUN", start, end, 0.6))
         for k, ((start, _, tag), (head_start, end, head_tag)) in enumerate(pairwise(words)):
@@ -763,6 +788,84 @@ class ChineseEntityRecognizer(LocalRecognizer):
         out.extend(RecognizerResult("ADDRESS", s, e, 0.8) for s, e in address_runs(words, text, places))
         out.extend(RecognizerResult("DATE_TIME", s, e, 0.7) for s, e in numeric_dates(text))
         return out
+
+
+# "versus" between two sides ("那不勒斯vs锡耶纳", "奥萨苏纳队VS瓦拉多利德队"): an English preposition, not a name
+_VERSUS: Final = re.compile(r"[vV]\.?[sS]\.?")
+_VERSUS_END: Final = re.compile(r"(?<=[\u4e00-\u9fff])[vV][sS]$")
+_VERSUS_START: Final = re.compile(r"^[vV][sS](?=[\u4e00-\u9fff])")
+# what follows the date of a news report's dateline ("新华网纽约12月21日电", "据新加坡9月23日消息", "本报12月18日讯",
+# "据《印度防务》11月17日报道"): the date the report was filed, of no person
+_DATELINE_AFTER: Final = frozenset({"电", "讯", "消息", "报道", "报导", "电讯"})
+# the dateline's source before the date: "新浪房产讯4月27日，", "本报讯 5月3日，"
+_DATELINE_BEFORE: Final = frozenset({"讯"})
+
+
+def _without_versus(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) without "vs" read into the model's name at its edge between two sides ("奥萨苏纳队vs")."""
+    if _VERSUS_END.search(text, start, end) is not None:
+        end -= 2
+    if _VERSUS_START.match(text, start, end) is not None:
+        start += 2
+    return start, end
+
+
+def _repeated(text: str, start: int, end: int) -> bool:
+    """A person word of the model that is one character three times or more ("耶耶耶", "雪雪雪雪": an
+    interjection or emphasis of chat, which no name spells), or the tail of a doubled pair of doubled
+    characters ("许许多多", "高高兴兴": an adjective or adverb reduplicated, AABB) read from its second
+    character."""
+    word = text[start:end]
+    if len(word) >= 3 and len(set(word)) == 1:
+        return True
+    return (
+        end - start == 3
+        and start > 0
+        and text[start - 1] == word[0]
+        and word[1] == word[2]
+        and word[0] != word[1]
+    )
+
+
+def _dateline(text: str, words: Sequence[tuple[int, int, str]], k: int) -> bool:
+    """The date of word ``k`` is a news report's dateline: the word after it is 电, 讯, 消息 or 报道 ("新华网纽约
+    12月21日电", "据新加坡9月23日消息"), or the word before it ends in 讯 and a mark closes the date
+    ("新浪房产讯4月27日，").  A date in a sentence such as "12月1日电话通知" is read by the model as
+    a date and 电话, and stays."""
+    _, end, _ = words[k]
+    if k + 1 < len(words):
+        a, b, _ = words[k + 1]
+        if text[a:b] in _DATELINE_AFTER:
+            return True
+    if end == len(text) or not text[end].isalnum():
+        j = k - 1
+        while j >= 0 and text[words[j][0] : words[j][1]].isspace():
+            j -= 1
+        return j >= 0 and k - j <= 2 and text[words[j][0] : words[j][1]].endswith(tuple(_DATELINE_BEFORE))
+    return False
+
+
+# verbs whose subject is a product, a work, a show or a contest, never a person's life: going on sale, opening,
+# being released or broadcast ("将于5月3日正式上市", "1月25日推出", "5月27日开战"); a date before one of them is
+# the date of that public event (a wedding's or a visit's date, "举行", "到店", stays a date of someone)
+_RELEASE_VERBS: Final = frozenset(
+    {
+        "上市", "发售", "开售", "开卖", "首发", "上映", "首映", "公映", "开播", "首播", "推出", "上线", "面世",
+        "问世", "出版", "发行", "开战", "开赛", "开幕", "闭幕", "揭幕", "开盘",
+    }
+)  # fmt: skip
+# adverbs between the date and such a verb ("正式", "全球", "同步")
+_RELEASE_ADVERB_TAGS: Final = frozenset({"d", "ad"})
+
+
+def _release_date(text: str, words: Sequence[tuple[int, int, str]], k: int) -> bool:
+    """The date of word ``k`` is when a product, a work or a contest is released or opens: the next word of
+    the model, after at most two adverbs, is one of :data:`_RELEASE_VERBS`."""
+    for a, b, tag in words[k + 1 : k + 4]:
+        if tag in _RELEASE_ADVERB_TAGS:
+            continue
+        return tag == "v" and text[a:b] in _RELEASE_VERBS
+    return False
 
 
 def numeric_dates(text: str) -> list[tuple[int, int]]:
