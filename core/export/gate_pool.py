@@ -185,7 +185,7 @@ class GatePool:
         self._done: dict[int, list[_Reasons] | BaseException] = {}
         self._next_key = 0
         self._first_outstanding = 0
-        self._outstanding = 0
+        self._waiting: list[GateTicket] = []  # submitted, not collected yet
         self._broken = False
         self.worker_count = 0
         self.worker_chunks = 0
@@ -262,8 +262,8 @@ class GatePool:
     def submit(self, letters: Sequence[Letter]) -> GateTicket:
         """Queue a page for the worker (started when a second page is in flight); returns at once."""
         ticket = GateTicket(letters=letters)
-        self._outstanding += 1
-        if self._process is None and self._outstanding > 1:
+        if self._process is None and self._waiting and not self._broken:  # a second page in flight
+            self._warm_up()
             self._start()
         for start in range(0, len(letters), self.chunk):
             key = self._next_key
@@ -274,7 +274,17 @@ class GatePool:
                 self._tasks.put((key, _to_wire(letters[start:end])))  # a feeder thread sends it
             else:
                 ticket.local.add(key)
+        self._waiting.append(ticket)
         return ticket
+
+    def _warm_up(self) -> None:
+        """Check the pages waiting here before the fork, so that the worker inherits what the gate
+        builds on first use (term tables, the template's lines, a Chinese model) instead of building
+        it again: the caller checks them in any case."""
+        for ticket in self._waiting:
+            for key, start, end in ticket.chunks:
+                if key not in self._done:
+                    self._check_here(key, ticket.letters[start:end])
 
     def _open_slot(self, key: int) -> bool:
         """Put chunk ``key`` in its claim slot; False (and the worker stopped) when the lock is lost."""
@@ -292,7 +302,7 @@ class GatePool:
 
     def collect(self, ticket: GateTicket) -> list[_Reasons]:
         """The reasons for each of ``ticket``'s letters, in order (an empty tuple lets a letter out)."""
-        self._outstanding -= 1
+        self._waiting.remove(ticket)
         while any(key not in self._done for key, _, _ in ticket.chunks):
             if self._process is None:
                 for key, start, end in ticket.chunks:

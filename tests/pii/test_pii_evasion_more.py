@@ -115,3 +115,33 @@ def test_chinese_names_the_rules_do_not_know_are_names(name: str) -> None:
 )
 def test_a_remark_after_a_chinese_name_is_still_extra_text(name: str) -> None:
     assert flagged(name, "北京市朝阳区建国路88号")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Flat 2, 12 Elm Road, Leeds LS1 4AP S0n P4ss3d Aw4y",
+        "12 Elm Road (husband p4ssed aw4y), Leeds LS1 4AP",
+        "12 Elm Road, Leeds LS1 4AP - Re5t In Peace",
+    ],
+)
+def test_a_leetspeak_word_shaped_like_a_postcode_is_read_as_letters_too(address: str) -> None:
+    """aw4y, re5t: four characters shaped like a postcode's half (AW4Y) are read both ways."""
+    level, _analysis = SCREEN.screen_fields({"postal_address": address})
+    assert level == "sensitive"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "1 Horse Guards Road, London SW1A 2HQ",
+        "200 Aldersgate, London EC1A 4HD",
+        "10 Broadcasting House, London W1A 1AA",
+        "5 Strand, London WC2N 5DU",
+        "9 Great Eastern Street, London EC2A 3EP",
+        "2 Melton Street, London NW1W 2BS",
+    ],
+)
+def test_real_postcodes_read_as_letters_stay_harmless(address: str) -> None:
+    level, _analysis = SCREEN.screen_fields({"postal_address": address})
+    assert level == "personal"
