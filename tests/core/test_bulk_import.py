@@ -487,7 +487,8 @@ def test_a_worker_killed_holding_the_claim_lock_does_not_hang_the_import(
             pool._processes[0].join()
             holder = os.fork()
             if holder == 0:  # ... and another process dies holding the lock
-                pool._claims.get_lock().acquire()
+                # (unless the killed worker died holding it: then it is held already, as wanted)
+                pool._claims.get_lock().acquire(timeout=5)
                 os._exit(0)
             os.waitpid(holder, 0)
             outcomes = pool.collect(ticket)

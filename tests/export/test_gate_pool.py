@@ -190,3 +190,39 @@ def test_an_export_with_the_worker_writes_what_one_without_it_writes(store: Hush
     assert not any(
         "RIP" in text or "Passed" in text or "Lost Son" in text for text in with_worker[1].values()
     )
+
+
+def test_the_outbound_gate_answers_in_the_worker_as_in_the_caller() -> None:
+    """The real gate, forked: term tables, the shape check and the Chinese model (loaded in the worker
+    for names only the model reads) give the same reasons as in the caller."""
+    from core.export.gate import OutboundGate, StaticOwners
+
+    def letter(i: int, name: str, address: str) -> Letter:
+        values = {"full_name": name, "postal_address": address}
+        return Letter(
+            pseudonym=f"p{i}", text=f"{name}\n{address}\n\nOur winter sale starts now.\n", values=values
+        )
+
+    first = [
+        letter(0, "Ann Lee", "12 King Street, Leeds LS1 4AP"),
+        letter(1, "王伟", "北京市朝阳区建国路88号"),
+    ]
+    second = [
+        letter(2, "上官婉儿", "北京市朝阳区建国路88号"),  # a name only the model reads
+        letter(3, "王伟寡妇", "北京市朝阳区建国路88号"),
+        letter(4, "Mrs Ann Lee (RIP)", "12 King Street, Leeds LS1 4AP"),
+        letter(5, "Ann Lee", "12 Elm Road, Leeds LS1 4AP S0n P4ss3d Aw4y"),
+        letter(6, "陳大文 兒子車禍過世", "香港九龍彌敦道1號"),
+        letter(7, "Sofia Marino", "Via Roma 9, Roma"),
+    ]
+    reference = OutboundGate(owners=StaticOwners(), phone_region="GB")
+    want = [reference.check(x) for x in first + second]
+    assert [bool(r) for r in want] == [False, False, False, True, True, True, True, False]
+    with GatePool(OutboundGate(owners=StaticOwners(), phone_region="GB"), workers=1, chunk=2) as pool:
+        tickets = [pool.submit(first), pool.submit(second)]
+        deadline = time.monotonic() + 60
+        while pool.worker_chunks < 3 and time.monotonic() < deadline:
+            pool._receive()
+        got = [reasons for ticket in tickets for reasons in pool.collect(ticket)]
+    assert pool.worker_chunks == 3
+    assert got == want
