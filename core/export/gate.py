@@ -58,7 +58,7 @@ from sqlalchemy.engine import Engine
 
 from core.crypto import normalise_email, normalise_phone
 from core.errors import InputError
-from core.export.fields import FREE_TEXT_FIELDS
+from core.export.fields import DERIVED_FIELDS, FREE_TEXT_FIELDS
 from core.models import customers_t
 from core.pii.field_shape import check_field
 from core.pii.language import has_cjk
@@ -112,6 +112,8 @@ class Letter:
     text: str = field(repr=False)  # customer data: never in a repr (logs, tracebacks)
     values: Mapping[str, str] = field(repr=False)
     stored_sensitive: bool = False
+    #: the source values of derived merge fields (the address a town was taken from), merged or not
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 class LetterGate(Protocol):
@@ -242,6 +244,7 @@ class _LineResult:
 class _FieldResult:
     categories: frozenset[str]
     exempt: frozenset[str] = field(repr=False)  # skeleton keys this field holds as a name or a place
+    found: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)  # (category, skeleton key)
 
 
 def _shape_of(key: tuple[str, str]) -> str | None:
@@ -576,7 +579,29 @@ class OutboundGate:
     def _field(self, key: tuple[str, str]) -> _FieldResult:
         name, value = key
         found, exempt = self._screen.matches(value, kind=FIELD_KINDS.get(name))
-        return _FieldResult(frozenset(m.category for m in found), frozenset(exempt))
+        return _FieldResult(
+            frozenset(m.category for m in found),
+            frozenset(exempt),
+            frozenset((m.category, m.key) for m in found),
+        )
+
+    def _derived(self, name: str, value: str, sources: Mapping[str, str]) -> _FieldResult:
+        """A derived field (a town taken from the address, a salutation made from the name) read with
+        its source: a match in the value that the source holds as a place or a name ("South
+        Christian", the town of "..., South Christian, NW10 1TR") is no finding; whatever the source
+        itself carries counts for the derived field too (fails closed)."""
+        own = self._fields.get((name, value), self._field)
+        source_name = DERIVED_FIELDS.get(name)
+        source_value = sources.get(source_name) if source_name is not None else None
+        if source_name is None or not source_value:
+            return own
+        source = self._fields.get((source_name, source_value), self._field)
+        kept = frozenset((category, key) for category, key in own.found if key not in source.exempt)
+        return _FieldResult(
+            frozenset(category for category, _key in kept) | source.categories,
+            own.exempt | source.exempt,
+            kept | source.found,
+        )
 
     # -- the template, once per run -----------------------------------------------------
 
@@ -631,7 +656,11 @@ class OutboundGate:
             by_category: dict[str, set[str]] = {}
             exempt: set[str] = set()
             for name, value in texts:
-                checked = self._fields.get((name, value), self._field)
+                checked = (
+                    self._derived(name, value, letter.sources)
+                    if name in _DERIVED_TEXT
+                    else self._fields.get((name, value), self._field)
+                )
                 exempt |= checked.exempt
                 for category in checked.categories:
                     by_category.setdefault(category, set()).add(name)

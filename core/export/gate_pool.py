@@ -58,19 +58,22 @@ WAIT_SECONDS: Final = 0.05
 """How long the caller waits for an answer before it looks for a chunk to check itself (and checks the worker)."""
 
 _Reasons = tuple[GateReason, ...]
-_WireLetter = tuple[str, str, dict[str, str], bool]
+_WireLetter = tuple[str, str, dict[str, str], bool, dict[str, str]]
 _WireReasons = list[tuple[tuple[str, str], ...]]
 
 
 def _to_wire(letters: Sequence[Letter]) -> list[_WireLetter]:
     """Letters as plain tuples (a frozen dataclass pickles several times slower)."""
-    return [(x.pseudonym, x.text, dict(x.values), x.stored_sensitive) for x in letters]
+    return [(x.pseudonym, x.text, dict(x.values), x.stored_sensitive, dict(x.sources)) for x in letters]
 
 
 def _check_wire(gate: LetterGate, wire: list[_WireLetter]) -> _WireReasons:
     out: _WireReasons = []
-    for pseudonym, text, values, stored in wire:
-        reasons = gate.check(Letter(pseudonym=pseudonym, text=text, values=values, stored_sensitive=stored))
+    for pseudonym, text, values, stored, sources in wire:
+        letter = Letter(
+            pseudonym=pseudonym, text=text, values=values, stored_sensitive=stored, sources=sources
+        )
+        reasons = gate.check(letter)
         out.append(tuple((r.category, r.field) for r in reasons))
     return out
 

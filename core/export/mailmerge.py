@@ -269,6 +269,7 @@ class MailmergeService:
                         text=text,
                         values=values,
                         stored_sensitive=record.pseudonym in flagged,
+                        sources=sources_of(record, prepared.fields),
                     )
                 )
             return out
@@ -432,4 +433,16 @@ def merge_values(
             out[name] = segments.get(record.pseudonym, "")
         elif name == "recommended_product":
             out[name] = products.get(record.pseudonym, "")
+    return out
+
+
+def sources_of(record: CustomerRecord, fields: Sequence[str]) -> dict[str, str]:
+    """The free-text values the derived merge fields are made from (the gate reads them together)."""
+    out: dict[str, str] = {}
+    for name in fields:
+        source = DERIVED_FIELDS.get(name)
+        if source is not None and source not in out:
+            value = record.values.get(source)
+            if value:
+                out[source] = str(value)
     return out

@@ -309,3 +309,22 @@ def test_phone_pattern_stays_linear_on_long_spaced_digit_runs() -> None:
     g.identifiers(long)
     t_long = time.perf_counter() - t0
     assert t_long < max(t_short, 1e-3) * 16 * 8  # 16x the input: linear growth, with slack
+
+
+def test_a_town_taken_from_the_address_is_read_with_the_address() -> None:
+    """ "South Christian" is a town where the address has it before its postcode: merged alone as the
+    city it is no remark.  Without its address the gate cannot tell, and withholds (fails closed)."""
+    address = "Flat 8, Leah Walk, South Christian, L1A 8BH"
+    text = "Dear customer,\nAs a valued customer in South Christian, you are invited.\n"
+    town = Letter(
+        pseudonym=ME, text=text, values={"city": "South Christian"}, sources={"postal_address": address}
+    )
+    assert gate().check(town) == ()
+    assert GateReason("religion", "city") in gate().check(letter(text, city="South Christian"))
+    # a remark in the address where the same word is no town: the town's word is not exempted
+    remark = "Flat 8 (Christian, pls no Sunday calls), South Christian, L1A 8BH"
+    assert GateReason("religion", "city") in gate().check(
+        Letter(
+            pseudonym=ME, text=text, values={"city": "South Christian"}, sources={"postal_address": remark}
+        )
+    )

@@ -1,0 +1,121 @@
+"""Street types, unit words and place-name prefixes of many countries, from Faker's address data.
+
+The shape check (:mod:`core.pii.field_shape`) and the street exemptions of the screen
+(:mod:`core.pii.screen`) must know the words that make a street, a unit or a town's
+name, or they read a street named after a person ("Christian Spur", "Church Dip",
+"Michael Part" in Australia) or a town ("South Christian") as a remark.  A list typed
+here is never complete; Faker's address providers (a maintained package this project
+already depends on for its family-name lists, read only, never used to generate) carry
+the postal authorities' street types per locale: the USPS suffixes (Publication 28),
+Australia Post's (Spur, Dip, Part, Subway ...), the French, Italian, Spanish and
+Portuguese words before a street's name (chemin, contrada, glorieta, travessa ...),
+the German and Dutch ones at the end of a compound (-straße, -weg, -straat), unit words
+(Appartamento, Piso, Puerta) and the prefixes of town names (North, Saint, San ...).
+
+The locales are chosen (:data:`LOCALES`): some of Faker's other locales list whole street
+names, people's names or institutions among their "suffixes" (Malaysia's ``Hospital``,
+``Masjid``; Finland's street names), which would make a remark before them look like a
+street.  Only words of a Latin script and of at least two letters are taken, lower-cased,
+with a trailing dot removed (``str.`` becomes ``str``); each list is read once per process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Iterable
+from functools import cache
+from typing import Final
+
+#: Locales whose address lists hold street types and prefixes only (postal authorities' words).
+LOCALES: Final = (
+    "en_US", "en_GB", "en_CA", "en_AU", "en_NZ", "en_IE", "en_IN",
+    "de_DE", "de_AT", "de_CH", "nl_NL", "nl_BE", "da_DK", "sv_SE", "no_NO",
+    "fr_FR", "fr_CA", "fr_CH", "it_IT", "es_ES", "es_MX", "es_AR", "es_CO", "es_CL",
+    "pt_BR", "pt_PT", "pl_PL", "cs_CZ", "sk_SK", "ro_RO",
+)  # fmt: skip
+#: Locales whose street "prefixes" are glued to the street type (Kyrk + ogatan): no words before a name.
+_GLUED_PREFIXES: Final = frozenset({"sv_SE"})
+#: Faker's attributes per kind of word.
+_STREET_ATTRS: Final = ("street_suffixes", "street_suffixes_long", "street_suffixes_short")
+_BEFORE_ATTRS: Final = ("street_prefixes", "street_prefixes_long", "street_prefixes_short")
+_UNIT_ATTRS: Final = ("secondary_address_formats",)
+_TOWN_PREFIX_ATTRS: Final = ("city_prefixes",)
+#: A word of a Latin script: letters (accents included), apostrophes and inner hyphens.
+_LATIN_WORD: Final = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ'\-]*[A-Za-zÀ-ÖØ-öø-ɏ]\.?")
+#: Placeholders in Faker's formats: ``Apt. ###``, ``Flat ##?``, ``Appartamento @#``.
+_PLACEHOLDER: Final = re.compile(r"[#%@?{}]")
+
+
+@cache
+def _providers() -> tuple[tuple[str, object], ...]:
+    """(locale, address provider class) of :data:`LOCALES` (a locale Faker lacks is skipped)."""
+    import faker.providers.address as address
+
+    have = {module.name for module in pkgutil.iter_modules(address.__path__)}
+    found: list[tuple[str, object]] = []
+    for locale in LOCALES:
+        if locale not in have:
+            continue
+        provider = getattr(importlib.import_module(f"{address.__name__}.{locale}"), "Provider", None)
+        if provider is not None:
+            found.append((locale, provider))
+    return tuple(found)
+
+
+def _words(values: Iterable[object], *, first_only: bool) -> set[str]:
+    """One word per entry: the entry itself when it is one word, or (``first_only``, for unit
+    formats such as ``Apt. ###``) its first word; formats that call other providers are skipped."""
+    out: set[str] = set()
+    for value in values:
+        if not isinstance(value, str) or "{" in value:
+            continue
+        words = _LATIN_WORD.findall(_PLACEHOLDER.sub(" ", value))
+        if not words or (len(words) > 1 and not first_only):
+            continue  # "Right Of Way", "Beach Road": their words are listed on their own
+        word = words[0].rstrip(".").lower()
+        if len(word) >= 2:
+            out.add(word)
+    return out
+
+
+def _collect(
+    attrs: tuple[str, ...], *, first_only: bool = False, skip: frozenset[str] = frozenset()
+) -> frozenset[str]:
+    out: set[str] = set()
+    for locale, provider in _providers():
+        if locale in skip:
+            continue
+        for attr in attrs:
+            values = getattr(provider, attr, None)
+            if isinstance(values, list | tuple):
+                out |= _words(values, first_only=first_only)
+    return frozenset(out)
+
+
+@cache
+def street_types() -> frozenset[str]:
+    """Words that end a street's name or stand as its type (road, spur, dip, straße, weg, straat)."""
+    return _collect(_STREET_ATTRS)
+
+
+@cache
+def street_words_before() -> frozenset[str]:
+    """Words that begin a street's name, before the name itself (rue, chemin, via, calle, travessa)."""
+    return _collect(_BEFORE_ATTRS, skip=_GLUED_PREFIXES)
+
+
+@cache
+def unit_words() -> frozenset[str]:
+    """Words of the unit or floor part of an address (apt, suite, flat, studio, piano, piso, puerta)."""
+    return _collect(_UNIT_ATTRS, first_only=True)
+
+
+@cache
+def town_prefixes() -> frozenset[str]:
+    """Words that begin a town's name before another name (north, new, port, saint, san, borgo)."""
+    return _collect(_TOWN_PREFIX_ATTRS)
+
+
+__all__ = ["street_types", "street_words_before", "town_prefixes", "unit_words"]
