@@ -94,16 +94,34 @@ def _collect(
     return frozenset(out)
 
 
+#: One literal word after (or before) one placeholder in a street name's format: "{{last_name}} Nagar".
+_AFTER_PLACEHOLDER: Final = re.compile(r"\A\{\{\w+\}\} ([^\s{}]+)\Z")
+_BEFORE_PLACEHOLDER: Final = re.compile(r"\A([^\s{}]+) \{\{\w+\}\}\Z")
+
+
+def _format_words(pattern: re.Pattern[str], *, skip: frozenset[str] = frozenset()) -> set[str]:
+    """The literal words that street names' formats put after (or before) a name (India's Nagar, Marg)."""
+    literals: list[str] = []
+    for locale, provider in _providers():
+        formats = getattr(provider, "street_name_formats", None)
+        if locale in skip or not isinstance(formats, list | tuple):
+            continue
+        literals += [m.group(1) for f in formats if isinstance(f, str) and (m := pattern.match(f))]
+    return _words(literals, first_only=False)
+
+
 @cache
 def street_types() -> frozenset[str]:
-    """Words that end a street's name or stand as its type (road, spur, dip, straße, weg, straat)."""
-    return _collect(_STREET_ATTRS)
+    """Words that end a street's name or stand as its type (road, spur, dip, straße, weg, nagar)."""
+    return _collect(_STREET_ATTRS) | _format_words(_AFTER_PLACEHOLDER)
 
 
 @cache
 def street_words_before() -> frozenset[str]:
     """Words that begin a street's name, before the name itself (rue, chemin, via, calle, travessa)."""
-    return _collect(_BEFORE_ATTRS, skip=_GLUED_PREFIXES)
+    return _collect(_BEFORE_ATTRS, skip=_GLUED_PREFIXES) | _format_words(
+        _BEFORE_PLACEHOLDER, skip=_GLUED_PREFIXES
+    )
 
 
 @cache

@@ -20,7 +20,21 @@ KINDS = {
     [
         (
             "street_types",
-            {"road", "spur", "dip", "part", "subway", "stravenue", "run", "straße", "weg", "straat", "vej"},
+            {
+                "road",
+                "spur",
+                "dip",
+                "part",
+                "subway",
+                "stravenue",
+                "run",
+                "straße",
+                "weg",
+                "straat",
+                "vej",
+                "nagar",
+                "marg",
+            },
         ),
         ("street_words_before", {"rue", "chemin", "via", "calle", "glorieta", "travessa", "rua", "strada"}),
         ("unit_words", {"apt", "suite", "flat", "studio", "unit", "appartamento", "piano", "piso", "puerta"}),
