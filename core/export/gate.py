@@ -417,6 +417,13 @@ class OutboundGate:
         self._shapes: _Lru[tuple[str, str], str | None] = _Lru(field_cache_size)
         self._template_identifiers: frozenset[tuple[str, str]] = frozenset()
 
+    def defer_lookups(self) -> None:
+        """In a forked gate worker (:mod:`core.export.gate_pool`): every identifier owner question
+        raises :class:`~core.export.gate_pool.LookupDeferred`, and the letter is checked in the caller."""
+        from core.export.gate_pool import CallerLookups
+
+        self._owners = CallerLookups()
+
     # -- pieces ---------------------------------------------------------------------
 
     def categories(self, text: str) -> tuple[str, ...]:

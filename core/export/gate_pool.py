@@ -28,19 +28,30 @@ in the worker (a database error while looking up an identifier's owner) is
 raised here and fails the run.  Where ``fork`` is unavailable, on one core, or
 for a run of one page, everything runs in-process with the same gate.
 
-The worker's own identifier look-ups go through its own database
-connections: ``on_fork`` (the engine's ``dispose(close=False)``) runs first in
-the child, so it never uses, or closes, a connection of the caller's.
+The worker never touches the database: a letter whose check needs an
+identifier's owner looked up (an e-mail or phone number that is not the
+recipient's own) is handed back and checked in the caller, with the caller's
+connections and cache (:class:`LookupDeferred`; a SQLite connection opened
+after a fork would share the parent's lock records).  A worker that gives no
+answer for :data:`ANSWER_SECONDS` (stuck on a lock another thread held at the
+fork) is killed and its chunks are checked in the caller.  The worker drops
+the server's signal handlers, dies with the thread that forked it, and cannot
+dump core or be traced (it holds letters and, by the fork, the key ring).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import os
 import pickle
 import queue
+import resource
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -57,9 +68,35 @@ CHUNK: Final = 100
 WAIT_SECONDS: Final = 0.05
 """How long the caller waits for an answer before it looks for a chunk to check itself (and checks the worker)."""
 
+ANSWER_SECONDS: Final = 30.0
+"""The longest the caller waits for the worker without any answer (a chunk is some 10 ms of gate work;
+the first one may load the Chinese model): past it the worker is taken for stuck and killed, and its
+chunks are checked in the caller."""
+
+FORK_LOCK: Final = threading.Lock()
+"""Held while this process forks a gate worker (``gc.freeze`` and the fork go together)."""
+
 _Reasons = tuple[GateReason, ...]
 _WireLetter = tuple[str, str, dict[str, str], bool, dict[str, str]]
-_WireReasons = list[tuple[tuple[str, str], ...]]
+#: Per letter: its reasons, or None when the worker left it to the caller (it needs a look-up).
+_WireReasons = list[tuple[tuple[str, str], ...] | None]
+_PR_SET_PDEATHSIG: Final = 1
+_PR_SET_DUMPABLE: Final = 4
+
+
+class LookupDeferred(Exception):
+    """Raised in the worker where the gate would look up an identifier's owner in the database: the
+    letter is left to the caller, whose own connections answer (the worker never opens one: a SQLite
+    connection opened after a fork shares the parent's lock records)."""
+
+
+class CallerLookups:
+    """The identifier owners of a gate in the worker: every question goes back to the caller."""
+
+    lookups = 0
+
+    def owners(self, kind: str, value: str) -> frozenset[str]:
+        raise LookupDeferred
 
 
 def _to_wire(letters: Sequence[Letter]) -> list[_WireLetter]:
@@ -73,46 +110,56 @@ def _check_wire(gate: LetterGate, wire: list[_WireLetter]) -> _WireReasons:
         letter = Letter(
             pseudonym=pseudonym, text=text, values=values, stored_sensitive=stored, sources=sources
         )
-        reasons = gate.check(letter)
+        try:
+            reasons = gate.check(letter)
+        except LookupDeferred:
+            out.append(None)
+            continue
         out.append(tuple((r.category, r.field) for r in reasons))
     return out
 
 
-def _from_wire(wire: _WireReasons) -> list[_Reasons]:
-    return [tuple(GateReason(category, name) for category, name in reasons) for reasons in wire]
-
-
-def _portable(exc: Exception) -> Exception:
-    """``exc`` if it pickles, else a RuntimeError naming its type (never its message: it may quote a value)."""
-    try:
-        pickle.dumps(exc)
-        return exc
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__} in the gate worker")
+def _harden_worker(parent: int) -> None:
+    """The worker's process state: none of the server's signal handlers (uvicorn's SIGTERM handler
+    would make a terminate a no-op; a SIGHUP would wake the server's event loop through the inherited
+    wake-up descriptor), dies with the thread that forked it, no core dump, not ptrace-able by others
+    of the same user (it holds letters and, by the fork, the key ring)."""
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the exporting process's to handle
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            libc.prctl(_PR_SET_DUMPABLE, 0)
+    if os.getppid() != parent:
+        os._exit(0)  # the caller died before the death signal was armed
 
 
 def _worker_main(
     gate: LetterGate,
-    on_fork: Callable[[], None] | None,
-    counter: Callable[[], int] | None,
+    in_worker: Callable[[], None] | None,
     tasks: Any,
     claims: Any,
     results: Connection,
     parent_end: Connection,
+    parent: int,
 ) -> None:
     """The forked worker: the gate arrives by inheritance, not by pickling.
 
     Answers go out through a thread, so that the worker goes on with the next chunk
-    while the caller is busy writing and not yet reading.
+    while the caller is busy writing and not yet reading.  Ends with ``os._exit``: nothing
+    inherited (buffered output, connections) is flushed or closed here.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the exporting process's to handle
+    _harden_worker(parent)
     parent_end.close()  # the caller's end of the answers' pipe
-    if on_fork is not None:
-        on_fork()
-    base = counter() if counter is not None else 0  # what the caller had counted before the fork
-    outbox: queue.SimpleQueue[tuple[int, _WireReasons | None, int, Exception | None] | None] = (
-        queue.SimpleQueue()
-    )
+    if in_worker is not None:
+        in_worker()
+    outbox: queue.SimpleQueue[tuple[int, _WireReasons | None] | None] = queue.SimpleQueue()
 
     def send() -> None:
         try:
@@ -123,29 +170,28 @@ def _worker_main(
 
     sender = threading.Thread(target=send, name="hushdb-gate-results", daemon=True)
     sender.start()
-    parent = os.getppid()
     while True:
         try:
             task = tasks.get(timeout=1.0)
         except queue.Empty:
             if os.getppid() != parent:
-                return  # the exporting process is gone (killed): so is this one
+                os._exit(0)  # the exporting process is gone (killed): so is this one
             continue
         if task is None:
             break
         key, wire = task
         while (claimed := claim(claims, key, timeout=1.0)) is None:
             if os.getppid() != parent:
-                return  # the exporting process died holding the lock
+                os._exit(0)  # the exporting process died holding the lock
         if not claimed:
             continue  # the caller checked it while waiting for its page
         try:
-            answer = _check_wire(gate, wire)
-            outbox.put((key, answer, counter() - base if counter is not None else 0, None))
-        except Exception as exc:  # hand it to the caller, which re-raises it
-            outbox.put((key, None, 0, _portable(exc)))
+            outbox.put((key, _check_wire(gate, wire)))
+        except Exception:
+            outbox.put((key, None))
     outbox.put(None)
     sender.join()
+    os._exit(0)
 
 
 @dataclass(eq=False)
@@ -162,8 +208,9 @@ class GatePool:
     """Checks submitted pages of letters in a forked worker while the caller writes earlier ones.
 
     Use as a context manager; :meth:`submit` a page, then :meth:`collect` it (in
-    submission order) to get one tuple of reasons per letter.  ``counter`` reads a
-    count the gate keeps (identifier look-ups): :attr:`worker_count` is the worker's.
+    submission order) to get one tuple of reasons per letter.  ``in_worker`` runs first
+    in the worker (the outbound gate's :meth:`~core.export.gate.OutboundGate.defer_lookups`:
+    identifier owners are asked for in the caller, see :class:`LookupDeferred`).
     """
 
     def __init__(
@@ -172,27 +219,28 @@ class GatePool:
         *,
         workers: int | None = None,
         chunk: int = CHUNK,
-        on_fork: Callable[[], None] | None = None,
-        counter: Callable[[], int] | None = None,
+        in_worker: Callable[[], None] | None = None,
+        answer_seconds: float = ANSWER_SECONDS,
     ) -> None:
         self.gate = gate
         self.chunk = max(1, chunk)
         self.workers = min(1, default_workers() if workers is None else max(0, workers))
         self._context = fork_context() if self.workers else None
-        self._on_fork = on_fork
-        self._counter = counter
+        self._in_worker = in_worker
+        self._answer_seconds = answer_seconds
         self._process: BaseProcess | None = None
         self._tasks: Any = None
         self._claims: Any = None
         self._results: Connection | None = None
-        self._done: dict[int, list[_Reasons] | BaseException] = {}
+        self._done: dict[int, list[_Reasons]] = {}
+        self._letters: dict[int, Sequence[Letter]] = {}  # the letters of every chunk in flight
         self._next_key = 0
         self._first_outstanding = 0
         self._waiting: list[GateTicket] = []  # submitted, not collected yet
         self._broken = False
-        self.worker_count = 0
         self.worker_chunks = 0
         self.local_chunks = 0
+        self.handed_back = 0  # letters the worker left to the caller (an identifier to look up, an error)
 
     def __enter__(self) -> GatePool:
         return self
@@ -214,22 +262,24 @@ class GatePool:
         """Stop the worker: after it has drained its queue when ``graceful``, at once otherwise."""
         self._stop(graceful=graceful)
         self._done.clear()
+        self._letters.clear()
 
     def _stop(self, *, graceful: bool) -> None:
         process = self._process
         if process is None:
             return
+        self._process = None
         if graceful and not self._broken:
             self._tasks.put(None)
             process.join(timeout=10)
         if process.is_alive():
-            process.terminate()
-            process.join()
+            process.kill()  # SIGKILL: nothing the worker inherited can catch it
+            process.join(timeout=5)
         self._tasks.cancel_join_thread()
         self._tasks.close()
         if self._results is not None:
             self._results.close()
-        self._process = self._results = None
+        self._results = None
 
     def _start(self) -> bool:
         if self._process is not None:
@@ -240,24 +290,26 @@ class GatePool:
         self._claims = self._context.Array("q", [CLAIMED] * SLOTS)
         reader, writer = self._context.Pipe(duplex=False)
         # Objects that exist at the fork are never collected in the worker: it cannot finalise
-        # (close, roll back) a database connection it inherited, and copies fewer pages.
-        gc.freeze()
-        try:
-            process = self._context.Process(
-                target=_worker_main,
-                args=(self.gate, self._on_fork, self._counter, self._tasks, self._claims, writer, reader),
-                name="hushdb-gate-worker",
-                daemon=True,
-            )
-            process.start()
-        except OSError:  # no more processes: check in-process
-            self._broken = True
-            reader.close()
-            writer.close()
-            self._tasks.close()
-            return False
-        finally:
-            gc.unfreeze()
+        # (close, roll back) a database connection it inherited, and copies fewer pages.  One fork
+        # at a time in this process: two export jobs would undo each other's freeze.
+        with FORK_LOCK:
+            gc.freeze()
+            try:
+                process = self._context.Process(
+                    target=_worker_main,
+                    args=(self.gate, self._in_worker, self._tasks, self._claims, writer, reader, os.getpid()),
+                    name="hushdb-gate-worker",
+                    daemon=True,
+                )
+                process.start()
+            except OSError:  # no more processes: check in-process
+                self._broken = True
+                reader.close()
+                writer.close()
+                self._tasks.close()
+                return False
+            finally:
+                gc.unfreeze()
         writer.close()  # only the worker writes answers: if it dies, the caller reads end-of-file
         self._process, self._results = process, reader
         return True
@@ -273,6 +325,7 @@ class GatePool:
             self._next_key += 1
             end = min(start + self.chunk, len(letters))
             ticket.chunks.append((key, start, end))
+            self._letters[key] = letters[start:end]
             if self._process is not None and self._open_slot(key):
                 self._tasks.put((key, _to_wire(letters[start:end])))  # a feeder thread sends it
             else:
@@ -285,9 +338,9 @@ class GatePool:
         builds on first use (term tables, the template's lines, a Chinese model) instead of building
         it again: the caller checks them in any case."""
         for ticket in self._waiting:
-            for key, start, end in ticket.chunks:
+            for key, _start, _end in ticket.chunks:
                 if key not in self._done:
-                    self._check_here(key, ticket.letters[start:end])
+                    self._check_here(key)
 
     def _open_slot(self, key: int) -> bool:
         """Put chunk ``key`` in its claim slot; False (and the worker stopped) when the lock is lost."""
@@ -304,16 +357,21 @@ class GatePool:
         return True
 
     def collect(self, ticket: GateTicket) -> list[_Reasons]:
-        """The reasons for each of ``ticket``'s letters, in order (an empty tuple lets a letter out)."""
+        """The reasons for each of ``ticket``'s letters, in order (an empty tuple lets a letter out).
+
+        Waits for the worker at most ``answer_seconds`` without an answer (it may be stuck on a lock
+        it inherited locked): then it is taken for lost, and what it did not answer is checked here.
+        """
         self._waiting.remove(ticket)
+        last_answer = time.monotonic()
         while any(key not in self._done for key, _, _ in ticket.chunks):
             if self._process is None:
-                for key, start, end in ticket.chunks:
+                for key, _start, _end in ticket.chunks:
                     if key not in self._done:
-                        self._check_here(key, ticket.letters[start:end])
+                        self._check_here(key)
                 break
             # a chunk of this page the worker has not taken: check it here, from the back
-            for key, start, end in reversed(ticket.chunks):
+            for key, _start, _end in reversed(ticket.chunks):
                 if key in self._done:
                     continue
                 claimed = key in ticket.local or claim(self._claims, key, timeout=WAIT_SECONDS * 20)
@@ -321,45 +379,67 @@ class GatePool:
                     self._lose_worker()
                     break
                 if claimed:
-                    self._check_here(key, ticket.letters[start:end])
+                    self._check_here(key)
                     break
             else:
-                self._receive()
+                if self._receive():
+                    last_answer = time.monotonic()
+                elif self._process is not None and time.monotonic() - last_answer > self._answer_seconds:
+                    self._lose_worker()  # alive but stuck: its chunks are checked here (fails closed)
         out: list[_Reasons] = []
         for key, _, _ in ticket.chunks:
-            done = self._done.pop(key)
-            if isinstance(done, BaseException):
-                raise done
-            out.extend(done)
+            out.extend(self._done.pop(key))
+            del self._letters[key]
         if ticket.chunks:  # their claim slots may be reused from now on
             self._first_outstanding = ticket.chunks[-1][0] + 1
         return out
 
-    def _check_here(self, key: int, letters: Sequence[Letter]) -> None:
-        self._done[key] = [self.gate.check(letter) for letter in letters]
+    def _check_here(self, key: int) -> None:
+        self._done[key] = [self.gate.check(letter) for letter in self._letters[key]]
         self.local_chunks += 1
 
-    def _receive(self) -> None:
+    def _answer(self, key: int, wire: _WireReasons | None) -> None:
+        """The worker's answer for chunk ``key``: letters it left to the caller are checked here."""
+        letters = self._letters.get(key)
+        if letters is None:
+            return  # a chunk of a page that was collected already (cannot happen: claimed once)
+        if wire is None or len(wire) != len(letters):
+            self.handed_back += len(letters)
+            self._check_here(key)
+            return
+        answers: list[_Reasons] = []
+        for letter, reasons in zip(letters, wire, strict=True):
+            if reasons is None:
+                self.handed_back += 1
+                answers.append(self.gate.check(letter))
+            else:
+                answers.append(tuple(GateReason(category, name) for category, name in reasons))
+        self._done[key] = answers
+        self.worker_chunks += 1
+
+    def _receive(self) -> bool:
+        """Take the answers that have come (True when one did); a dead worker is taken for lost."""
         results, process = self._results, self._process
         assert results is not None and process is not None
+        got = False
         try:
             for conn in wait([results], timeout=WAIT_SECONDS):
                 assert isinstance(conn, Connection)
-                key, wire, count, error = conn.recv()
-                self.worker_count = count
-                self.worker_chunks += 1
-                self._done[key] = error if error is not None else _from_wire(wire)
+                key, wire = conn.recv()
+                self._answer(key, wire)
+                got = True
             if process.is_alive():
-                return
-        except (EOFError, OSError):
-            pass
+                return got
+        except (EOFError, OSError, pickle.UnpicklingError, TypeError, ValueError, AttributeError):
+            pass  # an answer that cannot be read is no answer
         self._lose_worker()
+        return got
 
     def _lose_worker(self) -> None:
-        """The worker died (killed, out of memory), perhaps holding a chunk: nothing it did not
-        answer is used; whatever has not arrived is checked here."""
+        """The worker died (killed, out of memory) or is stuck, perhaps holding a chunk: nothing it
+        did not answer is used; whatever has not arrived is checked here."""
         self._broken = True
         self._stop(graceful=False)
 
 
-__all__ = ["CHUNK", "GatePool", "GateTicket"]
+__all__ = ["CHUNK", "CallerLookups", "GatePool", "GateTicket", "LookupDeferred"]

@@ -27,7 +27,6 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -246,8 +245,8 @@ class MailmergeService:
         pool = GatePool(
             gate,
             workers=self._gate_workers if isinstance(gate, OutboundGate) else 0,
-            on_fork=partial(engine.dispose, close=False),  # the worker's look-ups: its own connections
-            counter=lambda: owners.lookups,
+            # identifier owners are looked up here, with this process's connections
+            in_worker=gate.defer_lookups if isinstance(gate, OutboundGate) else None,
         )
 
         def letters(page: list[CustomerRecord]) -> list[Letter]:
@@ -304,7 +303,6 @@ class MailmergeService:
                 waiting = ticket
             if waiting is not None:
                 emit(waiting)
-        lookups = owners.lookups + pool.worker_count
         files = writer.close_files()
         detail: dict[str, str | int | bool | None] = {
             "campaign": request.campaign,
@@ -353,7 +351,7 @@ class MailmergeService:
             files=files,
             audit={"first_seq": first_seq, "last_seq": export_seq, "export_event_seq": export_seq},
             gate={
-                "identifier_lookups": lookups,
+                "identifier_lookups": owners.lookups,
                 "kind": type(gate).__name__,
                 "worker_chunks": pool.worker_chunks,
             },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from api.wiring import Hush
 from core.errors import InputError
 from core.export import MailmergeRequest, MailmergeService
 from core.export.gate import FOREIGN_IDENTIFIER, GateReason, Letter
-from core.export.gate_pool import GatePool
+from core.export.gate_pool import GatePool, LookupDeferred
 from core.prepare_pool import fork_context
 
 from .conftest import add_customers, customer, pseudonym_of
@@ -35,6 +36,10 @@ class WordGate:
                 os._exit(9)  # killed mid-page, as by the OOM killer
             if self.in_worker == "raise":
                 raise InputError("the gate failed in the worker")
+            if self.in_worker == "defer" and "bad" in letter.text:
+                raise LookupDeferred
+            if self.in_worker == "hang":
+                time.sleep(3600)
         else:
             self.checked_here += 1
         return (GateReason("bereavement", "full_name"),) if "bad" in letter.text else ()
@@ -130,15 +135,61 @@ def test_a_killed_worker_leaves_no_letter_unchecked() -> None:
     assert gate.checked_here == 2 * pool.local_chunks
 
 
-def test_an_error_in_the_worker_fails_the_caller() -> None:
-    with GatePool(WordGate(in_worker="raise"), workers=1) as pool:
+def test_an_error_in_the_worker_hands_the_chunk_back() -> None:
+    """Whatever the gate raises in the worker, the chunk is checked in the caller (as in-process)."""
+    gate = WordGate(in_worker="raise")
+    with GatePool(gate, workers=1) as pool:
         first, second = pool.submit(pages(1, 4)[0]), pool.submit(pages(2, 4)[1])
         deadline = time.monotonic() + 10
-        while not pool.worker_chunks and time.monotonic() < deadline:
+        while not pool.handed_back and time.monotonic() < deadline:
             pool._receive()
-        assert pool.collect(first) == expected([pages(1, 4)[0]])  # checked here
-        with pytest.raises(InputError, match="failed in the worker"):
-            pool.collect(second)
+        assert pool.collect(first) + pool.collect(second) == expected(pages(2, 4))
+    assert pool.handed_back == 4 and gate.checked_here == 8
+
+
+def test_letters_needing_a_lookup_are_checked_in_the_caller() -> None:
+    """The worker never opens a database connection: a letter whose identifier needs its owner looked
+    up (LookupDeferred) comes back and is checked here, the others are answered by the worker."""
+    gate = WordGate(in_worker="defer")
+    with GatePool(gate, workers=1, chunk=3) as pool:
+        first, second = pool.submit(pages(1, 3)[0]), pool.submit(pages(2, 6)[1])
+        deadline = time.monotonic() + 10
+        while pool.worker_chunks < 2 and time.monotonic() < deadline:
+            pool._receive()
+        assert pool.collect(first) + pool.collect(second) == expected([pages(1, 3)[0], pages(2, 6)[1]])
+    assert pool.worker_chunks == 2
+    assert pool.handed_back == sum("bad" in x.text for x in pages(2, 6)[1])
+    assert gate.checked_here == 3 + pool.handed_back
+
+
+def test_a_stuck_worker_is_killed_and_its_chunks_are_checked_here() -> None:
+    """A worker that never answers (stuck on a lock inherited locked) costs answer_seconds, not the run."""
+    gate = WordGate(in_worker="hang")
+    started = time.monotonic()
+    with GatePool(gate, workers=1, answer_seconds=1.0) as pool:
+        tickets = [pool.submit(page) for page in pages(3, 4)]
+        time.sleep(1.0)  # the worker takes the second page and hangs in it
+        answers = [reasons for ticket in tickets for reasons in pool.collect(ticket)]
+        assert not pool.started
+    assert answers == expected(pages(3, 4))
+    assert time.monotonic() - started < 20
+
+
+def test_the_worker_drops_the_callers_signal_handlers() -> None:
+    """Under ``hushdb serve`` the exporting process has uvicorn's SIGTERM handler: the worker must not
+    keep it, and stopping the pool never waits on a worker that ignores SIGTERM."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        pool = GatePool(WordGate(in_worker="hang"), workers=1)
+        pool.submit(pages(1, 2)[0])
+        pool.submit(pages(2, 2)[1])
+        assert pool.started
+        time.sleep(0.5)  # the worker is in its check
+        started = time.monotonic()
+        pool.close(graceful=False)
+        assert time.monotonic() - started < 6 and not pool.started
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 TEMPLATE = "{{ full_name }}\n{{ postal_address }}\n\nDear {{ salutation }},\nOur winter sale starts now.\n"
@@ -164,7 +215,8 @@ def test_an_export_with_the_worker_writes_what_one_without_it_writes(store: Hush
     """Clean letters, remarks in a name or an address, another customer's phone number: on both
     databases, the worker's export (its own connections for the identifier look-ups) and the
     in-process one withhold the same letters for the same reasons and write the same letters."""
-    people = [customer(f"P{i:03d}") for i in range(14)]
+    surnames = "Lee Smith Jones Brown Taylor Wilson Evans Clark Hall Wood Green Baker Hill King".split()
+    people = [customer(f"P{i:03d}", full_name=f"Ann {surname}") for i, surname in enumerate(surnames)]
     people += [
         customer("OWNER", phone="+44 7700 900123"),
         customer("RMK1", full_name="Mrs Ann Lee (RIP)"),
