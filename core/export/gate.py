@@ -535,9 +535,16 @@ class OutboundGate:
             if match.lastgroup is not None and not exempted(as_text, view, view, match.start(), match.end())
         ]
 
-    def _scan(self, text: str) -> tuple[list[tuple[str, str]], dict[tuple[str, str], None]]:
+    def _scan(
+        self, text: str, values: frozenset[str] = frozenset()
+    ) -> tuple[list[tuple[str, str]], dict[tuple[str, str], None]]:
         """The matches of every line (cached by line) and of the joints between lines (cached by
-        the pair of lines), and the identifiers of every line."""
+        the pair of lines), and the identifiers of every line.
+
+        ``values`` are the letter's merged free-text values: the terms of a joint between two
+        lines that are each one whole value (a name line over an address line) are not read, as
+        each value is checked alone, shape included: "Burns" ending the name and "Unit 38" opening
+        the address are no "burns unit".  A word spelled out across the two still is."""
         found: list[tuple[str, str]] = []
         identifiers: dict[tuple[str, str], None] = {}
         previous: _LineResult | None = None
@@ -562,7 +569,7 @@ class OutboundGate:
                     previous.flags & _TAIL_HOT
                     or result.flags & _HEAD_HOT
                     or not previous.tail_open.isdisjoint(result.head_open)
-                ):
+                ) and not (values and previous_line.strip() in values and line.strip() in values):
                     key = (previous.tail, result.head)
                     matches = joints.peek(key)
                     if matches is None:
@@ -656,7 +663,7 @@ class OutboundGate:
                 reasons.append(GateReason(shape, name))
             if "\n" in value:
                 several_lines = True
-        found, identifiers = self._scan(letter.text)
+        found, identifiers = self._scan(letter.text, frozenset(value.strip() for _name, value in texts))
         if found or several_lines:
             # which fields carry it, which words they hold as names or places; a value over
             # several lines is read whole

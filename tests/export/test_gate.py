@@ -328,3 +328,16 @@ def test_a_town_taken_from_the_address_is_read_with_the_address() -> None:
             pseudonym=ME, text=text, values={"city": "South Christian"}, sources={"postal_address": remark}
         )
     )
+
+
+def test_a_name_line_over_an_address_line_is_no_phrase() -> None:
+    """ "Burns" ending the name and "Unit 38" opening the address are two values, each checked alone:
+    no "burns unit".  A joint with the template's own text is still read."""
+    values = {
+        "full_name": "Meredith Burns",
+        "postal_address": "Unit 38 3 Edwards Subway, Collinton, SA, 2998",
+    }
+    text = "Meredith Burns\nUnit 38 3 Edwards Subway, Collinton, SA, 2998\n\nOur sale starts now.\n"
+    assert gate().check(letter(text, **values)) == ()
+    text = "Our thoughts are with you after your son passed\nAway Road, Leeds LS1 1AA\n"
+    assert gate().check(letter(text, postal_address="Away Road, Leeds LS1 1AA")) != ()
