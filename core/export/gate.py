@@ -50,7 +50,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -714,7 +714,7 @@ class OutboundGate:
         for ident in pending:
             owners = self._owners.owners(*ident)
             foreign = bool(owners) and letter.pseudonym not in owners
-            stray = ident in in_free_text and letter.pseudonym not in owners
+            stray = ident in in_free_text and letter.pseudonym not in owners and _dialable(ident)
             if not (foreign or stray):
                 continue
             field = self._field_of(letter.values, partial(self._has_identifier, ident))
@@ -733,6 +733,29 @@ class OutboundGate:
     def _field_of(values: Mapping[str, str], hit: Callable[[str], bool]) -> str:
         fields = sorted(name for name, value in values.items() if value and hit(value))
         return ",".join(fields) if fields else LETTER
+
+
+@lru_cache(maxsize=4096)
+def _dialable(ident: tuple[str, str]) -> bool:
+    """Whether an identifier found in a name or an address is a contact detail for the stray rule:
+    every e-mail address, and a phone number that is a valid number or has ten digits or more after
+    its country code (the numbers people write: 07700 900123, 0161 496 0000, (503) 555-0100).  A
+    shorter number that is merely possible is a postcode read with the default region's prefix: a
+    ZIP+4 code (97201-1234), a Brazilian CEP (01310-100), a Japanese postcode (100-0001).  Another
+    customer's number is found by its owner whatever its length."""
+    kind, value = ident
+    if kind != "phone":
+        return True
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return True  # not read: counted, as before (fails closed)
+    return len(str(number.national_number)) >= _DIALABLE_DIGITS or bool(phonenumbers.is_valid_number(number))
+
+
+_DIALABLE_DIGITS: Final = 10
 
 
 _DERIVED_TEXT: Final = frozenset({"salutation", "first_name", "city"})

@@ -17,6 +17,9 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
+#: 1.4.7: terms glued to a number or an underscore (RIP2023); separators between Chinese characters dropped
+#: (病·逝); shorthand of death, illness, addiction and debt (DOD, NOK informed, terminal dx, DMP); a word
+#: broken over two lines in a field.
 #: 1.4.6: a leetspeak word shaped like a postcode's half (aw4y, re5t) is read as letters too, as a variant.
 #: 1.4.5: Chinese text that names no one is kept: a news dateline's date, a product's release date, "vs",
 #: a character repeated as an interjection, an abbreviation with its edition's year (WCG2011).
@@ -25,7 +28,7 @@ from core.errors import InputError
 #: 1.4.2: a trademark-shaped Latin word (iPad) or a file extension in a Chinese note is no name;
 #: places named after a people or a person (宁夏回族自治区, Christian Oval) are no sensitive term.
 #: 1.4.1: Chinese everyday uses of terms, names.
-ANALYSER_VERSION: Final = "hushdb-pii/1.4.6"
+ANALYSER_VERSION: Final = "hushdb-pii/1.4.7"
 
 #: A date to the day keeps its year only when that year is fewer than this many years back (HIPAA Safe
 #: Harbor, 45 CFR 164.514(b)(2)(i)(C): all elements of dates except the year, but the year too where it

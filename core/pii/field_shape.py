@@ -32,6 +32,7 @@ than :data:`MAX_CHECKED_CHARS` are extra text without further analysis.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -112,8 +113,14 @@ ZH_TITLES: Final = (
 _NAME_SKIP: Final = HONORIFICS | POST_NOMINALS | PARTICLES  # not counted as name words
 _ADDRESS_PLAIN: Final = STREET_TYPES | UNIT_WORDS | ADDRESS_FUNCTION_WORDS
 _VERB_ENDS: Final = ("ed", "ing")
+_MAX_SMALL_LETTERS: Final = 2
+"""The fewest small letters standing alone that make a capitalised name more than a name (the
+particles y, e and v are no such letters)."""
+_MIN_LOWER_REMARK: Final = 5
+"""The shortest lower-case word that is a remark alone in a capitalised address (shorter ones are
+particles of streets and towns: de, la, van, upon, sur, los)."""
 ZH_PREFIXES: Final = ("老", "小", "阿")
-_ZH_ADDRESS_ENDS: Final = "号室楼层栋座房"
+_ZH_ADDRESS_ENDS: Final = "号室楼层栋座房號樓層棟"  # Simplified, then the Traditional forms
 _ZH_SENTENCE: Final = re.compile(r"[。！？!?；;：:]")
 
 _CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -456,6 +463,8 @@ def _check_name(value: str, *, fast: bool) -> str | None:
     text = _clean(value).strip()
     if not text:
         return None
+    if _digits_in_words(text):
+        return NAME_EXTRA_TEXT
     plain = text.isascii()
     if fast and (
         _PLAIN_NAME.fullmatch(text) if plain else _PLAIN_NAME_WIDE.fullmatch(text) and not _CJK.search(text)
@@ -487,6 +496,25 @@ def _check_name(value: str, *, fast: bool) -> str | None:
     return _name_words_problem(outer, list(map(_name_word_reading, outer)))
 
 
+_ORDINAL: Final = re.compile(r"\d{1,3}(?:st|nd|rd|th)\.?,?", re.IGNORECASE)
+
+
+def _digits_in_words(text: str) -> bool:
+    """Whether a word of a name has a small letter after a digit, an ordinal aside (John Smith
+    3rd): leetspeak too short for the glued-digit rule (1s g4y, 3x-c0n, 0f).  Capitals with
+    digits are a code (a customer number such as C0, a unit 4B), and a number after a word
+    (Number12, a pseudonym) is no leetspeak: both pass as before."""
+    if not any(ch.isdigit() for ch in text):
+        return False
+    for chunk in text.split():
+        if (
+            any(a.isdigit() and b.islower() for a, b in itertools.pairwise(chunk))
+            and _ORDINAL.fullmatch(chunk) is None
+        ):
+            return True
+    return False
+
+
 def _plain_name_problem(text: str) -> str | None:
     """:func:`check_name` of a name without CJK made of words, numbers, spaces and separating
     punctuation only (:data:`_PLAIN_NAME`, :data:`_PLAIN_NAME_WIDE`): there the tokeniser finds
@@ -510,7 +538,7 @@ def _name_words_problem(outer: Sequence[str], readings: Sequence[tuple[int, str]
     joined = "".join(outer)  # the case of the letters (a final dot has none)
     mixed_case = _mixed_case(joined)
     all_caps = joined == joined.upper() and joined != joined.lower()
-    name_words = function_words = initials = 0
+    name_words = function_words = initials = small_letters = 0
     count = len(outer)
     previous = 0
     for i, (flags, low) in enumerate(readings):
@@ -525,6 +553,12 @@ def _name_words_problem(outer: Sequence[str], readings: Sequence[tuple[int, str]
         if flags & _N_TITLE_END and before & _N_HONORIFIC:
             continue  # the ending of an abbreviated title: Sig.ra, Dott.ssa
         if flags & _N_INITIAL:
+            if mixed_case and flags & _N_BARE_LOWER:
+                small_letters += 1
+                if small_letters >= _MAX_SMALL_LETTERS:
+                    # initials are capitals: small letters standing alone in a capitalised name
+                    # are a word spelled out or in leetspeak (c a d x, 1s g4y, 3x-c0n)
+                    return NAME_EXTRA_TEXT
             continue  # an initial
         name_words += 1
         if mixed_case and flags & _N_BARE_LOWER:
@@ -570,6 +604,8 @@ def _check_address(value: str, *, fast: bool) -> str | None:
     text = _clean(value).strip()
     if not text:
         return None
+    if _part_ends_in_remark(text):
+        return ADDRESS_EXTRA_TEXT
     plain = text.isascii()
     if fast and (
         _PLAIN_ADDRESS.fullmatch(text)
@@ -645,9 +681,55 @@ def _address_flags_ok(raw: Sequence[str], flags: Sequence[int], *, strict: bool)
             lower_run += 1
             if lower_run >= 3:
                 return False  # lower-case prose inside a capitalised address
+            if (
+                len(raw[i]) >= _MIN_LOWER_REMARK
+                and raw[i].isalpha()
+                and not _names_after(raw, i + 1)
+                and not _in_place([w.rstrip(".") for w in raw], i)
+            ):
+                # one long lower-case word in a capitalised address that names nothing after it
+                # (not "chemin Gomez", "aleja Maja", "della Spiga"), no function word of addresses
+                # and no part of a place (Weston-super-Mare): a remark typed into the address
+                # ("Flat 2 bankrupt, 14 High Street", a misspelt "parkisnons" after the postcode)
+                return False
         else:
             lower_run = 0
     return not (strict and count > 4)
+
+
+_ADDRESS_PARTS: Final = re.compile(r"[^,;\n]++")
+_PART_WORDS: Final = re.compile(r"[^\W\d_]++")
+
+
+def _part_ends_in_remark(text: str) -> bool:
+    """Whether a part of the address (between commas, semicolons, line breaks) ends in one long
+    lower-case word after a capitalised one: "7 Mill Lane bankrupt, Cork", "Oak Road insolvnet".
+    A street's or a town's words are capitalised, its particles short (de, la, upon); a
+    function word of addresses, a stop word and a part of a place pass."""
+    for part in _ADDRESS_PARTS.findall(text):
+        words = _PART_WORDS.findall(part)
+        if len(words) < 2:
+            continue
+        last = words[-1]
+        if not (last.islower() and len(last) >= _MIN_LOWER_REMARK and part.rstrip(" .\t\r").endswith(last)):
+            continue
+        if not any(w[0].isupper() for w in words[:-1]):
+            continue  # a part in lower case only: its case says nothing
+        low = _low(last)
+        if low in _ADDRESS_PLAIN or low in _stop_words() or _in_place(words, len(words) - 1):
+            continue
+        return True
+    return False
+
+
+def _names_after(raw: Sequence[str], start: int) -> bool:
+    """Whether ``raw[start:]`` begins, after short lower-case particles (de, la, van), with a
+    capitalised word of a name (chemin de Blanchet, aleja Maja), not a code (BS3, OR) or a number."""
+    for word in raw[start:]:
+        if word.islower() and len(word) < _MIN_LOWER_REMARK:
+            continue
+        return len(word) >= 2 and word[0].isupper() and not word.isupper() and word.isalpha()
+    return False
 
 
 def _region_code(word: str) -> bool:

@@ -898,10 +898,12 @@ def _separator_runs(
         after = chars[j] if j < n else ""
         run = chars[i:j]
         spaces = [c in _SPACES for c in run]
-        if all(spaces):
-            if before and after and _is_cjk(before) and _is_cjk(after):
-                pass  # Chinese has no spaces: 车 祸 -> 车祸
-            elif run == [" "]:
+        if before and after and _is_cjk(before) and _is_cjk(after):
+            # Chinese has no spaces, and no dots, middle dots or underscores inside a word either:
+            # 车 祸, 车·祸, 车_祸, 车.祸 -> 车祸
+            pass
+        elif all(spaces):
+            if run == [" "]:
                 out_c.append(" ")
                 out_s.append(starts[i])
                 out_e.append(ends[i])

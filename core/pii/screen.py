@@ -30,7 +30,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Final
 
@@ -230,6 +230,9 @@ class SensitiveScreen:
 
     @staticmethod
     def _street(view: str, start: int, end: int) -> bool:
+        last = view[max(start, view.rfind(" ", start, end) + 1) : end]
+        if last in _RUNS_ON:  # a match that ends in "of", "in", "the" runs on: "exor of Estate"
+            return False
         if _STREET_AFTER.match(view, end) is not None:
             return True
         return _STREET_BEFORE.search(view, max(0, start - 16), start) is not None
@@ -340,11 +343,21 @@ class CustomerFieldScreen:
 
     def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes | None]:
         shape = {name: problem for name, value in values.items() if (problem := check_field(name, value))}
-        if not shape and self._screen.surely_clean(values.values()):
+        rejoined = {name: pair for name, value in values.items() if (pair := rejoin_lines(value))}
+        if not shape and self._screen.surely_clean([*values.values(), *(j for j, _ in rejoined.values())]):
             return "personal", None
         found = {
             name: self._screen.findings(value, kind=FIELD_KINDS.get(name)) for name, value in values.items()
         }
+        for name, (joined, positions) in rejoined.items():
+            # a word broken over two lines of the field ("alzhe⏎imers"): read as one, offsets
+            # mapped back to the original characters
+            extra = [
+                replace(f, start=positions[f.start], end=positions[f.end - 1] + 1)
+                for f in self._screen.findings(joined, kind=FIELD_KINDS.get(name))
+            ]
+            spans = {(f.start, f.end) for f in found[name]}
+            found[name] += tuple(f for f in extra if (f.start, f.end) not in spans)
         if not shape and not any(found.values()):
             return "personal", None  # the common case: nothing to store beyond the level
         doc: dict[str, object] = {
@@ -358,6 +371,43 @@ class CustomerFieldScreen:
 
 
 REVIEW_KEY: Final = "_review"
+
+
+def _same_case_letters(before: str, after: str) -> bool:
+    return (before.islower() and after.islower()) or (before.isupper() and after.isupper())
+
+
+def rejoin_lines(text: str) -> tuple[str, list[int]] | None:
+    """``text`` with each line break inside a word removed, and each of its characters' offsets
+    in ``text``; None when no line break falls between two letters of the same case.
+
+    A customer field broken inside a word (``alzhe⏎imers``, ``bank⏎rupt``, ``R⏎IP``) hides the
+    word from the term lists; a line break of a real address mostly stands before a capital after
+    a small letter, or before a digit (``Oak Road⏎Bristol``), and where it does not (``OAK
+    ROAD⏎BRISTOL``) the joined word is only a second reading, matched as a whole word.  Spaces
+    and tabs around the break go with it.  Linear: each line break looks at the spaces beside it
+    once.
+    """
+    if "\n" not in text:
+        return None
+    keep = [True] * len(text)
+    found = False
+    size = len(text)
+    for brk in (i for i, ch in enumerate(text) if ch == "\n"):
+        left = brk
+        while left > 0 and text[left - 1] in " \t\r":
+            left -= 1
+        right = brk + 1
+        while right < size and text[right] in " \t":
+            right += 1
+        if left > 0 and right < size and _same_case_letters(text[left - 1], text[right]):
+            for i in range(left, right):
+                keep[i] = False
+            found = True
+    if not found:
+        return None
+    positions = [i for i in range(size) if keep[i]]
+    return "".join(text[i] for i in positions), positions
 
 
 def review_reason(problems: Iterable[str], categories: Iterable[str]) -> str:

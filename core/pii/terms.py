@@ -31,9 +31,14 @@ def compile_terms(terms: dict[str, tuple[str, ...]], *, word_bounded: bool) -> r
         f"(?P<{cat}>{_alternation(terms[cat])})" for cat in SENSITIVE_CATEGORIES if cat in terms
     )
     if word_bounded:
-        # a Latin term glued to Chinese or Japanese text still stands alone (李娜deceased): the
-        # boundary is a word character of another kind than those scripts' (see _word_char)
-        return re.compile(rf"(?<![^\W{_CJK_RANGES}]|')(?:{groups})(?![^\W{_CJK_RANGES}]|')", re.IGNORECASE)
+        # a Latin term glued to Chinese or Japanese text still stands alone (李娜deceased), and so
+        # does one glued to a number (RIP2023, RIP_2023, Bankruptcy2020: in the skeleton, digits
+        # inside a word are leetspeak already read as letters, and an underscore between two
+        # letters is a space already): the boundary is a letter of another kind than those
+        # scripts' (see _word_char)
+        return re.compile(
+            rf"(?<![^\W\d_{_CJK_RANGES}]|')(?:{groups})(?![^\W\d_{_CJK_RANGES}]|')", re.IGNORECASE
+        )
     return re.compile(f"(?:{groups})", re.IGNORECASE)
 
 
@@ -110,9 +115,10 @@ def _edge_run(items: Sequence[tuple[Any, Any]], *, last: bool) -> str:
 
 
 def _word_char(ch: str) -> bool:
-    """A character that glues to an English term's edge: letters, digits, ``_`` and ``'``, but not
-    kana or ideographs (Chinese is written without spaces, so ``李娜deceased`` holds the word)."""
-    return (ch.isalnum() and _CJK_CHAR.match(ch) is None) or ch in "_'"
+    """A character that glues to an English term's edge: letters and ``'``, but not digits or
+    ``_`` (``RIP2023``, ``RIP_2023`` hold the word) nor kana or ideographs (Chinese is written
+    without spaces, so ``李娜deceased`` holds the word)."""
+    return (ch.isalpha() and _CJK_CHAR.match(ch) is None) or ch == "'"
 
 
 class TermPrefilter:

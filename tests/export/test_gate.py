@@ -341,3 +341,24 @@ def test_a_name_line_over_an_address_line_is_no_phrase() -> None:
     assert gate().check(letter(text, **values)) == ()
     text = "Our thoughts are with you after your son passed\nAway Road, Leeds LS1 1AA\n"
     assert gate().check(letter(text, postal_address="Away Road, Leeds LS1 1AA")) != ()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "1200 SW Main St, Portland, OR 97201-1234",  # ZIP+4
+        "Rua Augusta 12, São Paulo - SP, 01310-100",  # Brazilian CEP
+        "1-1 Chiyoda, Chiyoda-ku, Tokyo 100-0001",  # Japanese postcode
+    ],
+)
+def test_a_postcode_with_many_digits_is_no_stray_phone_number(address: str) -> None:
+    text = f"Ann Lee\n{address}\n\nOur sale starts now.\n"
+    assert gate().check(letter(text, full_name="Ann Lee", postal_address=address)) == ()
+
+
+def test_a_phone_number_in_an_address_is_still_withheld() -> None:
+    address = "12 King Street, Leeds LS1 4AP (ring 0161 496 0000)"
+    text = f"Ann Lee\n{address}\n\nOur sale starts now.\n"
+    assert GateReason(FOREIGN_IDENTIFIER, "postal_address") in gate().check(
+        letter(text, postal_address=address)
+    )

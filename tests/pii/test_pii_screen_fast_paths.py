@@ -187,7 +187,7 @@ def _rules_name(outer: list[str]) -> str | None:
     joined = "".join(outer)
     mixed_case = fs._mixed_case(joined)
     all_caps = joined == joined.upper() and joined != joined.lower()
-    name_words = function_words = initials = 0
+    name_words = function_words = initials = small_letters = 0
     stop = fs._stop_words()
     count = len(outer)
     for i, word in enumerate(outer):
@@ -205,6 +205,11 @@ def _rules_name(outer: list[str]) -> str | None:
         if low in fs._TITLE_SUFFIXES and i > 0 and outer[i - 1].lower() in HONORIFICS:
             continue
         if len(low) == 1:
+            # the later rule on small letters standing alone (issue 12 red team)
+            if mixed_case and not word[0].isupper() and "'" not in word and "’" not in word:
+                small_letters += 1
+                if small_letters >= 2:
+                    return fs.NAME_EXTRA_TEXT
             continue
         name_words += 1
         capitalised = word[0].isupper()
@@ -225,7 +230,8 @@ def _rules_name(outer: list[str]) -> str | None:
 
 def _rules_address(raw: list[str], *, strict: bool) -> bool:
     """_address_words_ok before its words were read once each (d3a6252), verbatim, with the later
-    rule on single letters in a row (af2e5af) added where the new loop has it."""
+    rules on single letters in a row (af2e5af) and on one long lower-case word (issue 12 red
+    team) added where the new loop has them."""
     fs = field_shape
     words = [w.rstrip(".") for w in raw]
     lows = [w.lower() if w.isascii() else fs._low(w) for w in words]
@@ -257,6 +263,13 @@ def _rules_address(raw: list[str], *, strict: bool) -> bool:
         if mixed_case and word[0].islower():
             lower_run += 1
             if lower_run >= 3:
+                return False
+            # the later rule on one long lower-case word that names nothing after it
+            after = [w for w in raw[i + 1 :] if not (w.islower() and len(w) < 5)]
+            names_after = bool(after) and (
+                len(after[0]) >= 2 and after[0][0].isupper() and not after[0].isupper() and after[0].isalpha()
+            )
+            if len(raw[i]) >= 5 and raw[i].isalpha() and not names_after and not fs._in_place(words, i):
                 return False
         else:
             lower_run = 0

@@ -30,6 +30,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"passed on (?:in \d{4}|last (?:week|month|year)|peacefully|suddenly|recently)",
         r"(?:sadly|suddenly|peacefully|tragically) passed",
         r"passed (?:in |on )?(?:\d{4}|last (?:week|month|year)|recently|suddenly|peacefully|unexpectedly)",
+        r"passed_?\d{4}",  # glued to its year: Passed2023, passed_2023
         _REL + r" (?:has |had |)passed",
         r"passing of " + _DET + r"(?:\w++ )?" + _REL,
         r"rip(?! (?:off|offs|up|out|through|into|apart|open|down|current|tide|cord|saw|stop)\b)",
@@ -78,6 +79,16 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"probate",
         r"estate of the late",
         r"(?:execut(?:ors?|rix|rices)|exors?|personal representatives?) of",
+        # CRM shorthand: date of death (DOD 2022, d.o.d. 12/3/22), next of kin told, bereavement
+        # abbreviated (bereavmt, bereavt), the executor of an estate, end of life
+        r"(?:dod|date of death)[:_ ]{0,2}\d",
+        r"date of death",
+        r"(?:nok|next of kin) (?:informed|notified|advised|told|contacted|aware|dealing)",
+        r"bereave?me?n?t",
+        r"estate of (?:the )?late",
+        r"execut(?:ors?|rix|rices)",
+        r"exors?",
+        r"end of life",
     ),
     "accident": (
         r"(?:car|road|traffic|motorbike|motorcycle|bike|cycling|work|workplace|serious|bad|skiing|"
@@ -116,6 +127,13 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"hiv (?:positive|\+)",
         r"radiotherapy",
         r"diagnos(?:ed|is)",
+        # dx: a diagnosis in medical shorthand (terminal dx, ca dx, dx of MS)
+        r"(?:terminal|ca|cancer|new|recent|ms|mnd|dementia) dx",
+        r"dx (?:of|with)",
+        r"mnd",
+        r"motor neuron disease",
+        r"stroke (?:victim|patient|survivor|sufferer)",
+        r"(?:had|suffered|has had|recovering from) (?:a |)(?:mild |minor |major |massive |)stroke",
         r"hospitali[sz]ed",
         r"in hospital",
         r"hospital",
@@ -209,6 +227,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"stress leave",
         r"burn(?:ed|t)? ?out",
         r"sectioned",
+        r"mh (?:issues?|problems?|condition|crisis|team)",
     ),
     "addiction": (
         r"addict(?:ed|ion|s)?",
@@ -222,6 +241,10 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"gambling",
         r"gambler",
         r"drug (?:use|abuse|habit|problem)s?",
+        r"(?:drug|heroin|crack|cocaine|iv drug|substance) (?:users?|addicts?|misusers?)",
+        r"od'?d",
+        r"overdosed",
+        r"aa (?:members?|meetings?|sponsor)",
         r"substance (?:abuse|misuse)",
         r"overdose[ds]?",
         r"heroin",
@@ -307,6 +330,10 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"money (?:troubles|problems|worries)",
         r"financial (?:hardship|difficult(?:y|ies)|trouble|problems)",
         r"CCJ",
+        # debt solutions in shorthand: debt management plan, debt relief order
+        r"dmp",
+        r"debt (?:management|mgmt|mgt) plan",
+        r"debt relief order",
         r"county court judgm?ent",
         r"defaulted",
         r"missed (?:\w++ )?(?:payments|repayments)",

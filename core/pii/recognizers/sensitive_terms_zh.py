@@ -212,6 +212,7 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
     ),
     "pregnancy": (
         "胎死腹中",
+        "死胎",
         "没保住",
         "怀孕",
         "怀上",
@@ -251,6 +252,7 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "寻短见",
         "抑郁症",
         "抑郁",
+        "忧郁症",
         "焦虑症",
         "焦虑",
         "心理咨询",
