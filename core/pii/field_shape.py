@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from core.pii import address_words
 from core.pii.ascii_twin import ascii_twin
 from core.pii.gazetteer import english_stop_words, given_names_raw, is_known_name
 from core.pii.normaliser import ZERO_WIDTH, fold_words, register_word_cache
@@ -75,19 +76,26 @@ KINSHIP: Final = frozenset(
     "son sons daughter daughters wife husband mother father mum mom dad child children kid kids baby "
     "brother sister parents widow widower spouse partner family grandson granddaughter".split()
 )
-STREET_TYPES: Final = frozenset(
-    "road rd street st lane ln way avenue ave close cl drive dr place pl court ct crescent cres terrace tce "
-    "hill grove gardens gdns park square sq row walk mews view green rise parade boulevard blvd highway hwy "
-    "circle cir path alley wharf quay yard gate bridge end side field fields cottages villas heights "
-    "via viale piazza rue calle avenida strasse straße weg platz laan straat vej gatan".split()
+#: Street types: the words below, and those of 30 countries' postal data (core.pii.address_words).
+STREET_TYPES: Final = (
+    address_words.street_types()
+    | address_words.street_words_before()
+    | frozenset(
+        "road rd street st lane ln way avenue ave close cl drive dr place pl court ct crescent cres terrace tce "
+        "hill grove gardens gdns park square sq row walk mews view green rise parade boulevard blvd highway hwy "
+        "circle cir path alley wharf quay yard gate bridge end side field fields cottages villas heights "
+        "via viale piazza rue calle avenida strasse straße weg platz laan straat vej gatan".split()
+    )
 )
-UNIT_WORDS: Final = frozenset(
+#: Unit words: the words below and the unit formats of 30 countries (core.pii.address_words).
+UNIT_WORDS: Final = address_words.unit_words() | frozenset(
     "flat apt apartment unit suite floor fl room rm block building bldg house no number po box basement "
     "ground first second third fourth top rear front upper lower c/o co care estate tower court lodge "
     "farm cottage manor hall mill barn studio entrance door back annex annexe".split()
 )
 ADDRESS_FUNCTION_WORDS: Final = frozenset(
     "of the and on upon in at by under over next to off near opposite behind above below via "
+    "am an im auf bei ob zum zur dem sur sous lès les aux "  # German and French place names: Mühldorf am Inn
     "de la le les du des del della di da do dos das van von der den el al los las y e "
     "one two three four five six seven eight nine ten eleven twelve".split()
 )

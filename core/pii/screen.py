@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Final
 
+from core.pii import address_words
 from core.pii.analysis import Analysis, Finding, sensitive_type
 from core.pii.ascii_twin import ascii_twin
 from core.pii.field_shape import KINSHIP, STREET_TYPES, check_field
@@ -61,6 +62,18 @@ FIELD_KINDS: Final[Mapping[str, str]] = {
 REVIEW_REASON_CHARS: Final = 64
 SENSITIVE_FIELD: Final = "sensitive_field"
 
+#: Words that name a building or an institution rather than a way: "Cancer Centre", "Rehab Clinic",
+#: "Christian Mission" name a place of care or of worship, not a street, so a term before them is
+#: never exempted as a street's name (the shape check still counts them as address words).
+_FACILITY_WORDS: Final = frozenset(
+    "centre center centres centers centreway clinic unit ward home house hall station mission lodge "
+    "retreat rest camp village villages club union unions reserve manor manors towers tower block mall".split()
+)
+#: The types of a way, of many countries (core.pii.address_words): in an address, a capitalised term
+#: before one, or a street's name running to one in capitalised words, is the street's name.  (Any
+#: text's own exemption, :data:`_STREET_AFTER`, keeps its short list: "wheelchair access" in a note is
+#: no street.)
+_THOROUGHFARES: Final = STREET_TYPES - _FACILITY_WORDS
 _STREET_AFTER: Final = re.compile(
     r" ?(?:road|rd|street|st|lane|ln|way|avenue|ave|close|drive|dr|place|pl|court|ct|crescent|terrace|"
     r"hill|grove|gardens|park|square|sq|row|walk|mews|view|green|rise|parade|boulevard|blvd|highway|"
@@ -73,9 +86,13 @@ _STREET_AFTER: Final = re.compile(
     r"|(?:[\u4e00-\u65ce\u65d0-\u9fff]{1,4}族)*+自治[区州县旗]"
 )
 _WORDS: Final = re.compile(r"[^\W\d_]+")
+_STREET_BEFORE_WORDS: Final = address_words.street_words_before() | frozenset(
+    "via viale piazza piazzale corso largo rue avenue boulevard calle avenida plaza rua strada ulica ul".split()
+)
 _STREET_BEFORE: Final = re.compile(
-    r"(?:^|[^\w'])(?:via|viale|piazza|piazzale|corso|largo|rue|avenue|boulevard|calle|avenida|plaza|"
-    r"rua|strada|ulica|ul) (?:(?:de|del|della|di|da|do|dos|das|des|du|la|le) )?$"
+    r"(?:^|[^\w'])(?:"
+    + "|".join(re.escape(word) for word in sorted(_STREET_BEFORE_WORDS, key=len, reverse=True))
+    + r") (?:(?:de|del|della|di|da|do|dos|das|des|du|la|le) )?$"
 )
 _STREET_NAME_WORDS: Final = 3
 """The most words after a term that a street's name may hold before its street type."""
@@ -86,8 +103,8 @@ def _street_named(after: list[str]) -> bool:
     in capitalised words to a street type: the term begins the street's name."""
     for word in after:
         low = word.rstrip(".").lower()
-        if low in STREET_TYPES:
-            return True
+        if low in _THOROUGHFARES and word[:1].isupper():
+            return True  # a capitalised street type: "Christian Spur", "Church Dip", "Michael Part"
         if not (word.isalpha() and word.istitle()) or low in KINSHIP or low in _RUNS_ON:
             return False
     return False
@@ -104,7 +121,7 @@ _REGION_OR_POSTCODE: Final = re.compile(
     r"(?:[A-Z]{2,3}\s{1,3})?[A-Z0-9]{1,5}(?:[\s\-][A-Z0-9]{1,4})?|[A-Z]{2,3}"
 )
 #: Words that begin a place's name before a person's name (New Christian, Port Elizabeth).
-_PLACE_PREFIXES: Final = frozenset(
+_PLACE_PREFIXES: Final = address_words.town_prefixes() | frozenset(
     "new north south east west port fort mount mt lake saint st upper lower great little old".split()
 )
 

@@ -102,3 +102,38 @@ def test_the_autonomous_region_exemption_is_linear() -> None:
     from core.pii.screen import _STREET_AFTER
 
     assert _STREET_AFTER.match("族" * 5000 + "x") is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Flat 93, Christian Stravenue, Brownhaven, DN7V 2NJ",  # USPS street types (core.pii.address_words)
+        "Studio 10E, Christian Spur, West Rebecca, TQ3 8GR",
+        "Suite 655 66 Church Dip, East Duane, QLD, 2036",  # Australia Post's
+        "5 Ryan Part, North Michelle, VIC, 2978",
+        "613, More Marg, Jhansi-624441",  # India's Marg, Nagar
+        "26/006, More Nagar, Alappuzha 052309",
+        "243, chemin Gay, 48654 Sainte Virginie",  # a French word before the street's name
+        "Briemerplatz 40, 13534 Mühldorf am Inn",  # German place names
+    ],
+)
+def test_streets_of_many_countries_are_streets(address: str) -> None:
+    level, _analysis = CustomerFieldScreen().screen_fields(
+        {"full_name": "Ann Lee", "postal_address": address}
+    )
+    assert level == "personal", address
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Flat 2, Cancer Centre, Leeds LS1 1AA",  # a place of care is no street
+        "12 Elm Road, Christian Mission, Leeds LS1 1AA",
+        "12 Elm Road, Leeds LS1 1AA, wheelchair access",
+    ],
+)
+def test_a_facility_or_a_remark_after_a_term_is_no_street(address: str) -> None:
+    level, _analysis = CustomerFieldScreen().screen_fields(
+        {"full_name": "Ann Lee", "postal_address": address}
+    )
+    assert level == "sensitive", address
