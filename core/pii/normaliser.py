@@ -297,8 +297,11 @@ def _leet_word(text: str) -> bool:
     """
     if _LEET_CHAR.search(text) is None:
         return False
-    # a postcode-shaped word too: its leetspeak reading is a variant (aw4y)
-    return any(_TWO_LETTERS.search(run.group(0)) is not None for run in _LEET_RUN.finditer(text))
+    for run in _LEET_RUN.finditer(text):
+        word = run.group(0)
+        if _TWO_LETTERS.search(word) is not None and _POSTCODE_SHAPE.fullmatch(word) is None:
+            return True
+    return False
 
 
 def _is_cjk(ch: str) -> bool:
@@ -849,17 +852,13 @@ def _ascii_leet(
                 continue  # a digit or symbol that is no leetspeak (2, 6, 8, 9)
             leet = len(_LEET_CHAR.findall(word))
             letters = len(word) - leet - word.count("'")
-            if not leet or letters < 2 or letters < leet:
+            if not leet or letters < 2 or letters < leet or _POSTCODE_SHAPE.fullmatch(word):
                 continue
             if chars is None:
                 chars = list(joined)
-            postcode = _POSTCODE_SHAPE.fullmatch(word) is not None
             for k in range(a, b):
                 c = joined[k]
                 if c in LEET:
-                    if postcode:  # SW1A, or aw4y: read as letters only in the variant
-                        alt_at.append((k, LEET[c]))
-                        continue
                     if c in _LEET_ALT:
                         alt_at.append((k, _LEET_ALT[c]))
                     chars[k] = LEET[c]
@@ -998,14 +997,14 @@ def _word_tokens(original: str, out_c: list[str], out_s: list[int], out_e: list[
             elif c != "'":
                 break
         else:
-            if leet and letters >= 2 and letters >= leet:
-                postcode = _POSTCODE_SHAPE.fullmatch("".join(out_c[a:b])) is not None
+            if (
+                leet
+                and letters >= 2
+                and letters >= leet
+                and not _POSTCODE_SHAPE.fullmatch("".join(out_c[a:b]))
+            ):
                 for k in range(a, b):
                     if out_c[k] in LEET and k not in drop:
-                        if postcode:  # SW1A, or aw4y: read as letters only in the variant
-                            variants.append(k)
-                            alt_of[k] = LEET[out_c[k]]
-                            continue
                         if out_c[k] in _LEET_ALT:
                             variants.append(k)
                             alt_of[k] = _LEET_ALT[out_c[k]]

@@ -263,7 +263,7 @@ def test_the_outbound_gate_answers_in_the_worker_as_in_the_caller() -> None:
         letter(2, "上官婉儿", "北京市朝阳区建国路88号"),  # a name only the model reads
         letter(3, "王伟寡妇", "北京市朝阳区建国路88号"),
         letter(4, "Mrs Ann Lee (RIP)", "12 King Street, Leeds LS1 4AP"),
-        letter(5, "Ann Lee", "12 Elm Road, Leeds LS1 4AP S0n P4ss3d Aw4y"),
+        letter(5, "Ann Lee", "12 Elm Road, Leeds LS1 4AP S0n P4ss3d Aw4y (RIP)"),
         letter(6, "陳大文 兒子車禍過世", "香港九龍彌敦道1號"),
         letter(7, "Sofia Marino", "Via Roma 9, Roma"),
     ]
