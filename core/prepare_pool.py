@@ -157,6 +157,19 @@ def _from_wire(wire: _Wire) -> list[Outcome]:
     return [item if item is None or isinstance(item, HushError) else PreparedCustomer(*item) for item in wire]
 
 
+def open_slot(claims: Any, key: int, *, timeout: float) -> bool:
+    """Put chunk ``key`` in its claim slot, to be claimed once (see :func:`claim`); False when the
+    slots' lock could not be had within ``timeout`` seconds (its holder may have been killed)."""
+    lock = claims.get_lock()
+    if not lock.acquire(timeout=timeout):
+        return False
+    try:
+        claims.get_obj()[key % SLOTS] = key
+    finally:
+        lock.release()
+    return True
+
+
 def claim(claims: Any, key: int, *, timeout: float) -> bool | None:
     """Take chunk ``key`` for this process (the import's chunks, and the export gate's).
 
@@ -416,15 +429,10 @@ class PreparePool:
 
     def _open_slot(self, key: int) -> bool:
         """Put chunk ``key`` in its claim slot; False (and the workers stopped) when the lock is lost."""
-        lock = self._claims.get_lock()
-        if not lock.acquire(timeout=WAIT_SECONDS * 20):
-            self._lost_lock()
-            return False
-        try:
-            self._claims.get_obj()[key % SLOTS] = key
-        finally:
-            lock.release()
-        return True
+        if open_slot(self._claims, key, timeout=WAIT_SECONDS * 20):
+            return True
+        self._lost_lock()
+        return False
 
     def _lost_lock(self) -> None:
         """The slots' lock is held and not released: a worker died holding it (or hangs). Go on without."""

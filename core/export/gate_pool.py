@@ -60,7 +60,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from core.export.gate import GateReason, Letter, LetterGate
-from core.prepare_pool import CLAIMED, SLOTS, claim, default_workers, fork_context
+from core.prepare_pool import CLAIMED, SLOTS, claim, default_workers, fork_context, open_slot
 
 CHUNK: Final = 100
 """Letters per unit of work (some 5-10 ms of the gate): the worker and the caller share a page by chunks."""
@@ -346,15 +346,10 @@ class GatePool:
         """Put chunk ``key`` in its claim slot; False (and the worker stopped) when the lock is lost."""
         if key - self._first_outstanding >= SLOTS:
             raise RuntimeError("too many chunks in flight: collect earlier pages first")
-        lock = self._claims.get_lock()
-        if not lock.acquire(timeout=WAIT_SECONDS * 20):
-            self._lose_worker()
-            return False
-        try:
-            self._claims.get_obj()[key % SLOTS] = key
-        finally:
-            lock.release()
-        return True
+        if open_slot(self._claims, key, timeout=WAIT_SECONDS * 20):
+            return True
+        self._lose_worker()
+        return False
 
     def collect(self, ticket: GateTicket) -> list[_Reasons]:
         """The reasons for each of ``ticket``'s letters, in order (an empty tuple lets a letter out).
