@@ -342,8 +342,8 @@ class PreparePool:
                 process.join(timeout=10)
         for process in self._processes:
             if process.is_alive():
-                process.terminate()
-                process.join()
+                process.kill()  # SIGKILL: a handler the worker inherited (a server's SIGTERM) cannot catch it
+                process.join(timeout=5)
         self._tasks.cancel_join_thread()
         self._tasks.close()
         for conn in self._results:
