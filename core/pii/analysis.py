@@ -17,6 +17,8 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
+#: 1.4.9: sympathy worded other ways (saddened to learn of, thoughts are with you, share your grief, get
+#: well soon, 痛失至亲, 在天之灵, 早日康复).
 #: 1.4.8: the postcode-shaped leetspeak reading of 1.4.6 is withdrawn (it sent most UK addresses, whose
 #: postcodes hold 0, 1, 3, 4, 5 or 7, down the slow path of the skeleton: the import screen cost 3x).
 #: 1.4.7: terms glued to a number or an underscore (RIP2023); separators between Chinese characters dropped
@@ -30,7 +32,7 @@ from core.errors import InputError
 #: 1.4.2: a trademark-shaped Latin word (iPad) or a file extension in a Chinese note is no name;
 #: places named after a people or a person (宁夏回族自治区, Christian Oval) are no sensitive term.
 #: 1.4.1: Chinese everyday uses of terms, names.
-ANALYSER_VERSION: Final = "hushdb-pii/1.4.8"
+ANALYSER_VERSION: Final = "hushdb-pii/1.4.9"
 
 #: A date to the day keeps its year only when that year is fewer than this many years back (HIPAA Safe
 #: Harbor, 45 CFR 164.514(b)(2)(i)(C): all elements of dates except the year, but the year too where it

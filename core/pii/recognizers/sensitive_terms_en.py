@@ -51,11 +51,23 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"griev(?:e|es|ed|ing)",
         r"grief",
         r"mourn(?:s|ed|ing)?",
-        r"sorry (?:for|about) " + _DET + r"(?:\w++ )?loss",
+        r"sorry (?:for|about|4) " + _DET + r"(?:\w++ )?loss",
+        # sympathy written other ways: "saddened to hear of your loss", "our thoughts are with you",
+        # "we share your sorrow", "your sudden loss", "in loving remembrance"
+        r"saddened (?:to (?:hear|learn|read)|by|at) (?:of |about )?"
+        + _DET
+        + r"(?:\w++ )?(?:loss|passing|death|news)",
+        r"(?:recent|sad|tragic|sudden|terrible|devastating|heartbreaking|untimely) (?:loss|passing)",
+        r"thoughts (?:and prayers )?are with (?:you|your|them|the family|his|her)",
+        r"share (?:in )?(?:your|their|his|her|the family'?s?) (?:sorrow|grief|pain|sadness)",
+        r"in (?:loving )?remembrance",
+        r"(?:has|have|had|sadly|recently|peacefully) passed on",
+        r"(?:now|is|are) (?:at peace|in heaven)",
         r"sorry to hear (?:about|of) " + _DET + r"(?:\w++ )?(?:loss|passing|death|news)",
         r"(?:our|my|deepest|heartfelt|sincere|sincerest|warmest) (?:condolences|sympathy|sympathies)",
-        r"with (?:deepest |heartfelt |sincere |our |my )?sympathy",
+        r"with (?:love and |deepest |heartfelt |sincere |our |my )?sympathy",
         r"(?:this|such a) (?:difficult|sad|hard|painful|tragic) time",
+        r"(?:difficult|sad|hard|painful|tragic) time for (?:you|your|the family)",
         r"thinking of you (?:and your family|at this|during this)",
         r"loss of " + _DET + r"(?:\w++ )?" + _REL,
         r"died",
@@ -114,6 +126,9 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"(?:A ?& ?E|A and E|emergency room)",
     ),
     "health": (
+        # a wish of recovery says the reader is ill
+        r"get well soon",
+        r"(?:speedy|swift|quick|full|fast) recovery",
         r"cancer",
         r"tumou?rs?",
         r"chemo(?:therapy)?",
