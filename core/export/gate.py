@@ -47,7 +47,6 @@ included: "sorry for your loss", 节哀) or a customer's contact details is refu
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -59,6 +58,7 @@ from sqlalchemy.engine import Engine
 from core.crypto import normalise_email, normalise_phone
 from core.errors import InputError
 from core.export.fields import DERIVED_FIELDS, FREE_TEXT_FIELDS
+from core.forksafe import ForkSafeLock
 from core.models import customers_t
 from core.pii.field_shape import check_field
 from core.pii.language import has_cjk
@@ -362,7 +362,7 @@ class _Crossings:
 
 _MATCHERS: list[tuple[TermMatcher, TermMatcher]] = []
 _CROSSINGS: list[_Crossings] = []
-_MATCHERS_LOCK: Final = threading.Lock()
+_MATCHERS_LOCK: Final = ForkSafeLock()  # the gate worker is forked
 
 
 def _matchers() -> tuple[TermMatcher, TermMatcher]:

