@@ -30,6 +30,8 @@ with the same code.  A rejected row comes back as its :class:`HushError`
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
 import gc
@@ -37,7 +39,9 @@ import multiprocessing
 import os
 import pickle
 import queue
+import resource
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,7 +49,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from operator import attrgetter
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from core.errors import HushError
 from core.records import CustomerInput
@@ -122,6 +126,36 @@ def fork_context() -> Any:
     return multiprocessing.get_context("fork")
 
 
+FORK_LOCK: Final = threading.Lock()
+"""Held while this process forks a worker (``gc.freeze`` and the fork go together: two imports or
+exports in a server's threads would otherwise undo each other's freeze)."""
+
+_PR_SET_PDEATHSIG: Final = 1
+_PR_SET_DUMPABLE: Final = 4
+
+
+def harden_worker(parent: int) -> None:
+    """A forked worker's process state (the import's prepare worker, the export's gate worker): none of
+    the server's signal handlers (uvicorn's SIGTERM handler
+    would make a terminate a no-op; a SIGHUP would wake the server's event loop through the inherited
+    wake-up descriptor), dies with the thread that forked it, no core dump, not ptrace-able by others
+    of the same user (it holds letters and, by the fork, the key ring)."""
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the exporting process's to handle
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            libc.prctl(_PR_SET_DUMPABLE, 0)
+    if os.getppid() != parent:
+        os._exit(0)  # the caller died before the death signal was armed
+
+
 def _prepare_values(store: CustomerStore, items: Sequence[_Values], now: dt.datetime) -> list[Outcome]:
     """Prepare a chunk; the random bytes of its ids and data keys come from one CSPRNG read."""
     out: list[Outcome] = []
@@ -192,13 +226,13 @@ def claim(claims: Any, key: int, *, timeout: float) -> bool | None:
         lock.release()
 
 
-def _worker_main(store: CustomerStore, tasks: Any, claims: Any, results: Connection) -> None:
+def _worker_main(store: CustomerStore, tasks: Any, claims: Any, results: Connection, parent: int) -> None:
     """The forked worker: the store arrives by inheritance, not by pickling; it never uses the database.
 
     Results go out through a thread so that the worker goes on with the next
     chunk while the caller is busy inserting and not yet reading.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle
+    harden_worker(parent)
     outbox: queue.SimpleQueue[tuple[int, _Wire | None, Exception | None] | None] = queue.SimpleQueue()
 
     def send() -> None:
@@ -207,7 +241,6 @@ def _worker_main(store: CustomerStore, tasks: Any, claims: Any, results: Connect
 
     sender = threading.Thread(target=send, name="hushdb-import-results", daemon=True)
     sender.start()
-    parent = os.getppid()
     while True:
         try:
             task = tasks.get(timeout=1.0)
@@ -360,26 +393,27 @@ class PreparePool:
         self._claims = self._context.Array("q", [CLAIMED] * SLOTS)
         # Objects that exist at the fork are never collected in the worker: it cannot finalise
         # (close, roll back) a database connection it inherited, and copies fewer pages.
-        gc.freeze()
-        try:
-            for _ in range(self.workers):
-                reader, writer = self._context.Pipe(duplex=False)
-                process = self._context.Process(
-                    target=_worker_main,
-                    args=(self.store, self._tasks, self._claims, writer),
-                    name="hushdb-import-worker",
-                    daemon=True,
-                )
-                process.start()
-                writer.close()  # only the worker writes: if it dies, the caller reads end-of-file
-                self._processes.append(process)
-                self._results.append(reader)
-        except OSError:  # no more processes: prepare in-process
-            self._broken = True
-            self._stop(graceful=False)
-            return False
-        finally:
-            gc.unfreeze()
+        with FORK_LOCK:
+            gc.freeze()
+            try:
+                for _ in range(self.workers):
+                    reader, writer = self._context.Pipe(duplex=False)
+                    process = self._context.Process(
+                        target=_worker_main,
+                        args=(self.store, self._tasks, self._claims, writer, os.getpid()),
+                        name="hushdb-import-worker",
+                        daemon=True,
+                    )
+                    process.start()
+                    writer.close()  # only the worker writes: if it dies, the caller reads end-of-file
+                    self._processes.append(process)
+                    self._results.append(reader)
+            except OSError:  # no more processes: prepare in-process
+                self._broken = True
+                self._stop(graceful=False)
+                return False
+            finally:
+                gc.unfreeze()
         return True
 
     def submit(self, items: Sequence[CustomerInput | None], *, now: dt.datetime) -> Ticket:

@@ -41,15 +41,10 @@ dump core or be traced (it holds letters and, by the fork, the key ring).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import os
 import pickle
 import queue
-import resource
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -60,7 +55,16 @@ from types import TracebackType
 from typing import Any, Final
 
 from core.export.gate import GateReason, Letter, LetterGate
-from core.prepare_pool import CLAIMED, SLOTS, claim, default_workers, fork_context, open_slot
+from core.prepare_pool import (
+    CLAIMED,
+    FORK_LOCK,
+    SLOTS,
+    claim,
+    default_workers,
+    fork_context,
+    harden_worker,
+    open_slot,
+)
 
 CHUNK: Final = 100
 """Letters per unit of work (some 5-10 ms of the gate): the worker and the caller share a page by chunks."""
@@ -73,15 +77,10 @@ ANSWER_SECONDS: Final = 30.0
 the first one may load the Chinese model): past it the worker is taken for stuck and killed, and its
 chunks are checked in the caller."""
 
-FORK_LOCK: Final = threading.Lock()
-"""Held while this process forks a gate worker (``gc.freeze`` and the fork go together)."""
-
 _Reasons = tuple[GateReason, ...]
 _WireLetter = tuple[str, str, dict[str, str], bool, dict[str, str]]
 #: Per letter: its reasons, or None when the worker left it to the caller (it needs a look-up).
 _WireReasons = list[tuple[tuple[str, str], ...] | None]
-_PR_SET_PDEATHSIG: Final = 1
-_PR_SET_DUMPABLE: Final = 4
 
 
 class LookupDeferred(Exception):
@@ -119,27 +118,6 @@ def _check_wire(gate: LetterGate, wire: list[_WireLetter]) -> _WireReasons:
     return out
 
 
-def _harden_worker(parent: int) -> None:
-    """The worker's process state: none of the server's signal handlers (uvicorn's SIGTERM handler
-    would make a terminate a no-op; a SIGHUP would wake the server's event loop through the inherited
-    wake-up descriptor), dies with the thread that forked it, no core dump, not ptrace-able by others
-    of the same user (it holds letters and, by the fork, the key ring)."""
-    with contextlib.suppress(ValueError):
-        signal.set_wakeup_fd(-1)
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the exporting process's to handle
-    with contextlib.suppress(OSError, AttributeError, ValueError):
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-            libc.prctl(_PR_SET_DUMPABLE, 0)
-    if os.getppid() != parent:
-        os._exit(0)  # the caller died before the death signal was armed
-
-
 def _worker_main(
     gate: LetterGate,
     in_worker: Callable[[], None] | None,
@@ -155,7 +133,7 @@ def _worker_main(
     while the caller is busy writing and not yet reading.  Ends with ``os._exit``: nothing
     inherited (buffered output, connections) is flushed or closed here.
     """
-    _harden_worker(parent)
+    harden_worker(parent)
     parent_end.close()  # the caller's end of the answers' pipe
     if in_worker is not None:
         in_worker()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import time
 import uuid
 from dataclasses import replace
@@ -555,3 +556,21 @@ def test_the_pool_warms_the_store_up_before_it_forks(hush: Hush, monkeypatch: py
         signal.alarm(0)
     assert events == [f"warm {prepare_pool.WARM_UP_ROWS}", "fork"]  # once, before the only fork
     assert [p.external_id for p in out if isinstance(p, PreparedCustomer)] == [f"E{i:04d}" for i in range(40)]
+
+
+def test_the_worker_drops_the_importing_processs_signal_handlers(hush: Hush) -> None:
+    """An import run from a process with its own SIGTERM handler (a server, a job runner): the worker
+    does not keep it, so a SIGTERM ends the worker, and closing the pool does not wait on it."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        with PreparePool(hush.writes.store, workers=1, chunk=2) as pool:
+            ticket = pool.submit([customer(i) for i in range(6)], now=utcnow())
+            assert pool.started
+            worker = pool._processes[0]
+            os.kill(worker.pid or 0, signal.SIGTERM)
+            worker.join(timeout=10)
+            assert worker.exitcode == -signal.SIGTERM
+            outcomes = pool.collect(ticket)  # the dead worker's chunks are prepared here
+        assert all(isinstance(o, PreparedCustomer) for o in outcomes)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
