@@ -24,6 +24,22 @@ def test_few_digit_groups_are_validated_exactly(phones: BoundedPhoneRecognizer) 
     assert "12345678" not in found
 
 
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("ask Anne (07700 900123) first", "07700 900123"),
+        ("ring (020) 7946 0958 after six", "(020) 7946 0958"),
+        ("mobile (07700 900123), evenings", "07700 900123"),
+    ],
+)
+def test_a_bracket_around_a_number_stays_outside_it(
+    phones: BoundedPhoneRecognizer, text: str, number: str
+) -> None:
+    """A masked number in brackets leaves both brackets ("(<PHONE_NUMBER>)"); an area code's own
+    brackets are part of the number."""
+    assert number in {text[r.start : r.end] for r in phones.analyze(text, ["PHONE_NUMBER"])}
+
+
 def test_a_table_of_numbers_is_masked_unparsed_not_parsed(phones: BoundedPhoneRecognizer) -> None:
     text = ", ".join(str(10_000_000 + i) for i in range(EXACT_GROUPS + 10))
     found = phones.analyze(text, ["PHONE_NUMBER"])

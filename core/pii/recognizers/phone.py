@@ -55,7 +55,10 @@ class BoundedPhoneRecognizer(PhoneRecognizer):
         for region in self.supported_regions:
             matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency, max_tries=MAX_TRIES)
             for match in matcher:
-                results.append(self._result(match.start, match.end, self.SCORE, f"region {region}"))
+                start = match.start
+                if text.startswith("(", start) and ")" not in match.raw_string:
+                    start += 1  # "(07700 900123)": the bracket around the number, not an area code's
+                results.append(self._result(start, match.end, self.SCORE, f"region {region}"))
         deduped: list[RecognizerResult] = EntityRecognizer.remove_duplicates(results)
         return deduped
 
