@@ -35,6 +35,8 @@ def _masked(engine: PiiEngine, text: str) -> str:
         ),  # a mention running on into the text
         ("//@爱改名的人:好好玩", "爱改名的人", "好好玩"),  # a mention closed by a colon stays whole
         ("积分可以在物美超市购物", "物美超市", "购物"),  # a named facility
+        ("客户谢天明和妻子宋佳想换一套餐桌", "宋佳", "想换一套餐桌"),  # a kinship word, the name, its verb
+        ("记者马力）", "马力", "记者"),  # an ordinary noun after a title, closed: a name
     ],
 )
 def test_found_in_context(engine: PiiEngine, text: str, secret: str, kept: str) -> None:
@@ -70,6 +72,8 @@ def test_one_character_name_everywhere_it_is_a_word(engine: PiiEngine) -> None:
         "请允许我向大家介绍一下",  # 向 is a surname, but here a preposition
         "公司的驾驶员集体出行",  # a noun after a noun of agent is not a name
         "消费者权利受法律保护",
+        "她说要和老公商量。",  # a verb after a kinship word is the predicate, not a name
+        "我问了经理，经理同意。",  # the same after a title
     ],
 )
 def test_ordinary_words_survive(engine: PiiEngine, text: str) -> None:
