@@ -107,12 +107,11 @@ TERMS_ZH: Final[dict[str, tuple[str, ...]]] = {
         "殡仪馆",
         "遗产继承",
         "英年早逝",
-        # sympathy: the loss of a relative, grief, a farewell to the dead
+        # sympathy: the loss of a relative, grief, the dead (not 一路走好: as often "have a safe journey")
         "痛失(?:爱子|爱女|亲人|至亲|家人|父亲|母亲|父母|双亲|丈夫|妻子|老伴|儿子|女儿|孩子|骨肉)",
         "失去了?(?:至亲|亲人|爱子|爱女|老伴|丈夫|妻子|儿子|女儿|孩子|父亲|母亲|双亲)",
         "(?:深感|万分|无比|沉痛)悲痛",
         "悲痛欲绝",
-        "一路走好",
         "在天之灵",
         "逝者",
     ),

@@ -69,8 +69,8 @@ _NOT_IN_TRANSLITERATION: Final = frozenset("我你您的了们吗呢吧啊")
 _ENDS_TRANSLITERATION: Final = _NOT_IN_TRANSLITERATION | frozenset("与和及")
 # the model's tags of ordinary content words: nouns, verbs, adjectives and their adverbial and nominal uses
 _ORDINARY_TAGS: Final = frozenset({"n", "v", "a", "vn", "vd", "ad", "an"})
-# the model's tags of verbs, adjectives and adverbs (a clause's predicate)
-_PREDICATE_WORD_TAGS: Final = frozenset({"v", "vd", "vn", "a", "ad", "d"})
+# the model's tags of verbs (a clause's predicate; an adjective may be a given name: 经理舒畅，)
+_PREDICATE_WORD_TAGS: Final = frozenset({"v", "vd"})
 _DOT_NAME: Final = re.compile(rf"(?P<v>{_HAN}{{1,8}}(?:[{_DOTS}](?:{_HAN}{{1,10}}|[A-Z]\.?(?=[{_DOTS}])))+)")
 _TRIGGER: Final = (
     r"(?:我叫|名叫|叫做|姓名|名字|联系人|收件人|客户|顾客|用户|患者|病人|"
@@ -178,7 +178,7 @@ class ChineseNameRecognizer(LocalRecognizer):
         starts = {s for s, _, _ in words}
         ends = {e for _, e, _ in words}
         common = {(s, e) for s, e, tag in words if tag not in _NAMEISH}
-        # verbs and adjectives: after a title or a kinship word they are the predicate ("和老公商量。",
+        # verbs: after a title or a kinship word they are the predicate ("和老公商量。",
         # "经理同意。"), never a name, even closed by punctuation
         predicates = {(s, e) for s, e, tag in words if tag in _PREDICATE_WORD_TAGS}
         predicate_starts = {s for s, _ in predicates}
