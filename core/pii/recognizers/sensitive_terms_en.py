@@ -101,6 +101,10 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"execut(?:ors?|rix|rices)",
         r"exors?",
         r"end of life",
+        r"(?:the )?late (?:mrs?|ms|miss|dr|sir|lady|lord|revd?|prof)",
+        # died, abbreviated with the year: "mum d. 2021", "(d.2019)"
+        _REL + r" d\.? ?(?:19|20)\d\d",
+        r"\(d\. ?(?:19|20)\d\d\)",
     ),
     "accident": (
         r"(?:car|road|traffic|motorbike|motorcycle|bike|cycling|work|workplace|serious|bad|skiing|"
@@ -195,6 +199,8 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"hospice",
         r"medical condition",
         r"health (?:problems?|issues?|condition|scare)",
+        r"(?:in|out of|came out of) a coma",
+        r"comatose",
     ),
     "pregnancy": (
         r"pregnan(?:t|cy|cies)",
@@ -313,6 +319,13 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"marriage (?:ended|broke down|breakdown|counselling)",
         r"family court",
         r"child support",
+        # a child in care or adopted; abuse in the family
+        r"(?:foster|fostered) (?:child|kid|son|daughter|care|carer|parents?)",
+        r"(?:in|taken into|left) care (?:as a child|system)",
+        r"(?:was|were|is|been) adopted",
+        r"adopted (?:son|daughter|child|kids?|as a baby)",
+        r"(?:child|sexual|emotional|physical) abuse",
+        r"abused as (?:a )?(?:child|kid|teen(?:ager)?)",
     ),
     "financial_distress": (
         r"bankrupt(?:cy)?",
@@ -352,6 +365,11 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"county court judgm?ent",
         r"defaulted",
         r"missed (?:\w++ )?(?:payments|repayments)",
+        r"homeless(?:ness)?",
+        r"sleeping rough",
+        r"(?:no|of no) fixed abode",
+        r"benefits? claimant",
+        r"(?:on|claims?|claiming) (?:jsa|esa|pip|dla|housing benefit|income support)",
     ),
     "religion": (
         r"christian",
@@ -413,6 +431,7 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"politically active",
         r"votes? (?:labour|tory|conservative|green|reform|for)",
         r"voted (?:labour|tory|conservative|green|reform|for|leave|remain)",
+        r"(?:labour|tory|conservative|green|reform|lib dem|snp|ukip|communist) (?:voter|supporter|member|activist|councillor)s?",
         r"activist",
         r"protest(?:s|ed|ing)? (?:against|about|outside)",
         r"protesters?",
@@ -469,6 +488,10 @@ TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"immigrant",
     ),
     "criminal_record": (
+        # a victim of a crime against the person (GDPR Art. 10 data, and painful): rape, sexual assault
+        r"rape(?:d)?",
+        r"sexual(?:ly)? assault(?:ed)?",
+        r"victim of (?:crime|rape|assault|abuse|stalking|trafficking|a stabbing|an attack)",
         r"criminal (?:record|conviction|past|history)",
         r"convict(?:ed|ion|ions)",
         r"prison(?:er|ers|s)?",
