@@ -17,6 +17,9 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
+#: 1.5.0: an English word in a Chinese note is no proper noun (Hold住, extra, cheap; not Grace or Paris); a
+#: date more than 172 years back keeps its year; a phone number's brackets stay outside it; a verb after a
+#: title or kinship word is no name (和老公商量); terse remarks (dad d. 2019, the late Mrs X, homeless, coma).
 #: 1.4.9: sympathy worded other ways (saddened to learn of, thoughts are with you, share your grief, get
 #: well soon, 痛失至亲, 在天之灵, 早日康复).
 #: 1.4.8: the postcode-shaped leetspeak reading of 1.4.6 is withdrawn (it sent most UK addresses, whose
@@ -32,7 +35,7 @@ from core.errors import InputError
 #: 1.4.2: a trademark-shaped Latin word (iPad) or a file extension in a Chinese note is no name;
 #: places named after a people or a person (宁夏回族自治区, Christian Oval) are no sensitive term.
 #: 1.4.1: Chinese everyday uses of terms, names.
-ANALYSER_VERSION: Final = "hushdb-pii/1.4.9"
+ANALYSER_VERSION: Final = "hushdb-pii/1.5.0"
 
 #: A date to the day keeps its year only when that year is fewer than this many years back (HIPAA Safe
 #: Harbor, 45 CFR 164.514(b)(2)(i)(C): all elements of dates except the year, but the year too where it
@@ -41,9 +44,17 @@ ANALYSER_VERSION: Final = "hushdb-pii/1.4.9"
 YEAR_KEPT_WITHIN: Final = 80
 
 
+#: Past this many years back a year is history: the longest human life (122 years) and the 50 years after
+#: death for which HIPAA still protects a decedent's health information (45 CFR 160.103, "protected health
+#: information" excludes a person dead more than 50 years).  A date there tells no one's age.
+HISTORY_BEFORE: Final = 172
+
+
 def year_kept(year: int, *, today: dt.date | None = None) -> bool:
-    """Whether a date's (four-digit) year may stay in clear: fewer than YEAR_KEPT_WITHIN years back."""
-    return year > (today or dt.date.today()).year - YEAR_KEPT_WITHIN
+    """Whether a date's (four-digit) year may stay in clear: fewer than YEAR_KEPT_WITHIN years back, or
+    more than HISTORY_BEFORE (the month and day are masked either way)."""
+    this_year = (today or dt.date.today()).year
+    return year > this_year - YEAR_KEPT_WITHIN or year < this_year - HISTORY_BEFORE
 
 
 Language = Literal["en", "zh", "mixed"]

@@ -350,6 +350,7 @@ WARM_UP_TEXTS: Final[tuple[str, ...]] = (
     "ｗａｒｍ ｕｐ: Jоhn's mother passed away; he is in hospital. Dr. Smith, 12 High Street, Leeds LS1 4AP.",
     "王先生說他住在北京市朝陽區建國路1號，電話13800138000，身份证11010519491231002X。",
     "Customer 李咏 called about the order from Shanghai; 已发送目录。Follow up next week.",
+    "客户Eric说沙发有点cheap，价格要Hold住。",  # English words in a Chinese note: the word lists load
 )
 
 

@@ -172,7 +172,7 @@ def surnames() -> frozenset[str]:
         found.update(_FIRST_COLUMN.findall(path.read_text(encoding="ascii").lower()))
     except (ImportError, OSError, UnicodeDecodeError) as exc:
         raise ConfigError("the census surname list (package names) is missing or damaged") from exc
-    found |= {fold(n) for n in _faker_names("last_names")}
+    found |= {fold(n) for n in faker_names("last_names")}
     return frozenset(n for n in found if n)
 
 
@@ -182,7 +182,7 @@ def chinese_surnames() -> frozenset[str]:
     from core.pii.zh_convert import to_simplified
 
     out: set[str] = set()
-    for name in _faker_names("last_names", prefix="zh"):
+    for name in faker_names("last_names", prefix="zh"):
         if name and all("\u3400" <= c <= "\u9fff" for c in name) and len(name) <= 2:
             out.add(name)
             out.add(to_simplified(name))
@@ -191,7 +191,7 @@ def chinese_surnames() -> frozenset[str]:
     return frozenset(out)
 
 
-def _faker_names(attribute: str, *, prefix: str = "") -> list[str]:
+def faker_names(attribute: str, *, prefix: str = "") -> list[str]:
     try:
         import faker.providers.person as person
     except ImportError as exc:

@@ -69,6 +69,14 @@ def test_year_kept_window() -> None:
     today = dt.date(2026, 12, 7)
     assert year_kept(2013, today=today) and year_kept(1947, today=today) and year_kept(2030, today=today)
     assert not year_kept(1946, today=today) and not year_kept(1891, today=today)
+    assert not year_kept(1855, today=today)  # a person born then may have died within the last 50 years
+    assert year_kept(1853, today=today) and year_kept(1545, today=today)  # history: no one's age
+
+
+def test_a_date_in_history_keeps_its_year(engine: PiiEngine) -> None:
+    out, _ = _dates(engine, "波城古堡始建于1545年3月5日，客户1935年3月5日出生", "zh")
+    assert "1545年" in out and "3月5日，" not in out, out
+    assert "1935" not in out, out
 
 
 @pytest.mark.parametrize("text", ["客户3月5日到店", "客戶三月五日來店"])

@@ -57,6 +57,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from core.pii.analysis import SENSITIVE_CATEGORIES, sensitive_type, year_kept
 from core.pii.gazetteer import chinese_surnames
+from core.pii.latin_words import english_run, english_word
 from core.pii.nlp import ZH_WORDS
 from core.pii.recognizers.sensitive_terms_zh import (
     GROUP_TERMS_ZH,
@@ -583,6 +584,22 @@ def latin_common_word(text: str, start: int, end: int) -> bool:
     )
 
 
+# an English word as it is written in running text: lower case, or capitalised ("cheap", "Hold")
+_WORD_CASE: Final = re.compile(r"[a-z]+|[A-Z][a-z]+")
+
+
+def latin_english_word(word: str) -> bool:
+    """Whether a Latin word that the model reads as a proper noun of a Chinese note is an English word
+    used as one: in lower case or capitalised, an English word that is no personal name or place
+    ("Hold住", "好莱坞的extra", "像条狗cheap？"), or three or more common English words written together
+    ("Itisright", "Ineedyou"); see :mod:`core.pii.latin_words`.  A word that is also a given name or a
+    family name ("Grace", "Rose", "Will") stays a name, and so does a word in capitals ("SHE", "WE").
+
+    Only the proper-noun reading is left so: where the model reads the word as a person when names are
+    weighed up ("castle一家", "heat答："), it stays a name (:func:`latin_common_word`)."""
+    return _WORD_CASE.fullmatch(word) is not None and (english_word(word) or english_run(word))
+
+
 def _is_title(text: str, start: int, end: int) -> bool:
     """A Latin name quoted whole as a title ("《Quake3》", "“Frostbite”"), followed by the class of
     thing it names ("Steam平台", "MP5冲锋枪", "Slayers战队"…), or an abbreviation in capitals with the year
@@ -766,6 +783,7 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 and not any(a <= start < b for a, b in urls)
                 and not _is_title(text, start, end)
                 and not latin_common_word(text, start, end)
+                and not latin_english_word(word)
                 and _VERSUS.fullmatch(word) is None
             ):
                 out.append(RecognizerResult("PROPER_NOUN", start, end, 0.6))
@@ -775,7 +793,8 @@ class ChineseEntityRecognizer(LocalRecognizer):
             elif _named_facility(text, start, head_start, end, tag, head_tag, words[k - 1][2] if k else "w"):
                 out.append(RecognizerResult("LOCATION", start, end, 0.5))
         for i in range(1, len(words) - 1):
-            # a proper noun that is where something is or happens: "在塞拉图、", "位于瑞穗", not "在微博上"
+            # a proper noun that is where something is or happens: "在塞拉图、", "位于瑞穗", not "在微博上";
+            # nor a product named before its class ("来自腾讯新闻客户端": a client, "在某某平台")
             (ps, pe, _), (s, e, tag) = words[i - 1], words[i]
             if (
                 tag == "nz"
@@ -783,6 +802,7 @@ class ChineseEntityRecognizer(LocalRecognizer):
                 and text[ps:pe] in _TO_OR_AT
                 and words[i + 1][2] != "f"
                 and not text[s:e].isascii()
+                and _PRODUCT_CLASS.match(text, e) is None
             ):
                 out.append(RecognizerResult("LOCATION", s, e, 0.5))
         out.extend(RecognizerResult("ADDRESS", s, e, 0.8) for s, e in address_runs(words, text, places))
