@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Final
 
@@ -136,4 +136,96 @@ def town_prefixes() -> frozenset[str]:
     return _collect(_TOWN_PREFIX_ATTRS)
 
 
-__all__ = ["street_types", "street_words_before", "town_prefixes", "unit_words"]
+#: Locales whose street types, words before a street's name (not Finland's: those are street names),
+#: unit words and divisions are read besides :data:`LOCALES`, every word of each entry: Vietnamese,
+#: Hungarian, Finnish, Croatian, Slovak, Ukrainian, Russian and Azerbaijani addresses write them in
+#: lower case (đường, phường, thành phố; utca, tér; katu, polku; ulica, cesta; вулиця, площа; küçəsi).
+_MORE_LOCALES: Final = (
+    "vi_VN", "hu_HU", "fi_FI", "hr_HR", "sk_SK", "zu_ZA", "es_AR", "es_CO", "uk_UA", "ru_RU", "az_AZ", "el_GR",
+)  # fmt: skip
+#: Of those, the locales whose words before a street's name are street names themselves (Finland's).
+_NAMES_BEFORE: Final = frozenset({"fi_FI"})
+#: Attributes that name the divisions of a country, or the words that end a town's name (Phường,
+#: Quận, Thị xã; Faker's town suffixes: -ville, los altos): address words, read word by word.
+_DIVISION_ATTRS: Final = ("city_suffixes", "city_prefixes")
+
+
+#: A word of letters of any Latin range (Vietnamese đường, phường), apostrophes and inner hyphens.
+_ANY_WORD: Final = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
+
+
+@cache
+def _more_providers() -> tuple[tuple[str, object], ...]:
+    import faker.providers.address as address
+
+    have = {module.name for module in pkgutil.iter_modules(address.__path__)}
+    found: list[tuple[str, object]] = []
+    for locale in _MORE_LOCALES:
+        if locale in have:
+            provider = getattr(importlib.import_module(f"{address.__name__}.{locale}"), "Provider", None)
+            if provider is not None:
+                found.append((locale, provider))
+    return tuple(found)
+
+
+def _entries(values: object) -> tuple[object, ...]:
+    """A Faker attribute's entries: a list or a tuple, or the keys of a weighted mapping (hu_HU)."""
+    if isinstance(values, list | tuple | Mapping):
+        return tuple(values)
+    return ()
+
+
+def _all_words(values: Iterable[object]) -> set[str]:
+    """Every word of every literal entry (``Thành phố`` gives thành and phố; ``los bajos`` los, bajos)."""
+    out: set[str] = set()
+    for value in values:
+        if isinstance(value, str) and "{" not in value:
+            for word in _ANY_WORD.findall(_PLACEHOLDER.sub(" ", value)):
+                word = word.lower()
+                if len(word) >= 2:
+                    out.add(word)
+    return out
+
+
+@cache
+def more_street_types() -> frozenset[str]:
+    """The street types (suffixes) and words before a street's name of :data:`_MORE_LOCALES`,
+    lower case (đường, phố, hẻm; utca, tér, körút; katu, tie, polku)."""
+    out: set[str] = set()
+    for locale, provider in _more_providers():
+        attrs = _STREET_ATTRS if locale in _NAMES_BEFORE else _STREET_ATTRS + _BEFORE_ATTRS
+        for attr in attrs:
+            out |= _all_words(_entries(getattr(provider, attr, None)))
+    return frozenset(out)
+
+
+@cache
+def more_unit_words() -> frozenset[str]:
+    """The words of the unit formats of :data:`_MORE_LOCALES` (local, oficina, dto, piso, torre)."""
+    out: set[str] = set()
+    for _locale, provider in _more_providers():
+        for attr in _UNIT_ATTRS:
+            out |= _all_words(_entries(getattr(provider, attr, None)))
+    return frozenset(out)
+
+
+@cache
+def division_words() -> frozenset[str]:
+    """Words of the divisions of a country and of the words that end or begin a town's name, of
+    every locale read here (phường, quận, xã, thành, phố; ville, borough, los, altos, bajos)."""
+    out: set[str] = set()
+    for _locale, provider in (*_providers(), *_more_providers()):
+        for attr in _DIVISION_ATTRS:
+            out |= _all_words(_entries(getattr(provider, attr, None)))
+    return frozenset(out)
+
+
+__all__ = [
+    "division_words",
+    "more_street_types",
+    "more_unit_words",
+    "street_types",
+    "street_words_before",
+    "town_prefixes",
+    "unit_words",
+]

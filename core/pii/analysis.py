@@ -17,6 +17,8 @@ from core.errors import InputError
 
 #: Bump whenever recognizers, word lists or thresholds change: stored analyses
 #: with another version are re-analysed before export.
+#: 1.5.1: the skeleton reads long leetspeak (p4553d), short leet beside it (1n m3m0ry 0f), a number glued to a
+#: capitalised word (Stage4Cancer), a mixed-case postcode-shaped word (Re5t); misspelt terms in fields.
 #: 1.5.0: an English word in a Chinese note is no proper noun (Hold住, extra, cheap; not Grace or Paris); a
 #: date more than 172 years back keeps its year; a phone number's brackets stay outside it; a verb after a
 #: title or kinship word is no name (和老公商量); terse remarks (dad d. 2019, the late Mrs X, homeless, coma).
@@ -35,7 +37,7 @@ from core.errors import InputError
 #: 1.4.2: a trademark-shaped Latin word (iPad) or a file extension in a Chinese note is no name;
 #: places named after a people or a person (宁夏回族自治区, Christian Oval) are no sensitive term.
 #: 1.4.1: Chinese everyday uses of terms, names.
-ANALYSER_VERSION: Final = "hushdb-pii/1.5.0"
+ANALYSER_VERSION: Final = "hushdb-pii/1.5.1"
 
 #: A date to the day keeps its year only when that year is fewer than this many years back (HIPAA Safe
 #: Harbor, 45 CFR 164.514(b)(2)(i)(C): all elements of dates except the year, but the year too where it

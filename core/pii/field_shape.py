@@ -24,6 +24,15 @@ gazetteer), postcodes and capitalised proper names; a bracketed remark, a clause
 (pronouns, auxiliaries, a verb form that is no place) or sentence punctuation
 is extra text.
 
+Addresses of many countries write some of their words in lower case: the street types,
+unit words and division words of more of Faker's locales (Vietnamese đường, phường; Hungarian
+utca; Finnish katu; Slovak, Croatian, Ukrainian, Russian; Spanish oficina) are address words,
+a lower-case street name stands before its street type or house number (Petőfi sándor utca,
+Na delih 549), and a part of the address that is a place's own name written with a function
+word (Pity Me) is a place.  Titles and post-nominals of every locale of Faker's person
+provider (drg., Hj., г-н) are no name words; a name of ideographs may be written family name,
+space, given name (山本 京助).
+
 Known names come from the given-name dictionary (gender-guesser) and the
 surname lists (census, faker) in :mod:`core.pii.gazetteer`, loaded only when a
 word needs them.  Every check is linear in the field's length and fields longer
@@ -70,7 +79,8 @@ POST_NOMINALS: Final = frozenset(
 )
 PARTICLES: Final = frozenset(
     "van von der den de del della dei degli di da du des la le lo los las al el bin binti bint ibn ben bat "
-    "ap mac st ste dos das do y e zu ter ten af av abu umm nee née geb and & of".split()
+    "ap mac st ste dos das do y e zu ter ten af av abu umm nee née geb and & of "
+    "het en und".split()  # Dutch van het, Dutch and German double names: van X en van Y, von und zu
 )
 KINSHIP: Final = frozenset(
     "son sons daughter daughters wife husband mother father mum mom dad child children kid kids baby "
@@ -134,7 +144,7 @@ _ZH_SENTENCE: Final = re.compile(r"[。！？!?；;：:]")
 _CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOKEN: Final = re.compile(
     r"(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?)|(?P<num>\d+[A-Za-z]{0,2})|(?P<open>[(\[{<（【「『])"
-    r"|(?P<close>[)\]}>）】」』])|(?P<star>[*#@!?;:|~^=+/\\\"“”。！？；：])|(?P<sep>[,，&.·\-–—_'’])|(?P<space>\s+)"
+    r"|(?P<close>[)\]}>）】」』])|(?P<star>[*#@!?;:|~^=+/\\\"“”。！？；：])|(?P<sep>[,，&.·\-–—_'’°])|(?P<space>\s+)"
     r"|(?P<other>.)",
     re.DOTALL,
 )
@@ -150,7 +160,7 @@ _PLAIN_ADDRESS: Final = re.compile(r"[A-Za-z0-9 ,.'\-&_\n/#]++")
 # (no bracket, no sentence mark, no symbol), in which the tokeniser finds only words, numbers,
 # separators and spaces; its words and numbers are then exactly the matches of _WIDE_TOKEN.
 _PLAIN_NAME_WIDE: Final = re.compile(r"[\w ,.'’\-&]++")
-_PLAIN_ADDRESS_WIDE: Final = re.compile(r"[\w ,.'’\-&\n/#]++")
+_PLAIN_ADDRESS_WIDE: Final = re.compile(r"[\w ,.'’\-&\n/#°]++")  # ° of N° 2648, 3° piano
 _WIDE_TOKEN: Final = re.compile(r"([^\W\d_]++(?:['’\-][^\W\d_]++)*+\.?)|\d++[A-Za-z]{0,2}")
 _NUMBER: Final = "0"
 """How an address's words list a number (numbers stand beside region codes)."""
@@ -170,12 +180,13 @@ class _Tok:
 
 
 class _DropTable(dict[int, str | None]):
-    """``str.translate`` table: invisible characters and marks (Cf, Mn, Me) removed, filled on
+    """``str.translate`` table: invisible characters and marks (Cf, Mn, Me, Mc) removed, filled on
     first sight of a character (characters only, never text; bounded by :data:`_MAX_CHARS`)."""
 
     def __missing__(self, code: int) -> str | None:
         ch = chr(code)
-        kept = None if ch in ZERO_WIDTH or unicodedata.category(ch) in ("Cf", "Mn", "Me") else ch
+        # (Mc: the vowel signs of Indic scripts, no letters of their own: राहुल reads as one word)
+        kept = None if ch in ZERO_WIDTH or unicodedata.category(ch) in ("Cf", "Mn", "Me", "Mc") else ch
         if len(self) < _MAX_CHARS:
             self[code] = kept
         return kept
@@ -215,7 +226,8 @@ def _tokens(value: str) -> tuple[list[_Tok], bool]:
 def _scripts(word: str) -> set[str]:
     if word.isascii():
         return {"LATIN"}
-    return {_script(ch) for ch in word if ch.isalpha()}
+    # a modifier letter (the apostrophe ʼ of Ukrainian Марʼяна) belongs to no script of its own
+    return {_script(ch) for ch in word if ch.isalpha() and unicodedata.category(ch) != "Lm"}
 
 
 @lru_cache(maxsize=_MAX_CHARS)
@@ -301,6 +313,45 @@ _N_VERB_SHAPE: Final = 256  # reads as a verb form (-ed, -ing), or one of its hy
 _N_KINSHIP: Final = 512
 
 
+_TITLE_ATTRS: Final = ("prefixes", "prefixes_female", "prefixes_male", "prefixes_nonbinary")
+_SUFFIX_ATTRS: Final = ("suffixes", "suffixes_female", "suffixes_male", "suffixes_nonbinary")
+
+
+@lru_cache(maxsize=1)
+def faker_titles() -> frozenset[str]:
+    """The forms of address, titles and post-nominals of every locale of Faker's person provider
+    (a maintained package the name lists come from already): drg., Ir., Hj., slečna, S.Pt, M.Farm,
+    read word by word, lower case, as :func:`_low` reads a word.  Words of the name lists
+    themselves are left out (a title is never a given or family name here)."""
+    import importlib
+    import pkgutil
+
+    try:
+        import faker.providers.person as person
+    except ImportError:
+        return frozenset()
+    out: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
+        except (ImportError, AttributeError):
+            continue
+        for attr in (*_TITLE_ATTRS, *_SUFFIX_ATTRS):
+            values = getattr(provider, attr, ())
+            if not isinstance(values, list | tuple | dict):
+                continue
+            for value in values:
+                if isinstance(value, str):
+                    out.update(_low(w) for w in _WIDE_TOKEN_WORD.findall(value) if len(w) >= 2)
+                    whole = value.strip().rstrip(".")
+                    if " " not in whole and len(whole) >= 2:
+                        out.add(_low(whole))  # a title with a hyphen: г-н, г-жа
+    return frozenset(w for w in out if w and not _known_name(w) and w not in _stop_words())
+
+
+_WIDE_TOKEN_WORD: Final = re.compile(r"[^\W\d_]+")
+
+
 def _name_word_reading(word: str) -> tuple[int, str]:
     """``(flags, low)`` of one word of a name (as the tokeniser found it, a final dot included).
 
@@ -316,7 +367,7 @@ def _name_word_reading(word: str) -> tuple[int, str]:
         if len(_scripts(word)) > 1:
             return flags | _N_MIXED, word
         low = _low(word)
-    if low in _NAME_SKIP:
+    if low in _NAME_SKIP or low in faker_titles():
         flags |= _N_SKIP
     if low in _TITLE_SUFFIXES:
         flags |= _N_TITLE_END
@@ -370,21 +421,69 @@ def _address_word_reading(raw: str) -> int:
     else:
         low = _low(word)
     flags = 0
-    if low in _ADDRESS_PLAIN or len(low) <= 1:
+    more_plain, more_streets = _more_address_words()
+    written_plain, written_streets = (
+        _more_written_words() if not word.isascii() else (frozenset(), frozenset())
+    )
+    written = word.lower()
+    if low in _ADDRESS_PLAIN or low in more_plain or written in written_plain or len(low) <= 1:
         flags |= _A_PLAIN
     if low == _NUMBER:
         flags |= _A_NUMBER
     if _region_code(word):
         flags |= _A_REGION
-    if low in _stop_words() or low in KINSHIP:
+    if (low in _stop_words() and low not in _CONTRACTION_PIECES) or low in KINSHIP:
         flags |= _A_CLAUSE
     if len(low) >= 5 and low.endswith(_VERB_ENDS) and word[0].islower():
         flags |= _A_VERB
-    if low in STREET_TYPES:
+    if low in STREET_TYPES or low in more_streets or written in written_streets:
         flags |= _A_STREET
     if word[0].islower():
         flags |= _A_LOWER
     return flags
+
+
+@lru_cache(maxsize=1)
+def _more_address_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(address words, street types) read as :func:`_low` reads a word (accents folded: phường
+    is phuong, straße strasse): the street types of :data:`STREET_TYPES` and of
+    :func:`core.pii.address_words.more_street_types` (Vietnamese, Hungarian, Finnish: đường, utca,
+    katu), the unit words, and the words of countries' divisions and towns' names
+    (:func:`core.pii.address_words.division_words`: phường, quận, thành phố, los altos)."""
+    streets = {_low(w) for w in address_words.more_street_types()}
+    streets |= {_low(w) for w in STREET_TYPES if not w.isascii()}
+    plain = set(streets)
+    plain |= {_low(w) for w in address_words.division_words()}
+    plain |= {_low(w) for w in UNIT_WORDS if not w.isascii()}
+    plain |= {_low(w) for w in address_words.more_unit_words()}
+    # a word whose accents fold it into an English function word (Vietnamese tổ, số: to, so) counts
+    # as written only (see _more_written_words): "to" and "so" stay function words
+    common = _stop_words() | KINSHIP
+    return frozenset(w for w in plain if w and w not in common), frozenset(
+        w for w in streets if w and w not in common
+    )
+
+
+@lru_cache(maxsize=1)
+def _more_written_words() -> tuple[frozenset[str], frozenset[str]]:
+    """The words of :func:`_more_address_words` as written, in lower case, accents kept (số, tổ,
+    đường): a word written so is an address word even where its folded form is an English word."""
+    streets = set(address_words.more_street_types())
+    plain = streets | address_words.division_words() | address_words.more_unit_words()
+    return frozenset(w for w in plain if not w.isascii()), frozenset(w for w in streets if not w.isascii())
+
+
+def _compound_street(low: str) -> bool:
+    """Whether ``low`` (a lower-case word) is a street's name glued to a street type written in lower
+    case (puistokatu, koulupolku): a type of four letters or more of :func:`_more_address_words`
+    after three letters or more."""
+    return any(
+        len(end) >= _MIN_COMPOUND_END - 1 and len(low) - len(end) >= _MIN_COMPOUND_END and low.endswith(end)
+        for end in _more_address_words()[1]
+    )
+
+
+_MIN_COMPOUND_END: Final = 4
 
 
 @lru_cache(maxsize=WORD_CACHE_SIZE)
@@ -419,7 +518,10 @@ def _zh_name_ok(core: str) -> bool:
             return True  # 老王, 小李, 阿明
     if "·" in core or "・" in core:
         parts = re.split(r"[·・]", core)
-        return 2 <= len(parts) <= 4 and all(1 <= len(p) <= 5 for p in parts)
+        # a transliterated name (约翰·史密斯): its parts are syllables of names, one of a single
+        # character at most; a word with a dot between each character (孩·子·没·了) is no name
+        single = sum(1 for p in parts if len(p) == 1)
+        return 2 <= len(parts) <= 4 and all(1 <= len(p) <= 5 for p in parts) and single <= 1
     surnames = chinese_surnames()
     for size in (2, 1):
         if len(core) > size and core[:size] in surnames and 1 <= len(core) - size <= 2:
@@ -471,6 +573,8 @@ def _check_name(value: str, *, fast: bool) -> str | None:
     text = _clean(value).strip()
     if not text:
         return None
+    if "(" in text:
+        text = _GENDER_ENDING.sub("", text)  # Sr(a)., Dr(a).: a title for either
     if _digits_in_words(text):
         return NAME_EXTRA_TEXT
     plain = text.isascii()
@@ -486,6 +590,8 @@ def _check_name(value: str, *, fast: bool) -> str | None:
             return NAME_EXTRA_TEXT
         latin = _CJK.sub(" ", text)
         core = "".join(ch for ch in text if _CJK.match(ch) or ch in "·・")
+        if _FAMILY_SPACE_GIVEN.fullmatch(text) is not None:
+            return None  # a family name, a space, a given name (Japanese: 山本 京助)
         if not _zh_name_ok(core):
             return NAME_EXTRA_TEXT
         return _check_name(latin, fast=fast) if latin.strip() else None
@@ -504,6 +610,10 @@ def _check_name(value: str, *, fast: bool) -> str | None:
     return _name_words_problem(outer, list(map(_name_word_reading, outer)))
 
 
+_FAMILY_SPACE_GIVEN: Final = re.compile(r"[\u4e00-\u9fff]{1,3} [\u4e00-\u9fff]{1,3}")
+"""A name of ideographs written family name first, a space, then the given name (山本 京助, 王 伟)."""
+_GENDER_ENDING: Final = re.compile(r"(?<=[^\W\d_])\((?:a|as|o|os|e|es)\)")
+"""A title's other gender glued to it in brackets (Sr(a)., Dr(a)., Estimado(a)): one title."""
 _ORDINAL: Final = re.compile(r"\d{1,3}(?:st|nd|rd|th)\.?,?", re.IGNORECASE)
 
 
@@ -600,13 +710,80 @@ def _nickname(inner: Sequence[_Tok]) -> bool:
     )
 
 
+_KANA: Final = re.compile(r"[\u30a0-\u30ff]")
+"""Katakana after a Japanese house number: a building's name (コーポ, ハイツ), which Chinese remarks never hold."""
+_ZH_DIVISIONS: Final = frozenset("省市区县州盟旗镇乡縣區鎮鄉")
+_ZH_DIVISION_CHARS: Final = 12
+_ZH_SEPARATORS: Final = " \t,，、"
+
+
+def _zh_division_after(tail: str) -> bool:
+    """Whether what follows a Chinese house number is the town, county or province, after a comma
+    (…12号, 郑州市; …8号 浙江省杭州市): ideographs only, a division's character last, a few at most."""
+    rest = tail.strip(_ZH_SEPARATORS)
+    return (
+        2 <= len(rest) <= _ZH_DIVISION_CHARS
+        and rest[-1] in _ZH_DIVISIONS
+        and all("\u4e00" <= ch <= "\u9fff" for ch in rest)
+    )
+
+
 def check_address(value: str) -> str | None:
     """``address_extra_text`` when ``value`` holds more than an address, else None."""
     return _check_address(value, fast=True)
 
 
+_PART: Final = re.compile(r"[^,;\n]++")
+_TITLE_WORD: Final = re.compile(r"[A-Z][a-z]++")
+_NAMED_PART_WORDS: Final = 3
+_PLACE_STANDIN: Final = "Place"
+#: Pieces of English contractions that spaCy lists as stop words (ca of ca-n't, nt, ve, re, ll): no
+#: clause in an address (Ca' De' Stefani).
+_CONTRACTION_PIECES: Final = frozenset({"ca", "nt", "ve", "re", "ll"})
+
+
+def _named_parts(value: str) -> str | None:
+    """``value`` with each part of it (between commas, semicolons and line breaks) that is a place's
+    own name written as one: one to three capitalised words, a function word among them but not
+    first (Pity Me; More alone, as a street of India), no kinship word, no verb form, and no word of
+    the sensitive terms (the screen reads those), replaced by a stand-in place name; None when no
+    part is.  A remark in capitals begins with its function word (In Psych Ward, Is Gay) or holds
+    a kinship word or a verb form (Son Passed, Wife Has Died).  Linear: each part is read once."""
+    changed = False
+    out: list[str] = []
+    pos = 0
+    for part in _PART.finditer(value):
+        words = part.group(0).split()
+        if not (1 <= len(words) <= _NAMED_PART_WORDS) or not all(_TITLE_WORD.fullmatch(w) for w in words):
+            continue
+        lows = [w.lower() for w in words]
+        stops = [w in _stop_words() and w not in _CONTRACTION_PIECES for w in lows]
+        if not any(stops) or (stops[0] and len(words) > 1):
+            continue
+        if any(w in KINSHIP or _verb_form(w) for w in lows):
+            continue
+        a, b = part.span()
+        out.append(value[pos:a])
+        out.append(_PLACE_STANDIN)
+        pos = b
+        changed = True
+    if not changed:
+        return None
+    out.append(value[pos:])
+    return "".join(out)
+
+
 def _check_address(value: str, *, fast: bool) -> str | None:
     """:func:`check_address`; ``fast=False`` as :func:`_check_name` (the slow path of the tests)."""
+    problem = _check_address_once(value, fast=fast)
+    if problem is not None and len(value) <= MAX_CHECKED_CHARS:
+        named = _named_parts(value)
+        if named is not None and _check_address_once(named, fast=fast) is None:
+            return None  # a place named with a function word: Pity Me, More (a street of India)
+    return problem
+
+
+def _check_address_once(value: str, *, fast: bool) -> str | None:
     if len(value) > MAX_CHECKED_CHARS:
         return ADDRESS_EXTRA_TEXT
     text = _clean(value).strip()
@@ -635,10 +812,16 @@ def _check_address(value: str, *, fast: bool) -> str | None:
         if re.search(r"[(\[（【]", text) or _ZH_SENTENCE.search(text):
             return ADDRESS_EXTRA_TEXT
         end = max(text.rfind(c) for c in _ZH_ADDRESS_ENDS)
-        if end >= 0 and len(_CJK.findall(text[end + 1 :])) >= 2:
+        tail = text[end + 1 :]
+        if (
+            end >= 0
+            and len(_CJK.findall(tail)) >= 2
+            and not _zh_division_after(tail)
+            and not _KANA.search(tail)
+        ):
             return ADDRESS_EXTRA_TEXT  # words after the house number: a remark, not an address
         latin = _CJK.sub(" ", text)
-        return _check_address(latin, fast=fast) if re.search(r"[A-Za-z]{2}", latin) else None
+        return _check_address_once(latin, fast=fast) if re.search(r"[A-Za-z]{2}", latin) else None
     # Words, with each number as the one-character token "0" (numbers stand beside region codes).
     toks, balanced = _tokens(text)
     if not balanced or any(t.kind in ("star", "other") and t.text not in "#/" for t in toks):
@@ -693,6 +876,8 @@ def _address_flags_ok(raw: Sequence[str], flags: Sequence[int], *, strict: bool)
                 len(raw[i]) >= _MIN_LOWER_REMARK
                 and raw[i].isalpha()
                 and not _names_after(raw, i + 1)
+                and not _street_name_before(raw, flags, i)  # sándor utca, Na delih 549
+                and not _compound_street(_low(raw[i]))
                 and not _in_place([w.rstrip(".") for w in raw], i)
             ):
                 # one long lower-case word in a capitalised address that names nothing after it
@@ -724,10 +909,34 @@ def _part_ends_in_remark(text: str) -> bool:
         if not any(w[0].isupper() for w in words[:-1]):
             continue  # a part in lower case only: its case says nothing
         low = _low(last)
-        if low in _ADDRESS_PLAIN or low in _stop_words() or _in_place(words, len(words) - 1):
+        if (
+            low in _ADDRESS_PLAIN
+            or low in _more_address_words()[0]
+            or _compound_street(low)
+            or low in _stop_words()
+            or _in_place(words, len(words) - 1)
+        ):
             continue
         return True
     return False
+
+
+def _street_name_before(raw: Sequence[str], flags: Sequence[int], i: int) -> bool:
+    """Whether the lower-case word ``raw[i]`` is part of a street's name written in lower case after
+    its first word, as Slovene, Croatian, Slovak and Hungarian addresses write it: a street type
+    follows it (Petőfi sándor utca), or the house number does, directly or after one more such
+    word (Na delih 549, Trg francoske revolucije 177).  Three words in lower case are prose
+    anyway (see :func:`_address_flags_ok`)."""
+    count = len(flags)
+    if i + 1 < count and flags[i + 1] & (_A_STREET | _A_NUMBER):
+        return True
+    return (
+        i + 2 < count
+        and bool(flags[i + 2] & _A_NUMBER)
+        and raw[i + 1].islower()
+        and raw[i + 1].isalpha()
+        and not flags[i + 1] & (_A_CLAUSE | _A_VERB)
+    )
 
 
 def _names_after(raw: Sequence[str], start: int) -> bool:

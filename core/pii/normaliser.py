@@ -140,6 +140,19 @@ _ASCII_LEET_RUN: Final = re.compile(
 )
 _WORD_SYMBOL: Final = re.compile(r"[@$!|]")
 _POSTCODE_SHAPE: Final = re.compile(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]?")
+
+
+def _postcode(word: str, written: str | None = None) -> bool:
+    """Whether ``word`` (its skeleton; ``written``: as written, when that differs) may be the
+    outward half of a postcode (SW1A, EC1A, CF10), never leetspeak: of that shape, and not written
+    in mixed case (a postcode is written in capitals, or all in small letters by a careless hand;
+    Re5t, Aw4y, Ja1l are words)."""
+    if _POSTCODE_SHAPE.fullmatch(word) is None:
+        return False
+    letters = [c for c in (word if written is None else written) if c.isalpha()]
+    return not (any(c.isupper() for c in letters) and any(c.islower() for c in letters))
+
+
 _LEET_RUN: Final = re.compile(
     r"(?<![A-Za-z0-9@$!|'])(?=[A-Za-z013457@$!|']{4})[A-Za-z']*+[013457@$!|][A-Za-z013457@$!|']*+"
     r"(?![A-Za-z0-9@$!|'])"
@@ -151,7 +164,7 @@ _ASCII_SEPARATORS: Final = re.compile(r"[ \t\n\r\f\v_.\-]{2,}|[\t\n\r\f\v_.\-]")
 _ASCII_SPACE_RUNS: Final = re.compile(r"[ \t\n\r\f\v]+|[^ \t\n\r\f\v]+")
 _ASCII_SPACE_RUN: Final = re.compile(r"[ \t\n\r\f\v]+")
 _SPELLED_HINT: Final = re.compile(r"(?<![a-z0-9])[a-z0-9](?:[ ._\-]{1,3}[a-z0-9](?![a-z0-9])){2}")
-_CASE_CHANGE: Final = re.compile(r"[a-z][A-Z]|[A-Z][A-Z][a-z]")
+_CASE_CHANGE: Final = re.compile(r"[a-z][A-Z]|[A-Z][A-Z][a-z]|[0-9][A-Z][a-z]")
 # Printable ASCII that the skeleton may change besides its case (see :func:`_needs_work`), one
 # search, linear (every repeat is possessive and its class is disjoint from what follows it):
 # an underscore, a backquote or two spaces; punctuation between two letters (Daughter.Killed,
@@ -165,6 +178,7 @@ _ASCII_WORK: Final = re.compile(
     rf"|(?<![^ ]){_ONE_CHAR_WORD}(?: (?:{_P}++ )*+{_ONE_CHAR_WORD}){{2}}"
 )
 _CJK_CHAR: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_DIGITS: Final = frozenset("0123456789")
 
 
 def _needs_work(text: str) -> bool:
@@ -299,7 +313,7 @@ def _leet_word(text: str) -> bool:
         return False
     for run in _LEET_RUN.finditer(text):
         word = run.group(0)
-        if _TWO_LETTERS.search(word) is not None and _POSTCODE_SHAPE.fullmatch(word) is None:
+        if _TWO_LETTERS.search(word) is not None and not _postcode(word):
             return True
     return False
 
@@ -410,7 +424,7 @@ def _has_case_change(text: str) -> bool:
     if text.isascii():
         return not (text.islower() or text.isupper()) and _CASE_CHANGE.search(text) is not None
     return any(
-        (a.islower() and b.isupper()) or (a.isupper() and b.isupper() and c.islower())
+        b.isupper() and (a.islower() or ((a.isupper() or a in _DIGITS) and c.islower()))
         for a, b, c in zip(text, text[1:] + " ", text[2:] + "  ", strict=False)
     )
 
@@ -534,6 +548,7 @@ class _WordViews:
     plain_alt: str | None = field(repr=False)  # the other leetspeak reading, when there is one
     edges: int  # _EDGE_* of the plain view
     case: bool  # a case change inside the word: the line gets a split-case reading too
+    leet: int = 0  # _LEET_LONG, _LEET_SHORT: what the word may hold (see _skeleton_views)
 
 
 def _edges(*views: str) -> int:
@@ -550,17 +565,29 @@ def _edges(*views: str) -> int:
     return edges
 
 
+_LEET_LONG: Final = 1  # a word that may be read as leetspeak (:func:`_leet_word`, a superset)
+_LEET_SHORT: Final = 2  # a short word read as leetspeak beside such a word (:func:`_fold_short_leet`)
+
+
+def _leet_flags(word: str) -> int:
+    flags = _LEET_LONG if _leet_word(word) else 0
+    if _SHORT_LEET.search(word.lower()) is not None:
+        flags |= _LEET_SHORT
+    return flags
+
+
 @lru_cache(maxsize=VIEW_CACHE_SIZE)
 def _word_views(word: str) -> _WordViews:
     norm = skeleton(word)
     case = not (word.islower() or word.isupper()) and _CASE_CHANGE.search(word) is not None
     edges = _edges(word.lower(), norm.text)
-    return _WordViews(norm.text, norm.variants[0] if norm.variants else None, edges, case)
+    return _WordViews(norm.text, norm.variants[0] if norm.variants else None, edges, case, _leet_flags(word))
 
 
-# Where the split-case skeleton puts a space: a lower-case letter before a capital, and before the
-# last capital of an acronym that starts a word (ADivorce).
-_CASE_SPLIT: Final = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# Where the split-case skeleton puts a space: a lower-case letter before a capital, before the
+# last capital of an acronym that starts a word (ADivorce), and before a capitalised word glued to a
+# number (Stage4Cancer).
+_CASE_SPLIT: Final = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z0-9])(?=[A-Z][a-z])")
 
 
 @lru_cache(maxsize=VIEW_CACHE_SIZE)
@@ -654,6 +681,9 @@ def _skeleton_views(text: str) -> tuple[str, ...]:
         tokens = text.split(" ")
         words = list(map(_word_views, tokens))
         plain = _joined(words)
+        leet = [word.leet for word in words if word.leet]
+        if leet and any(f & _LEET_LONG for f in leet) and any(f & _LEET_SHORT for f in leet):
+            plain = None  # short words read as leetspeak beside a long one: the whole line's reading
         if plain is not None:
             for word in words:
                 if word.case:  # a case change: the split-case reading too
@@ -703,13 +733,13 @@ def _char_skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    prev_lower = prev_upper = False
+    prev_lower = prev_upper = prev_digit = False
     for i, ch in enumerate(text):
         folded = fold_char(ch)
         if not folded:
             continue
         acronym_end = (
-            prev_upper
+            (prev_upper or prev_digit)
             and ch.isupper()
             and i + 1 < len(text)
             and text[i + 1].islower()
@@ -721,6 +751,7 @@ def _char_skeleton(text: str, *, split_case: bool = False) -> NormalisedText:
             ends.append(i)
         prev_lower = ch.islower()
         prev_upper = ch.isupper()
+        prev_digit = ch in _DIGITS
         for sub in folded:
             chars.append(sub)
             starts.append(i)
@@ -806,6 +837,49 @@ _ASCII_WORD: Final = re.compile(
 )
 
 
+def _leet_enough(letters: int, leet: int) -> bool:
+    """Whether a word of ``letters`` letters and ``leet`` leetspeak characters is read as leetspeak:
+    two letters or more, and at most two leetspeak characters for each (``pr0b4710n``,
+    ``p4553d``, ``4774ck``; a code of two letters among five digits is none)."""
+    return letters >= 2 and leet <= 2 * letters
+
+
+# A short word of letters and leetspeak digits (1n, 0f, u5, d4d, c0n, l057): read as leetspeak only
+# in a text where a longer word is (see _fold_short_leet).  Each lookahead reads at most five
+# characters from a word's start: linear.
+_SHORT_LEET: Final = re.compile(
+    r"(?<![a-z0-9'@$!|])(?=[a-z0-9]{2,5}+(?![a-z0-9'@$!|]))(?=[0-9]*+[a-z])(?=[a-z]*+[013457])"
+    r"[a-z013457]{2,5}+(?![a-z0-9'@$!|])"
+)
+
+
+def _fold_short_leet(text: str) -> str:
+    """``text`` (a skeleton where a word of four characters or more was read as leetspeak) with its
+    short words of letters and leetspeak digits read as letters too (``1n m3m0ry 0f``: in memory
+    of; ``l057 h3r 50n``: lost her son), one character for one.  Alone, such a word is a code
+    (4B, 1st, u5) and stays as written."""
+    return _SHORT_LEET.sub(_short_leet_word, text)
+
+
+def _short_leet_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if word.rstrip("0123456789").isalpha() and _trailing_digits(word, 0, len(word)):
+        return word  # letters and then a number (ccj4, debt4): the second reading keeps it so
+    return "".join(LEET.get(c, c) for c in word)
+
+
+def _trailing_digits(word: str, a: int, b: int) -> range:
+    """The positions of the digits that end ``word[a:b]`` after at least two letters
+    (``Lesbian4``, ``InDebt22``): a number glued to a word, which the second reading
+    (:attr:`NormalisedText.variants`) keeps as digits, so the word stands alone (``lesbian4``)."""
+    end = b
+    while end > a and word[end - 1].isdigit():
+        end -= 1
+    if end == b or sum(ch.isalpha() for ch in word[a:end]) < 2:
+        return range(0)
+    return range(end, b)
+
+
 def _ascii_words(low: str, a: int, b: int) -> Iterator[tuple[int, int]]:
     """The words in ``low[a:b]``, a run of :data:`_ASCII_LEET_RUN`, as :func:`_word_tokens` bounds them.
 
@@ -852,7 +926,8 @@ def _ascii_leet(
                 continue  # a digit or symbol that is no leetspeak (2, 6, 8, 9)
             leet = len(_LEET_CHAR.findall(word))
             letters = len(word) - leet - word.count("'")
-            if not leet or letters < 2 or letters < leet or _POSTCODE_SHAPE.fullmatch(word):
+            written = original[a:b] if starts is None or ends is None else original[starts[a] : ends[b - 1]]
+            if not leet or not _leet_enough(letters, leet) or _postcode(word, written):
                 continue
             if chars is None:
                 chars = list(joined)
@@ -862,14 +937,15 @@ def _ascii_leet(
                     if c in _LEET_ALT:
                         alt_at.append((k, _LEET_ALT[c]))
                     chars[k] = LEET[c]
+            alt_at.extend((k, joined[k]) for k in _trailing_digits(joined, a, b))
     if chars is None:
         return NormalisedText(original=original, text=joined, starts=starts, ends=ends)
-    text = "".join(chars)
+    text = _fold_short_leet("".join(chars))
     alts: tuple[str, ...] = ()
     if alt_at:
         for k, c in alt_at:
             chars[k] = c
-        alts = ("".join(chars),)
+        alts = (_fold_short_leet("".join(chars)),)
     return NormalisedText(original=original, text=text, starts=starts, ends=ends, variants=alts)
 
 
@@ -984,6 +1060,7 @@ def _word_tokens(original: str, out_c: list[str], out_s: list[int], out_e: list[
         run_start = t if letter else t + 1
     variants: list[int] = []
     alt_of: dict[int, str] = {}
+    folded = False
     for a, b in leet_spans:
         letters = leet = 0
         for k in range(a, b):
@@ -997,15 +1074,17 @@ def _word_tokens(original: str, out_c: list[str], out_s: list[int], out_e: list[
             elif c != "'":
                 break
         else:
-            if (
-                leet
-                and letters >= 2
-                and letters >= leet
-                and not _POSTCODE_SHAPE.fullmatch("".join(out_c[a:b]))
-            ):
-                for k in range(a, b):
-                    if out_c[k] in LEET and k not in drop:
-                        if out_c[k] in _LEET_ALT:
+            written = original[out_s[a] : out_e[b - 1]]
+            if leet and _leet_enough(letters, leet) and not _postcode("".join(out_c[a:b]), written):
+                folded = True
+                kept = [k for k in range(a, b) if k not in drop]
+                trailing = set(_trailing_digits("".join(out_c[k] for k in kept), 0, len(kept)))
+                for pos, k in enumerate(kept):
+                    if out_c[k] in LEET:
+                        if pos in trailing:  # the second reading keeps a number glued to a word
+                            variants.append(k)
+                            alt_of[k] = out_c[k]
+                        elif out_c[k] in _LEET_ALT:
                             variants.append(k)
                             alt_of[k] = _LEET_ALT[out_c[k]]
                         out_c[k] = LEET[out_c[k]]
@@ -1024,6 +1103,9 @@ def _word_tokens(original: str, out_c: list[str], out_s: list[int], out_e: list[
         for k in variants:
             alt[k] = alt_of[k]
         alts = ("".join(alt),)
+    if folded:  # a word was read as leetspeak: so are the short words beside it
+        text = _fold_short_leet(text)
+        alts = tuple(map(_fold_short_leet, alts))
     return NormalisedText(original=original, text=text, starts=tuple(out_s), ends=tuple(out_e), variants=alts)
 
 

@@ -21,6 +21,14 @@ A match is not a finding when it is part of a real name or place:
 Customer fields are also checked for their shape (:mod:`core.pii.field_shape`):
 extra text in a name or address puts the customer under review with a
 category-level reason (``name_extra_text:bereavement``), never the text.
+
+Customer fields (``kind``) are read further than any text: with the phrases of remarks that
+are a remark there but may be innocent in a letter (:data:`core.pii.terms.FIELD_TERMS_EN`:
+"passed on", "owes money", "on remand"), and with each word one edit away from a word of the
+terms (:func:`typo_correction`: ``Decaesed``, ``Baiiliffs``) read as that word, unless it is a
+known name, a place or a word of addresses.  A word of a name field is a name only where a
+name's word stands (:func:`_name_word`): "Bob Grey Muslim" ends its name before the remark,
+"Faith Death" does not.
 """
 
 from __future__ import annotations
@@ -31,18 +39,41 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Final
 
 from core.pii import address_words
 from core.pii.analysis import Analysis, Finding, sensitive_type
 from core.pii.ascii_twin import ascii_twin
-from core.pii.field_shape import KINSHIP, STREET_TYPES, check_field
+from core.pii.field_shape import (
+    HONORIFICS,
+    KINSHIP,
+    PARTICLES,
+    POST_NOMINALS,
+    STREET_TYPES,
+    UNIT_WORDS,
+    check_field,
+)
+from core.pii.gazetteer import english_stop_words
 from core.pii.language import detect_language, has_cjk
-from core.pii.normaliser import NormalisedText, fold_words, skeleton_texts, skeletons
+from core.pii.normaliser import (
+    NormalisedText,
+    fold_words,
+    register_word_cache,
+    skeleton_texts,
+    skeletons,
+)
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
-from core.pii.terms import SENSITIVE_SCORE, TermMatcher, TermPrefilter, compile_terms
+from core.pii.terms import (
+    FIELD_TERMS_EN,
+    SENSITIVE_SCORE,
+    TermMatcher,
+    TermPrefilter,
+    TypoIndex,
+    compile_terms,
+    term_words,
+)
 
 NAME_KIND: Final = "name"
 ADDRESS_KIND: Final = "address"
@@ -73,7 +104,7 @@ _FACILITY_WORDS: Final = frozenset(
 #: before one, or a street's name running to one in capitalised words, is the street's name.  (Any
 #: text's own exemption, :data:`_STREET_AFTER`, keeps its short list: "wheelchair access" in a note is
 #: no street.)
-_THOROUGHFARES: Final = STREET_TYPES - _FACILITY_WORDS
+_THOROUGHFARES: Final = (STREET_TYPES | address_words.more_street_types()) - _FACILITY_WORDS
 _STREET_AFTER: Final = re.compile(
     r" ?(?:road|rd|street|st|lane|ln|way|avenue|ave|close|drive|dr|place|pl|court|ct|crescent|terrace|"
     r"hill|grove|gardens|park|square|sq|row|walk|mews|view|green|rise|parade|boulevard|blvd|highway|"
@@ -86,6 +117,14 @@ _STREET_AFTER: Final = re.compile(
     r"|(?:[\u4e00-\u65ce\u65d0-\u9fff]{1,4}族)*+自治[区州县旗]"
 )
 _WORDS: Final = re.compile(r"[^\W\d_]+")
+_NAME_SKIP: Final = (
+    HONORIFICS
+    | PARTICLES
+    | POST_NOMINALS
+    | frozenset(
+        "dear hi hello hey to attn attention".split()  # a salutation's greeting: Dear Anna Sick
+    )
+)
 _STREET_BEFORE_WORDS: Final = address_words.street_words_before() | frozenset(
     "via viale piazza piazzale corso largo rue avenue boulevard calle avenida plaza rua strada ulica ul".split()
 )
@@ -94,6 +133,9 @@ _STREET_BEFORE: Final = re.compile(
     + "|".join(re.escape(word) for word in sorted(_STREET_BEFORE_WORDS, key=len, reverse=True))
     + r") (?:(?:de|del|della|di|da|do|dos|das|des|du|la|le) )?$"
 )
+_STREET_PARTICLES: Final = frozenset("de del della di da do dos das des du la le".split())
+_BEFORE_CONTEXT: Final = 48
+"""Characters before a term read for the words before its street word (bounded: linear)."""
 _STREET_NAME_WORDS: Final = 3
 """The most words after a term that a street's name may hold before its street type."""
 
@@ -105,15 +147,29 @@ def _street_named(after: list[str]) -> bool:
         low = word.rstrip(".").lower()
         if low in _THOROUGHFARES and word[:1].isupper():
             return True  # a capitalised street type: "Christian Spur", "Church Dip", "Michael Part"
-        if not (word.isalpha() and word.istitle()) or low in KINSHIP or low in _RUNS_ON:
+        plain = word[:-2] if word.endswith(("'s", "’s")) else word  # a possessive: Dead Man's Lane
+        if not (plain.isalpha() and plain.istitle()) or low in KINSHIP or low in _RUNS_ON:
             return False
     return False
 
 
+_PART_CHARS: Final = 256
+"""The most characters of an address read on either side of a term for the part that holds it: a
+part longer than that is no place's name, and a field with many terms stays linear to read."""
+
+
 def _part_end(text: str, start: int) -> int:
-    """Where the part of an address that holds ``start`` ends (a comma, a semicolon, a line break)."""
-    ends = [i for i in (text.find(sep, start) for sep in ",;\n") if i >= 0]
-    return min(ends) if ends else len(text)
+    """Where the part of an address that holds ``start`` ends (a comma, a semicolon, a line break;
+    at most :data:`_PART_CHARS` further)."""
+    limit = min(len(text), start + _PART_CHARS)
+    ends = [i for i in (text.find(sep, start, limit) for sep in ",;\n") if i >= 0]
+    return min(ends) if ends else limit
+
+
+def _part_start(text: str, start: int) -> int:
+    """Where the part of an address that holds ``start`` begins (at most :data:`_PART_CHARS` back)."""
+    floor = max(0, start - _PART_CHARS)
+    return max(floor - 1, *(text.rfind(sep, floor, start) for sep in ",;\n")) + 1
 
 
 #: A state or region code and/or a postcode, nothing else: what follows a town in an address.
@@ -124,6 +180,142 @@ _REGION_OR_POSTCODE: Final = re.compile(
 _PLACE_PREFIXES: Final = address_words.town_prefixes() | frozenset(
     "new north south east west port fort mount mt lake saint st upper lower great little old".split()
 )
+
+
+_TYPO_WORD: Final = re.compile(r"[a-z]{5,}+")
+TYPO_CACHE_SIZE: Final = 4096
+"""Written words whose reading as a misspelling is memoised (:func:`typo_correction`); the words of
+names and addresses recur from customer to customer.  Dropped by :func:`core.pii.normaliser.forget_words`."""
+
+
+#: Categories whose words are also people's names and the words of many languages (Christian,
+#: Kristian, Ramdan, Jewel): a word one letter away from theirs is read as written.
+_NO_TYPO_CATEGORIES: Final = frozenset({"religion", "political", "sexual_orientation", "ethnicity"})
+
+
+@lru_cache(maxsize=1)
+def _typo_index() -> TypoIndex:
+    return TypoIndex(
+        term_words(
+            {cat: f for cat, f in TERMS_EN.items() if cat not in _NO_TYPO_CATEGORIES},
+            {cat: f for cat, f in FIELD_TERMS_EN.items() if cat not in _NO_TYPO_CATEGORIES},
+        )
+    )
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is glued to a letter, a digit or an underscore (IsGay,
+    Stage_4_Cancer): part of a longer token, no name of its own."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return before.isalnum() or before == "_" or after.isalnum() or after == "_"
+
+
+_VERB_ENDINGS: Final = ("ed", "ing")
+_NAME_CHARS: Final = 128
+"""The most characters of a name field read before a word (a longer name is extra text anyway)."""
+
+
+def _name_word(text: str, start: int, end: int, key: str) -> bool:
+    """Whether the capitalised word ``text[start:end]`` (skeleton ``key``) of a name field is a
+    name there, not a remark after the name.
+
+    A known given or family name is one unless two name words or more stand before it, one of
+    them a family name that is no given name (Bob Grey Muslim: the name ended with Grey; Mary Ann
+    Christian, Anna Sick, Mercy Priest are names).  A word in no name list (a rare family name:
+    Death, Widow) is one only as the last word, after one given name or after a title and
+    initials alone (Hope Death, Mr Widow, Dr A. Death; not Ann Lee Widow nor Mr T. Jones
+    Bankrupt), and never a verb form (John Deceased).  A word glued to another (IsGay) is never
+    a name.
+    """
+    from core.pii.gazetteer import first_names, is_known_name, surnames
+
+    if _glued(text, start, end):
+        return False
+    written = _WORDS.findall(text[max(0, start - _NAME_CHARS) : start])
+    before = [w.lower() for w in written if len(w) > 1 and w.lower() not in _NAME_SKIP]
+    if is_known_name(key):
+        given, family = first_names(), surnames()
+        return len(before) <= 1 or not any(w in family and w not in given for w in before)
+    if text[end:].strip(" .,") or key.endswith(_VERB_ENDINGS) or len(before) > 1:
+        return False
+    if before and any(len(w) == 1 for w in written):
+        return False  # an initial and a name before it: Mr T. Jones Bankrupt (Dr A. Death passes)
+    if not before:
+        return any(w.lower() in HONORIFICS for w in written)
+    given = first_names()
+    return all(w in given for w in before)
+
+
+@lru_cache(maxsize=TYPO_CACHE_SIZE)
+def typo_correction(word: str) -> str | None:
+    """The word of the terms that ``word`` (lower-case letters, a skeleton's word) misspells
+    (``decased``, ``depresssion``, ``baiiliffs``), or None: also for a known given or family name
+    (Christina is no misspelt christian), a place, a stop word or a word of addresses."""
+    term = _typo_index().correction(word)
+    if term is None:
+        return None
+    from core.pii.gazetteer import gazetteer, is_known_name
+
+    if (
+        is_known_name(word)
+        or gazetteer().kind(word) is not None
+        or word in english_stop_words()
+        or word in STREET_TYPES
+        or word in UNIT_WORDS
+    ):
+        return None
+    return term
+
+
+def typo_view(view: str) -> tuple[str, list[int]] | None:
+    """``view`` (a skeleton) with each misspelt word (:func:`typo_correction`) written right, and for
+    each character of the result the offset in ``view`` it stands for; None when no word is misspelt.
+    Linear: each word of five letters or more is looked up once."""
+    pieces: list[str] = []
+    positions: list[int] = []
+    pos = 0
+    for found in _TYPO_WORD.finditer(view):
+        term = typo_correction(found.group(0))
+        if term is None:
+            continue
+        a, b = found.span()
+        if (a > 0 and view[a - 1].isalnum()) or (b < len(view) and view[b].isalnum()):
+            continue  # part of a longer word with digits: no word of its own
+        pieces.append(view[pos:a])
+        positions.extend(range(pos, a))
+        pieces.append(term)
+        positions.extend(min(a + i, b - 1) if i < len(term) - 1 else b - 1 for i in range(len(term)))
+        pos = b
+    if not pieces:
+        return None
+    pieces.append(view[pos:])
+    positions.extend(range(pos, len(view)))
+    return "".join(pieces), positions
+
+
+def has_typo(texts: Iterable[str]) -> bool:
+    """Whether a word of the texts (read in lower case) may be a misspelt word of the terms: the
+    cheap question :meth:`CustomerFieldScreen.screen_fields` asks before it looks closer."""
+    for text in texts:
+        for chunk in text.split():
+            if len(chunk) >= _MIN_TYPO_CHUNK and not chunk.isdigit() and _chunk_typo(chunk):
+                return True
+    return False
+
+
+_MIN_TYPO_CHUNK: Final = 5
+
+
+@lru_cache(maxsize=TYPO_CACHE_SIZE)
+def _chunk_typo(chunk: str) -> bool:
+    """Whether a space-separated word of a field holds a misspelt word of the terms (memoised: the
+    words of names and addresses recur from customer to customer)."""
+    return any(map(typo_correction, _TYPO_WORD.findall(chunk.lower())))
+
+
+register_word_cache(typo_correction.cache_clear)
+register_word_cache(_chunk_typo.cache_clear)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +364,20 @@ class SensitiveScreen:
     def _zh_matcher(self) -> TermMatcher:
         return TermMatcher(TERMS_ZH, word_bounded=False)
 
+    # the phrases read in customer fields only (core.pii.terms.FIELD_TERMS_EN), and the prefilter
+    # of a customer's fields: the shared English lists and those phrases in one automaton
+
+    @cached_property
+    def _field_matcher(self) -> TermMatcher:
+        return TermMatcher(FIELD_TERMS_EN, word_bounded=True)
+
+    @cached_property
+    def _en_field_filter(self) -> TermPrefilter:
+        merged = {
+            cat: TERMS_EN.get(cat, ()) + FIELD_TERMS_EN.get(cat, ()) for cat in {*TERMS_EN, *FIELD_TERMS_EN}
+        }
+        return TermPrefilter(merged, word_bounded=True)
+
     @classmethod
     def shared(cls) -> SensitiveScreen:
         with cls._lock:
@@ -191,7 +397,7 @@ class SensitiveScreen:
         exempt: set[str] = set()
         seen: set[tuple[int, int, str]] = set()
         for norm in norms if norms is not None else skeletons(text):
-            matchers = [self._en_matcher]
+            matchers = [self._en_matcher] if kind is None else [self._en_matcher, self._field_matcher]
             if has_cjk(norm.text):
                 matchers.append(self._zh_matcher)
             for view in (norm.text, *norm.variants):
@@ -211,7 +417,40 @@ class SensitiveScreen:
                             exempt.add(key)
                             continue
                         out.append(Match(category, start, end, key))
+            if kind is not None:
+                self._typo_matches(norm, matchers, out, seen)
         return out, exempt
+
+    def _typo_matches(
+        self,
+        norm: NormalisedText,
+        matchers: list[TermMatcher],
+        out: list[Match],
+        seen: set[tuple[int, int, str]],
+    ) -> None:
+        """Term matches that hold a misspelt word of a customer field (``Son Decased``, ``Sreving
+        Sntence``), read with the word written right (:func:`typo_view`); offsets of the original."""
+        if not has_typo((norm.text,)):  # its words' answers are memoised: most fields stop here
+            return
+        corrected = typo_view(norm.text)
+        if corrected is None:
+            return
+        view, positions = corrected
+        # changed[i]: how many characters before i were written right (a prefix count: linear)
+        changed = [0]
+        for i, p in enumerate(positions):
+            changed.append(changed[-1] + (view[i] != norm.text[p : p + 1]))
+        for matcher in matchers:
+            for match in matcher.matches(view):
+                category = match.lastgroup
+                if category is None or self._street(view, match.start(), match.end()):
+                    continue
+                if changed[match.end()] == changed[match.start()]:
+                    continue  # no misspelt word in it: read as written already
+                start, end = norm.to_original(positions[match.start()], positions[match.end() - 1] + 1)
+                if (start, end, category) not in seen:
+                    seen.add((start, end, category))
+                    out.append(Match(category, start, end, match.group(0)))
 
     def view_matches(self, view: str) -> list[tuple[str, str]]:
         """(category, key) of the term matches in ``view``, text that is already a skeleton.
@@ -252,7 +491,20 @@ class SensitiveScreen:
             return False
         if _STREET_AFTER.match(view, end) is not None:
             return True
-        return _STREET_BEFORE.search(view, max(0, start - 16), start) is not None
+        if _STREET_BEFORE.search(view, max(0, start - 16), start) is None:
+            return False
+        # "Avenue", "Boulevard", "Terrace" end a street's name as often as they begin one: after a
+        # word (22 Birch Avenue Widowed) the street's name has ended; after a number, a comma or
+        # at the start (12 Avenue Foch, Via Roma) it begins
+        words = view[max(0, start - _BEFORE_CONTEXT) : start].split()
+        while words and words[-1] in _STREET_PARTICLES:
+            words.pop()
+        return not (
+            len(words) >= 2
+            and words[-1] in STREET_TYPES
+            and words[-2].isalpha()
+            and words[-2] not in _RUNS_ON
+        )
 
     @staticmethod
     def _proper(norm: NormalisedText, text: str, key: str, start: int, end: int, kind: str | None) -> bool:
@@ -268,17 +520,17 @@ class SensitiveScreen:
         if kind is None or " " in key or not key.isalpha() or not key.isascii():
             return False
         word = text[start:end]
-        if len(norm.text.split()) < 2 or unicodedata.normalize("NFKC", word).lower() != key:
+        if len(norm.text.split(None, 1)) < 2 or unicodedata.normalize("NFKC", word).lower() != key:
             return False  # a word in disguise (look-alikes, invisible characters) is no name
         if not (word[:1].isupper() and (word[1:].islower() or text.isupper())):
             return False  # "Ann Lee RIP": an abbreviation, not a name
         from core.pii.gazetteer import gazetteer, is_known_name
 
         if kind == NAME_KIND:
-            return is_known_name(key)
+            return _name_word(text, start, end, key)
         if kind != ADDRESS_KIND:
             return False
-        seg_start = max(text.rfind(sep, 0, start) for sep in ",;\n") + 1
+        seg_start = _part_start(text, start)
         seg_end = _part_end(text, end)
         segment = text[seg_start:seg_end]
         if _street_named(text[end:seg_end].split()[:_STREET_NAME_WORDS]):
@@ -298,15 +550,19 @@ class SensitiveScreen:
             # at the end, or before a town, is no place
             return is_known_name(key)
         others = [w for w in _WORDS.findall(segment) if not (w.isupper() and len(w) <= 3)]
+        if len(others) > 1 and word in others and gazetteer().kind(" ".join(others)) is not None:
+            return True  # the whole part names a place: Oliveira do Hospital, Lower Slaughter
         if others != [word] or gazetteer().kind(key) is None:
             return False
         # A line that ends on a word which needs a continuation (a preposition, an article, a
         # conjunction, a possessive) runs on into this one: "back in⏎Rehab" is one phrase, not a
         # town on its own line.
-        before = fold_words(text[:seg_start]).split()  # the skeleton: "i\u200bn" reads "in"
+        before = fold_words(
+            text[max(0, seg_start - _PART_CHARS) : seg_start]
+        ).split()  # the skeleton: "i\u200bn" reads "in"
         return not (text[seg_start - 1 : seg_start] == "\n" and before and before[-1] in _RUNS_ON)
 
-    def surely_clean(self, texts: Iterable[str]) -> bool:
+    def surely_clean(self, texts: Iterable[str], *, fields: bool = False) -> bool:
         """True only when no text holds a finding: one cheap pass over all of them.
 
         Exact for texts without Chinese (a customer's name and address, nearly
@@ -315,10 +571,11 @@ class SensitiveScreen:
         A text is read as its ASCII twin when it has one (:func:`core.pii.ascii_twin.ascii_twin`:
         accented Latin letters folded one for one; the same skeleton, found on the ASCII path);
         the twins are read in one pass, joined by " ; " (which ends a spelled-out run, so no
-        text's match is hidden); other texts one by one.
+        text's match is hidden); other texts one by one.  With ``fields`` (a customer's fields),
+        the phrases read in fields only (:data:`core.pii.terms.FIELD_TERMS_EN`) count too.
         False means "look with :meth:`findings`", not "found".
         """
-        may_match = self._en_filter.may_match
+        may_match = (self._en_field_filter if fields else self._en_filter).may_match
         twins: list[str] = []
         others: list[str] = []
         for text in texts:
@@ -361,7 +618,11 @@ class CustomerFieldScreen:
     def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes | None]:
         shape = {name: problem for name, value in values.items() if (problem := check_field(name, value))}
         rejoined = {name: pair for name, value in values.items() if (pair := rejoin_lines(value))}
-        if not shape and self._screen.surely_clean([*values.values(), *(j for j, _ in rejoined.values())]):
+        if (
+            not shape
+            and self._screen.surely_clean([*values.values(), *(j for j, _ in rejoined.values())], fields=True)
+            and not has_typo(values.values())
+        ):
             return "personal", None
         found = {
             name: self._screen.findings(value, kind=FIELD_KINDS.get(name)) for name, value in values.items()

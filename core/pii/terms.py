@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import re._constants as _C  # type: ignore[import-not-found]  # the stdlib regex parser
 import re._parser as _P  # type: ignore[import-not-found]
@@ -381,3 +382,176 @@ def longest_literal(terms: dict[str, tuple[str, ...]]) -> int:
             if found:
                 longest = max(longest, *(len(literal) for literal in found))
     return longest
+
+
+# -- misspelt words: a word one edit away from a word of the terms ----------------------------
+
+_MAX_EXPANSIONS: Final = 256
+"""The most strings one fragment is expanded to (:func:`_expand`); past that, the rest is dropped."""
+_BREAK: Final = "\x00"
+"""Stands for what the expansion does not spell out (``\\w++``, ``\\d{4}``): no word crosses it."""
+MIN_TYPO_WORD: Final = 5
+"""The shortest written word read as a misspelling (and a word of the terms is one letter longer
+at most, so at least this long too: ``hnged`` for ``hanged``)."""
+MIN_TYPO_TERM: Final = 6
+"""The shortest word of the terms a misspelling is looked for (``cancer``, ``prison``, ``hanged``)."""
+MIN_SUBSTITUTION_TERM: Final = 7
+"""The shortest word of the terms a one-letter substitution is read as (a six-letter word with one
+letter changed is too often another word: cancer, dancer, lancer, canker)."""
+
+
+def _expand(data: Any) -> list[str]:
+    """The strings a parsed fragment matches, for the finite parts of it (at most
+    :data:`_MAX_EXPANSIONS`); what it cannot spell out (a class, an unbounded repeat) is
+    :data:`_BREAK`, and look-arounds match the empty string."""
+    out = [""]
+    for op, av in data:
+        if op is _C.LITERAL:
+            options = [chr(av).lower()]
+        elif op is _C.SUBPATTERN:
+            options = _expand(av[3])
+        elif op is _C.BRANCH:
+            options = [s for branch in av[1] for s in _expand(branch)]
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT) and av[1] <= 2:
+            inner = _expand(av[2])
+            options = [""] if av[0] == 0 else []
+            for count in range(max(1, av[0]), av[1] + 1):
+                options += ["".join(parts) for parts in itertools.product(inner, repeat=count)]
+        elif op is _C.IN and all(o is _C.LITERAL for o, _a in av) and len(av) <= 3:
+            options = [chr(a).lower() for _o, a in av]
+        elif op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+            continue
+        else:
+            options = [_BREAK]
+        out = [a + b for a in out for b in options][:_MAX_EXPANSIONS]
+    return out
+
+
+_TERM_WORD: Final = re.compile(r"[a-z]{6,}")
+
+
+def term_words(*term_lists: dict[str, tuple[str, ...]]) -> frozenset[str]:
+    """The words (letters only, :data:`MIN_TYPO_TERM` or more) that the terms' phrases are made of:
+    ``cremated``, ``bailiffs``, ``serving``, ``sentence``.  A word of a phrase alone is no finding;
+    a misspelt word read as one of these is matched with the terms again (:class:`TypoIndex`)."""
+    words: set[str] = set()
+    for terms in term_lists:
+        for fragments in terms.values():
+            for fragment in fragments:
+                for text in _expand(_P.parse(fragment)):
+                    words.update(w for w in _TERM_WORD.findall(text) if len(w) >= MIN_TYPO_TERM)
+    return frozenset(words)
+
+
+def _one_edit(word: str, term: str) -> bool:
+    """Whether ``word`` is ``term`` with one letter left out, added, changed (terms of
+    :data:`MIN_SUBSTITUTION_TERM` letters or more) or two neighbours swapped."""
+    size, want = len(word), len(term)
+    if size == want:
+        diff = [i for i in range(size) if word[i] != term[i]]
+        if len(diff) == 1:
+            return want >= MIN_SUBSTITUTION_TERM
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and word[diff[0]] == term[diff[1]]
+            and word[diff[1]] == term[diff[0]]
+        )
+    if abs(size - want) != 1:
+        return False
+    short, long_ = (word, term) if size < want else (term, word)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
+
+
+class TypoIndex:
+    """Words one edit away from a word of the terms (:func:`term_words`), by their deletions.
+
+    Each word of the terms is filed under itself and under each of its one-letter deletions; a
+    written word's candidates are the words filed under it or under one of its own deletions,
+    checked with :func:`_one_edit`.  A lookup is linear in the word's length (a few dictionary
+    probes per letter); words longer than any term word are never looked up.
+    """
+
+    def __init__(self, words: frozenset[str]) -> None:
+        index: dict[str, set[str]] = {}
+        for word in words:
+            index.setdefault(word, set()).add(word)
+            for i in range(len(word)):
+                index.setdefault(word[:i] + word[i + 1 :], set()).add(word)
+        self._index = {key: frozenset(found) for key, found in index.items()}
+        self._words = words
+        self._longest = max((len(w) for w in words), default=0)
+
+    def correction(self, word: str) -> str | None:
+        """The term word that ``word`` (lower-case letters) misspells, or None (also for a word
+        of the terms itself, and when two term words are as near)."""
+        if len(word) < MIN_TYPO_WORD or len(word) > self._longest + 1 or word in self._words:
+            return None
+        found: set[str] = set(self._index.get(word, ()))
+        for i in range(len(word)):
+            found |= self._index.get(word[:i] + word[i + 1 :], frozenset())
+        near = {term for term in found if _one_edit(word, term)}
+        return near.pop() if len(near) == 1 else None
+
+
+# -- phrases of remarks read in customer fields only ----------------------------------------------
+
+FIELD_TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
+    # Phrases that are a remark wherever they stand in a customer's name or address, but that a
+    # letter or a note may use innocently ("your order has passed on to the courier", "serving
+    # sentences in bold", "hay fever sufferers"): matched by the import screen in the fields of
+    # :data:`core.pii.screen.FIELD_KINDS` only, never in a letter's text.  Written by hand, as
+    # staff write remarks; the screen matches them on the same skeleton as the shared lists.
+    "bereavement": (
+        r"passed on",
+        r"(?:gone|went|passed) (?:to (?:heaven|glory|a better place)|home to (?:god|the lord|jesus))",
+        r"gone to be with (?:god|the lord|jesus|(?:his|her|their) (?:wife|husband|mum|dad|mother|father))",
+        r"no longer (?:alive|living|here)",
+    ),
+    "health": (
+        r"suff?erers?",
+        r"(?:had|has|having|suffered|recovering (?:from|after)) (?:a |an |his |her |)"
+        r"(?:stroke|heart attack|seizure|breakdown|op|operation|surgery|chemo|cancer|illness|transplant)",
+        r"(?:on|in) (?:a |the )?(?:cancer|stroke|dialysis|oncology|renal|cardiac|ic|icu|hdu) (?:ward|unit|list)",
+    ),
+    "mental_health": (
+        r"psych(?:iatric|iatry)? (?:ward|unit|hospital|clinic|facility|care|patient)",
+        r"mental (?:hospital|ward|unit|asylum|home|institution)",
+        r"(?:took|taken|take|takes|taking) (?:his |her |their |)own li(?:fe|ves)",
+        r"(?:hanged|hung|shot|drowned|gassed|poisoned) (?:him|her|them|my|your)sel(?:f|ves)",
+        r"(?:on|under) (?:suicide|self harm) watch",
+    ),
+    "addiction": (
+        r"drinks? (?:heavily|too much|a lot|excessively|daily)",
+        r"heavy (?:drinker|drinking|user)",
+        r"(?:drink|drinking|drug|drugs|booze|alcohol|substance|cocaine|heroin) (?:problems?|issues?|habit|dependen(?:ce|cy)|user)",
+        r"(?:on|off) (?:the )?(?:booze|drugs|methadone|gear)",
+    ),
+    "financial_distress": (
+        r"owes? (?:us |them |the bank |the council |everyone |)(?:money|thousands|rent|arrears|\d+)",
+        r"owing (?:money|thousands|rent|arrears)",
+        r"(?:cannot|can'?t|cant|unable to|could not|couldn'?t) (?:pay|afford)",
+        r"(?:money|debts?|rent|arrears) owed",
+        r"(?:skint|penniless|destitute)",
+        r"(?:ccj|iva|dmp|dro|ccjs|ivas|dmps|dros)(?: ?(?:19|20)\d\d)?",
+        r"(?:mortgage|rent|council tax|loan|card) arrears",
+    ),
+    "pregnancy": (r"expecting (?:a |her |their |)(?:baby|babies|twins|triplets|child|first|second|third)",),
+    "family_breakdown": (
+        r"(?:wife|husband|partner|spouse) (?:left|walked out on|kicked out|threw out) (?:him|her|them)",
+        r"(?:recently |newly |now |)separated ?(?:in |since |)(?:19|20)\d\d",
+        r"(?:recently|newly) separated",
+    ),
+    "criminal_record": (
+        r"(?:serving|served|doing|did|got|given) (?:a |his |her |their |)"
+        r"(?:(?:\d+ ?(?:years?|yrs?|months?|mths?)|prison|jail|custodial|life|long|suspended) )?(?:sentence|stretch)",
+        r"(?:doing|did|served|serving) (?:time|porridge|bird)",
+        r"locked up",
+        r"on remand",
+        r"remanded(?: in custody)?",
+        r"(?:ex|former) (?:prisoner|inmate|con|convict|offender)",
+    ),
+}

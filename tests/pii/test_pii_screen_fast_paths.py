@@ -230,13 +230,16 @@ def _rules_name(outer: list[str]) -> str | None:
 
 def _rules_address(raw: list[str], *, strict: bool) -> bool:
     """_address_words_ok before its words were read once each (d3a6252), verbatim, with the later
-    rules on single letters in a row (af2e5af) and on one long lower-case word (issue 12 red
-    team) added where the new loop has them."""
+    rules on single letters in a row (af2e5af), on one long lower-case word (issue 12 red team)
+    and on the street and division words of more locales (issue 12, held-out red team) added
+    where the new loop has them."""
     fs = field_shape
     words = [w.rstrip(".") for w in raw]
     lows = [w.lower() if w.isascii() else fs._low(w) for w in words]
     mixed_case = fs._mixed_case("".join(words))
     stop = fs._stop_words()
+    more_plain, more_streets = fs._more_address_words()
+    written_plain, written_streets = fs._more_written_words()
     lower_run = letters = 0
     for i, low in enumerate(lows):
         word = words[i]
@@ -245,18 +248,21 @@ def _rules_address(raw: list[str], *, strict: bool) -> bool:
         letters = letters + 1 if len(word) == 1 and raw[i][0].isalpha() else 0
         if letters > fs.MAX_INITIALS:
             return False
-        if low in fs._ADDRESS_PLAIN or len(low) <= 1:
+        if low in fs._ADDRESS_PLAIN or low in more_plain or word.lower() in written_plain or len(low) <= 1:
             lower_run = 0
             continue
         beside_number = fs._NUMBER in lows[max(0, i - 1) : i] or fs._NUMBER in lows[i + 1 : i + 2]
         if fs._region_code(word) and (beside_number or i == len(lows) - 1):
             lower_run = 0
             continue
-        clause_word = low in stop or low in KINSHIP
+        clause_word = (low in stop and low not in fs._CONTRACTION_PIECES) or low in KINSHIP
         if strict and clause_word:
             return False
         if clause_word or (len(low) >= 5 and low.endswith(fs._VERB_ENDS) and word[0].islower()):
-            street_next = any(f in STREET_TYPES for f in lows[i + 1 : i + 3])
+            street_next = any(
+                lows[k] in STREET_TYPES or lows[k] in more_streets or words[k].lower() in written_streets
+                for k in range(i + 1, min(i + 3, len(lows)))
+            )
             if not street_next and not fs._in_place(words, i):
                 return False
             continue
@@ -269,7 +275,37 @@ def _rules_address(raw: list[str], *, strict: bool) -> bool:
             names_after = bool(after) and (
                 len(after[0]) >= 2 and after[0][0].isupper() and not after[0].isupper() and after[0].isalpha()
             )
-            if len(raw[i]) >= 5 and raw[i].isalpha() and not names_after and not fs._in_place(words, i):
+
+            # the later rules (issue 12 red team, held-out locales): a street's name in lower case
+            # before its street type or its house number (sándor utca, Na delih 549, Trg francoske
+            # revolucije 177), a street type glued to it (puistotie)
+            def streetish(k: int) -> bool:
+                return k < len(lows) and (
+                    lows[k] in STREET_TYPES
+                    or lows[k] in more_streets
+                    or words[k].lower() in written_streets
+                    or lows[k] == fs._NUMBER
+                )
+
+            street_name = streetish(i + 1) or (
+                i + 2 < len(lows)
+                and lows[i + 2] == fs._NUMBER
+                and raw[i + 1].islower()
+                and raw[i + 1].isalpha()
+                and not (
+                    (lows[i + 1] in stop and lows[i + 1] not in fs._CONTRACTION_PIECES)
+                    or lows[i + 1] in KINSHIP
+                    or (len(lows[i + 1]) >= 5 and lows[i + 1].endswith(fs._VERB_ENDS))
+                )
+            )
+            if (
+                len(raw[i]) >= 5
+                and raw[i].isalpha()
+                and not names_after
+                and not street_name
+                and not fs._compound_street(low)
+                and not fs._in_place(words, i)
+            ):
                 return False
         else:
             lower_run = 0
