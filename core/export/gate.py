@@ -71,7 +71,7 @@ from core.pii.normaliser import (
 )
 from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
-from core.pii.screen import FIELD_KINDS, SensitiveScreen
+from core.pii.screen import FIELD_KINDS, SensitiveScreen, has_typo
 from core.pii.terms import TermMatcher, max_term_spaces, required_literals
 
 FOREIGN_IDENTIFIER: Final = "foreign_identifier"
@@ -415,6 +415,7 @@ class OutboundGate:
         self._joint_words = spaces if spaces is not None and spaces > 0 else None
         self._fields: _Lru[tuple[str, str], _FieldResult] = _Lru(field_cache_size)
         self._shapes: _Lru[tuple[str, str], str | None] = _Lru(field_cache_size)
+        self._suspects: _Lru[tuple[str, str], bool] = _Lru(field_cache_size)
         self._template_identifiers: frozenset[tuple[str, str]] = frozenset()
 
     def defer_lookups(self) -> None:
@@ -590,6 +591,13 @@ class OutboundGate:
                 identifiers[ident] = None
         return found, identifiers
 
+    def _suspect(self, key: tuple[str, str]) -> bool:
+        """Whether a merged field may hold what only a field is read for: a phrase of the field-only
+        terms ("passed on", "owes money") or a misspelt term ("bankrupcy"), which the letter's own
+        scan does not look for.  False is exact (the screen's cheap pass); True means "read the field"."""
+        _name, value = key
+        return not self._screen.surely_clean((value,), fields=True) or has_typo((value,))
+
     def _field(self, key: tuple[str, str]) -> _FieldResult:
         name, value = key
         found, exempt = self._screen.matches(value, kind=FIELD_KINDS.get(name))
@@ -664,7 +672,7 @@ class OutboundGate:
             if "\n" in value:
                 several_lines = True
         found, identifiers = self._scan(letter.text, frozenset(value.strip() for _name, value in texts))
-        if found or several_lines:
+        if found or several_lines or any(self._suspects.get(pair, self._suspect) for pair in texts):
             # which fields carry it, which words they hold as names or places; a value over
             # several lines is read whole
             by_category: dict[str, set[str]] = {}
