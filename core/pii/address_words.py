@@ -147,7 +147,15 @@ _MORE_LOCALES: Final = (
 _NAMES_BEFORE: Final = frozenset({"fi_FI"})
 #: Attributes that name the divisions of a country, or the words that end a town's name (Phường,
 #: Quận, Thị xã; Faker's town suffixes: -ville, los altos): address words, read word by word.
-_DIVISION_ATTRS: Final = ("city_suffixes", "city_prefixes")
+_DIVISION_ATTRS: Final = (
+    "city_suffixes",
+    "city_prefixes",
+    # the words after a district's, a settlement's or a village's name (Azerbaijani rayonu,
+    # qəsəbəsi, kəndi), written in lower case as the street types after a street's name
+    "district_suffixes",
+    "settlement_suffixes",
+    "village_suffixes",
+)
 
 
 #: A word of letters of any Latin range (Vietnamese đường, phường), apostrophes and inner hyphens.

@@ -33,6 +33,13 @@ word (Pity Me) is a place.  Titles and post-nominals of every locale of Faker's 
 provider (drg., Hj., г-н) are no name words; a name of ideographs may be written family name,
 space, given name (山本 京助).
 
+A particle in lower case hyphenated to a capitalised name (al-Sayed, ben-David) and an Irish name
+after a mutation's letters (Mac an tSaoir, Ó hAodha) are capitalised name words; a name's first
+word shaped as a verb form whose stem is no English word is a given name (Svenning), as is a
+capitalised -ing/-ed family name after a particle (den Teuling).  Hebrew abbreviations (הל"ה) are
+one word, brackets mirrored in right-to-left text are brackets, and an apostrophe that touches no
+letter (O.D.'.D) is a contraction spelled out: extra text.
+
 Known names come from the given-name dictionary (gender-guesser) and the
 surname lists (census, faker) in :mod:`core.pii.gazetteer`, loaded only when a
 word needs them.  Every check is linear in the field's length and fields longer
@@ -143,7 +150,9 @@ _ZH_SENTENCE: Final = re.compile(r"[。！？!?；;：:]")
 
 _CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOKEN: Final = re.compile(
-    r"(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?)|(?P<num>\d+[A-Za-z]{0,2})|(?P<open>[(\[{<（【「『])"
+    # (a word may hold the geresh and gershayim of a Hebrew abbreviation between Hebrew letters, in
+    # their own characters or as ' and ": הל"ה, ח"ן, תרצ"ו)
+    r"(?P<word>[^\W\d_]+(?:(?:['’\-]|(?<=[\u05d0-\u05ea])[\"\u05f3\u05f4](?=[\u05d0-\u05ea]))[^\W\d_]+)*\.?)|(?P<num>\d+[A-Za-z]{0,2})|(?P<open>[(\[{<（【「『])"
     r"|(?P<close>[)\]}>）】」』])|(?P<star>[*#@!?;:|~^=+/\\\"“”。！？；：])|(?P<sep>[,，&.·\-–—_'’°])|(?P<space>\s+)"
     r"|(?P<other>.)",
     re.DOTALL,
@@ -202,8 +211,24 @@ def _clean(value: str) -> str:
     return unicodedata.normalize("NFKC", value).translate(_DROP)
 
 
+_RTL: Final = re.compile(r"[\u0590-\u08ff]")
+_MIRRORED: Final = str.maketrans("()[]", ")(][")
+
+
 def _tokens(value: str) -> tuple[list[_Tok], bool]:
-    """Tokens with their bracket depth; the flag says whether the brackets balance."""
+    """Tokens with their bracket depth; the flag says whether the brackets balance.
+
+    Text in a right-to-left script whose brackets balance only when mirrored (``)מושב(``: copied
+    from a source in visual order) is read with its brackets mirrored."""
+    toks, balanced = _bracket_tokens(value)
+    if not balanced and _RTL.search(value) is not None:
+        mirrored, balanced_mirrored = _bracket_tokens(value.translate(_MIRRORED))
+        if balanced_mirrored:
+            return mirrored, True
+    return toks, balanced
+
+
+def _bracket_tokens(value: str) -> tuple[list[_Tok], bool]:
     toks: list[_Tok] = []
     depth = 0
     balanced = True
@@ -282,6 +307,33 @@ def _verb_form(low: str) -> bool:
 
 
 _HYPHENS: Final = re.compile(r"[\-‐‑]")
+
+
+def _english_word(low: str) -> bool:
+    """Whether ``low`` (a verb form's shape: -ed, -ing) is an English word or the form of one
+    (:func:`core.pii.latin_words.english_word` of it or of its stem: killed, passing, dying,
+    buried, grieving): a name's first word shaped as a verb form whose stem is no English word
+    is a given name (Svenning)."""
+    # (the lemma index itself, names kept: a verb's stem may be a family name too, Kill, Hunt)
+    from core.pii.latin_words import _lemma_index, english_word
+
+    def english_word_or_lemma(word: str) -> bool:
+        return english_word(word) or word in _lemma_index()
+
+    if english_word_or_lemma(low):
+        return True
+    stems: list[str] = []
+    for ending in _VERB_ENDS:
+        if low.endswith(ending):
+            stem = low[: -len(ending)]
+            stems += [stem, stem + "e"]
+            if len(stem) >= 2 and stem[-1] == stem[-2]:
+                stems.append(stem[:-1])  # stopped, planning
+            if ending == "ing" and stem.endswith("y"):
+                stems.append(stem[:-1] + "ie")  # dying, lying
+            if ending == "ed" and stem.endswith("i"):
+                stems.append(stem[:-1] + "y")  # buried, married
+    return any(len(stem) >= 2 and english_word_or_lemma(stem) for stem in stems)
 
 
 def _unknown_verb_form(word: str, low: str) -> bool:
@@ -373,7 +425,9 @@ def _name_word_reading(word: str) -> tuple[int, str]:
         flags |= _N_TITLE_END
     if len(low) == 1:
         flags |= _N_INITIAL
-    if word[0].isupper():
+    if word[0].isupper() or _particle_compound(word) or _IRISH_MUTATION.fullmatch(word) is not None:
+        # al-Sayed, ben-David, abu-Bakr: a particle hyphenated to a capitalised name; tSaoir,
+        # hAodha, bhFlaitheartaigh: an Irish name after a mutation's letters (Mac an tSaoir)
         flags |= _N_CAPITALISED
     elif "'" not in word and "’" not in word:
         flags |= _N_BARE_LOWER
@@ -388,6 +442,30 @@ def _name_word_reading(word: str) -> tuple[int, str]:
     if low in KINSHIP:
         flags |= _N_KINSHIP
     return flags, low
+
+
+_IRISH_MUTATION: Final = re.compile(
+    r"(?:t(?=[SAEIOUÁÉÍÓÚ])|[hn](?=[AEIOUÁÉÍÓÚ])|n(?=[DG])|m(?=B)|g(?=C)|bh(?=F)|b(?=P)|d(?=T))[A-ZÁÉÍÓÚ][a-záéíóú]+"
+)
+"""An Irish name after the letters of an initial mutation, written in lower case before its
+capital (Mac an tSaoir, Ó hAodha, Ní bhFlaitheartaigh): a name word, not a word in lower case."""
+_IRISH_ARTICLE: Final = "an"
+_IRISH_PATRONYMICS: Final = frozenset("mac nic mhic ni ui".split())
+"""Irish patronymic words that the article ``an`` may follow in a name (Mac an tSaoir, Nic an Bhaird)."""
+
+
+def _particle_compound(word: str) -> bool:
+    """Whether ``word`` is a particle in lower case hyphenated to capitalised names (al-Sayed,
+    el-Amin, ben-David, abu-Bakr, ibn-Sina): one name word, capitalised after its particle."""
+    if _HYPHENS.search(word) is None:
+        return False
+    parts = _HYPHENS.split(word)
+    return (
+        len(parts) >= 2
+        and parts[0].islower()
+        and parts[0] in PARTICLES
+        and all(p[:1].isupper() and (len(p) == 1 or not p[1:].isupper()) for p in parts[1:])
+    )
 
 
 @lru_cache(maxsize=WORD_CACHE_SIZE)
@@ -575,7 +653,7 @@ def _check_name(value: str, *, fast: bool) -> str | None:
         return None
     if "(" in text:
         text = _GENDER_ENDING.sub("", text)  # Sr(a)., Dr(a).: a title for either
-    if _digits_in_words(text):
+    if _digits_in_words(text) or _lone_apostrophe(text):
         return NAME_EXTRA_TEXT
     plain = text.isascii()
     if fast and (
@@ -617,12 +695,15 @@ _GENDER_ENDING: Final = re.compile(r"(?<=[^\W\d_])\((?:a|as|o|os|e|es)\)")
 _ORDINAL: Final = re.compile(r"\d{1,3}(?:st|nd|rd|th)\.?,?", re.IGNORECASE)
 
 
+_DIGIT_THEN_LETTER: Final = re.compile(r"\d[^\W\d_]")
+
+
 def _digits_in_words(text: str) -> bool:
     """Whether a word of a name has a small letter after a digit, an ordinal aside (John Smith
     3rd): leetspeak too short for the glued-digit rule (1s g4y, 3x-c0n, 0f).  Capitals with
     digits are a code (a customer number such as C0, a unit 4B), and a number after a word
     (Number12, a pseudonym) is no leetspeak: both pass as before."""
-    if not any(ch.isdigit() for ch in text):
+    if _DIGIT_THEN_LETTER.search(text) is None:  # no digit before a letter (one pass, in C): no such word
         return False
     for chunk in text.split():
         if (
@@ -631,6 +712,16 @@ def _digits_in_words(text: str) -> bool:
         ):
             return True
     return False
+
+
+_LONE_APOSTROPHE: Final = re.compile(r"(?<![^\W\d_])['’](?![^\W\d_])")
+
+
+def _lone_apostrophe(text: str) -> bool:
+    """Whether an apostrophe touches no letter (``O.D.'.D``, ``D.E.C.'.D``): a contraction spelled
+    out letter by letter; a name's or a place's apostrophe stands beside a letter (O'Neil, Jones',
+    Ca' De' Stefani, 'Bob')."""
+    return ("'" in text or "’" in text) and _LONE_APOSTROPHE.search(text) is not None
 
 
 def _plain_name_problem(text: str) -> str | None:
@@ -678,6 +769,14 @@ def _name_words_problem(outer: Sequence[str], readings: Sequence[tuple[int, str]
                     # are a word spelled out or in leetspeak (c a d x, 1s g4y, 3x-c0n)
                     return NAME_EXTRA_TEXT
             continue  # an initial
+        if (
+            low == _IRISH_ARTICLE
+            and outer[i].rstrip(".") == low
+            and 0 < i < count - 1
+            and readings[i - 1][1] in _IRISH_PATRONYMICS
+            and readings[i + 1][0] & _N_CAPITALISED
+        ):
+            continue  # the article of an Irish patronymic: Mac an tSaoir, Nic an Bhaird
         name_words += 1
         if mixed_case and flags & _N_BARE_LOWER:
             return NAME_EXTRA_TEXT  # a lower-case word inside a capitalised name
@@ -687,7 +786,13 @@ def _name_words_problem(outer: Sequence[str], readings: Sequence[tuple[int, str]
                 if function_words >= 2 or count >= 4:
                     return NAME_EXTRA_TEXT  # "Is In", "Lost Son In Accident": a clause
             continue
-        if flags & _N_VERB_SHAPE and _unknown_verb_form(outer[i].rstrip("."), low):
+        after_particle = i > 0 and outer[i - 1].islower() and readings[i - 1][0] & _N_SKIP
+        if (
+            flags & _N_VERB_SHAPE
+            and not (after_particle and flags & _N_CAPITALISED)  # a family name: den Teuling, van Gerding
+            and not (name_words == 1 and flags & _N_CAPITALISED and not _english_word(low))  # Svenning
+            and _unknown_verb_form(outer[i].rstrip("."), low)
+        ):
             return NAME_EXTRA_TEXT  # a verb form (_verb_form) that is no known name
         if flags & _N_KINSHIP and 0 < i < count - 1 and not (all_caps and _known_name(low)):
             return NAME_EXTRA_TEXT
@@ -789,7 +894,7 @@ def _check_address_once(value: str, *, fast: bool) -> str | None:
     text = _clean(value).strip()
     if not text:
         return None
-    if _part_ends_in_remark(text):
+    if _part_ends_in_remark(text) or _lone_apostrophe(text):
         return ADDRESS_EXTRA_TEXT
     plain = text.isascii()
     if fast and (

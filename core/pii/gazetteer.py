@@ -213,8 +213,21 @@ def faker_names(attribute: str, *, prefix: str = "") -> list[str]:
         except (ImportError, AttributeError):
             continue
         values = getattr(provider, attribute, ())
-        out.extend(str(v) for v in values)  # a tuple, or a dict of name -> weight
+        if isinstance(values, (tuple, list, dict, frozenset, set)):  # a dict: name -> weight
+            out.extend(str(v) for v in values)
     return out
+
+
+@lru_cache(maxsize=1)
+def faker_given_names() -> frozenset[str]:
+    """Given names (folded) of every locale of the ``faker`` package's person provider: names of
+    countries the gender-guesser dictionary has few of (Münəvvər, Siti)."""
+    return frozenset(
+        fold(n)
+        for attribute in ("first_names", "first_names_male", "first_names_female")
+        for n in faker_names(attribute)
+        if n
+    )
 
 
 def is_known_name(token: str) -> bool:

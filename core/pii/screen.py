@@ -27,12 +27,23 @@ are a remark there but may be innocent in a letter (:data:`core.pii.terms.FIELD_
 "passed on", "owes money", "on remand"), and with each word one edit away from a word of the
 terms (:func:`typo_correction`: ``Decaesed``, ``Baiiliffs``) read as that word, unless it is a
 known name, a place or a word of addresses.  A word of a name field is a name only where a
-name's word stands (:func:`_name_word`): "Bob Grey Muslim" ends its name before the remark,
-"Faith Death" does not.
+name's word stands (:func:`_name_word`) and is in the name lists: "Bob Grey Muslim" ends its
+name before the remark, "Anna Sick" is a name, "Sue Bankrupt" is a given name and a remark.
+
+Red team round 3 (issue 12): a term that is one part of a hyphenated compound place or street
+name (Gay-la-Forêt, Hans-Christian-Kade-Straße: :func:`_compound_place`) or a known name ending a
+street's name after given names (boulevard Louis Gay: :func:`_person_in_street`), or in capitals
+before a street type (İSLAM ABIŞOV prospekti), is exempted; a term hyphenated to a word in lower
+case (Gay-couple) or in brackets after a name (Ann Lee (Muslim)) is no name.  Customer fields are
+also read with short leetspeak in lower case folded (g4y, 3x c0n: :func:`fold_short_leet`), with
+misspelt short words (wfie, dued: :class:`core.pii.terms.ShortTypoIndex`) where a neighbouring word
+confirms them, and with two misspelt long term words side by side as one remark
+(Separrated Form Hsuband).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -46,6 +57,7 @@ from core.pii import address_words
 from core.pii.analysis import Analysis, Finding, sensitive_type
 from core.pii.ascii_twin import ascii_twin
 from core.pii.field_shape import (
+    ADDRESS_FUNCTION_WORDS,
     HONORIFICS,
     KINSHIP,
     PARTICLES,
@@ -67,11 +79,16 @@ from core.pii.recognizers.sensitive_terms_en import TERMS_EN
 from core.pii.recognizers.sensitive_terms_zh import TERMS_ZH
 from core.pii.terms import (
     FIELD_TERMS_EN,
+    MAX_SHORT_TERM,
+    MIN_SHORT_TERM,
+    MIN_TYPO_TERM,
     SENSITIVE_SCORE,
+    ShortTypoIndex,
     TermMatcher,
     TermPrefilter,
     TypoIndex,
     compile_terms,
+    term_word_categories,
     term_words,
 )
 
@@ -95,10 +112,11 @@ SENSITIVE_FIELD: Final = "sensitive_field"
 
 #: Words that name a building or an institution rather than a way: "Cancer Centre", "Rehab Clinic",
 #: "Christian Mission" name a place of care or of worship, not a street, so a term before them is
-#: never exempted as a street's name (the shape check still counts them as address words).
+#: never exempted as a street's name (the shape check still counts them as address words).  (Rest is
+#: a way's type of English addresses, as Christian Rest; a rest home holds "home".)
 _FACILITY_WORDS: Final = frozenset(
     "centre center centres centers centreway clinic unit ward home house hall station mission lodge "
-    "retreat rest camp village villages club union unions reserve manor manors towers tower block mall".split()
+    "retreat camp village villages club union unions reserve manor manors towers tower block mall".split()
 )
 #: The types of a way, of many countries (core.pii.address_words): in an address, a capitalised term
 #: before one, or a street's name running to one in capitalised words, is the street's name.  (Any
@@ -140,6 +158,9 @@ _STREET_NAME_WORDS: Final = 3
 """The most words after a term that a street's name may hold before its street type."""
 
 
+_ROMAN_NUMERAL: Final = re.compile(r"[IVX]{1,5}")
+
+
 def _street_named(after: list[str]) -> bool:
     """Whether ``after`` (the words after a capitalised term, in one part of an address) runs on
     in capitalised words to a street type: the term begins the street's name."""
@@ -148,7 +169,22 @@ def _street_named(after: list[str]) -> bool:
         if low in _THOROUGHFARES and word[:1].isupper():
             return True  # a capitalised street type: "Christian Spur", "Church Dip", "Michael Part"
         plain = word[:-2] if word.endswith(("'s", "’s")) else word  # a possessive: Dead Man's Lane
+        if _ROMAN_NUMERAL.fullmatch(plain) is not None:
+            continue  # a king's numeral: Christian II's Allé
         if not (plain.isalpha() and plain.istitle()) or low in KINSHIP or low in _RUNS_ON:
+            return False
+    return False
+
+
+def _street_named_caps(after: list[str]) -> bool:
+    """Whether ``after`` (the words after a term in capitals, in one part of an address) runs on in
+    capitals to a street type, in any case: a street's name written in capitals (İSLAM ABIŞOV
+    prospekti, CHRISTIAN ST)."""
+    for word in after:
+        low = word.rstrip(".").lower()
+        if low in _THOROUGHFARES:
+            return True
+        if not (word.isalpha() and word.isupper()) or low in KINSHIP or low in _RUNS_ON:
             return False
     return False
 
@@ -172,9 +208,95 @@ def _part_start(text: str, start: int) -> int:
     return max(floor - 1, *(text.rfind(sep, floor, start) for sep in ",;\n")) + 1
 
 
+_COMPOUND_NAMES: Final = 2
+"""The fewest known names beside a term that make a compound with no particle nor street type a
+person's name in a place's (Hans-Christian-Kade)."""
+_COMPOUND_PARTICLE_CHARS: Final = 4
+"""The longest lower-case particle inside a place's compound name (la, sur, en, lès, sous)."""
+
+
+def _compound_place(text: str, start: int, end: int, seg_start: int, seg_end: int) -> bool:
+    """Whether the capitalised word ``text[start:end]`` is one part of a compound place or street
+    name joined by hyphens (Gay-la-Forêt, Lopes-sur-Gay, Hans-Christian-Kade-Straße): its first and
+    last parts capitalised, each part a capitalised word or a short lower-case particle of places,
+    and one other part showing a place's name (a particle, a street type, a known name), none of
+    them a clause's or a family's word or a term (Gay-couple, Gay-Couple, Black-Gay are remarks).
+    Bounded by the part of the address (:data:`_PART_CHARS`)."""
+    if not (text[start - 1 : start] in _HYPHEN_CHARS or text[end : end + 1] in _HYPHEN_CHARS):
+        return False
+    left = start
+    while left > seg_start and (text[left - 1].isalpha() or text[left - 1] in _HYPHEN_CHARS):
+        left -= 1
+    right = end
+    while right < seg_end and (text[right].isalpha() or text[right] in _HYPHEN_CHARS):
+        right += 1
+    parts = re.split(r"[\-\u2010\u2011]", text[left:right])
+    if len(parts) < 2 or not all(parts) or not (parts[0][:1].isupper() and parts[-1][:1].isupper()):
+        return False
+    from core.pii.gazetteer import is_known_name
+
+    term = text[start:end]
+    others = [p for p in parts if p != term]
+    if len(others) != len(parts) - 1:
+        return False  # the term twice, or the word is no whole part
+    shown = False
+    names = 0
+    screen = SensitiveScreen.shared()
+    for part in others:
+        low = unicodedata.normalize("NFKC", part).lower()
+        if part.islower():
+            if len(part) > _COMPOUND_PARTICLE_CHARS or low not in ADDRESS_FUNCTION_WORDS:
+                return False
+            shown = True  # a particle of places: Gay-la-Forêt, Lopes-sur-Gay
+            continue
+        if not (part[:1].isupper() and part[1:].islower()):
+            return False
+        if low in KINSHIP or low in _RUNS_ON or low in english_stop_words() or low.endswith(_VERB_ENDINGS):
+            return False
+        if not screen.surely_clean([part], fields=True):
+            return False  # two terms in one compound: a remark
+        if low in STREET_TYPES or low in _THOROUGHFARES:
+            shown = True  # a street type: Christian-Straße
+        elif is_known_name(low):
+            names += 1
+    # a person's full name in a street's or a place's (Hans-Christian-Kade-Straße); one name word
+    # beside the term is no place (Black-Gay)
+    return shown or names >= _COMPOUND_NAMES
+
+
+_PERSON_IN_STREET: Final = 2
+"""The most given names before a family name in a street named after a person (boulevard Louis Gay)."""
+
+
+def _person_in_street(before: str, after: str) -> bool:
+    """Whether a known name ends a street's name after a street word that begins one and a
+    person's given names (``boulevard Louis Gay``, ``rue Jean-Paul Christian``), with nothing but a
+    number or nothing after it in its part of the address."""
+    if after.strip(" .") and not after.strip(" .").isdigit():
+        return False
+    words = before.split()
+    from core.pii.gazetteer import first_names
+
+    given = first_names()
+    names = 0
+    while words and names < _PERSON_IN_STREET and words[-1][:1].isupper():
+        parts = re.split(r"[\-\u2010\u2011]", words[-1])
+        if not all(p.istitle() and _low_word(p) in given for p in parts):
+            return False
+        words.pop()
+        names += 1
+    while words and words[-1] in _STREET_PARTICLES:
+        words.pop()
+    return names > 0 and bool(words) and words[-1].lower() in _STREET_BEFORE_WORDS
+
+
+def _low_word(word: str) -> str:
+    return unicodedata.normalize("NFKC", word).lower()
+
+
 #: A state or region code and/or a postcode, nothing else: what follows a town in an address.
 _REGION_OR_POSTCODE: Final = re.compile(
-    r"(?:[A-Z]{2,3}\s{1,3})?[A-Z0-9]{1,5}(?:[\s\-][A-Z0-9]{1,4})?|[A-Z]{2,3}"
+    r"(?:[A-Z]{2,3}\s{1,3})?[A-Z0-9]{1,6}(?:[\s\-][A-Z0-9]{1,4})?|[A-Z]{2,3}"  # (a Canadian postcode unspaced: G5L7P2)
 )
 #: Words that begin a place's name before a person's name (New Christian, Port Elizabeth).
 _PLACE_PREFIXES: Final = address_words.town_prefixes() | frozenset(
@@ -182,7 +304,35 @@ _PLACE_PREFIXES: Final = address_words.town_prefixes() | frozenset(
 )
 
 
-_TYPO_WORD: Final = re.compile(r"[a-z]{5,}+")
+# A short word in lower case of letters and leetspeak digits (g4y, c0n, 3x): in a customer field,
+# where it stands alone, read as letters too (see fold_short_leet).  Each look-ahead reads one word
+# from its start: linear.
+_SHORT_LEET_FIELD: Final = re.compile(
+    r"(?<![\w'@$!|])(?=[0-9]*+[a-z])(?=[a-z]*+[013457])[a-z013457]{2,5}+(?![\w'@$!|])"
+)
+_LEET_DIGITS: Final = str.maketrans("013457", "oieast")
+
+
+def _short_leet_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if word.rstrip("0123456789").isalpha():
+        return word  # letters and then a number (debt4, flat2): a code, as written
+    return word.translate(_LEET_DIGITS)
+
+
+def fold_short_leet(text: str) -> str | None:
+    """``text`` (a customer field) with each short word written in lower case of letters and the
+    leetspeak digits ``0 1 3 4 5 7`` (``g4y``, ``3x c0n``) read as letters, one character for one
+    (offsets kept); None when there is none.  Capitals with digits are codes (a postcode G4Y, a
+    unit 4B) and stay as written; so does a word of letters then a number (debt4).  The skeleton
+    reads such words only beside a longer leetspeak word; a field's words stand alone."""
+    if _SHORT_LEET_FIELD.search(text) is None:  # one pass, in C: most fields stop here
+        return None
+    out = _SHORT_LEET_FIELD.sub(_short_leet_word, text)
+    return None if out == text else out
+
+
+_TYPO_WORD: Final = re.compile(r"[a-z]{4,}+")
 TYPO_CACHE_SIZE: Final = 4096
 """Written words whose reading as a misspelling is memoised (:func:`typo_correction`); the words of
 names and addresses recur from customer to customer.  Dropped by :func:`core.pii.normaliser.forget_words`."""
@@ -193,14 +343,30 @@ names and addresses recur from customer to customer.  Dropped by :func:`core.pii
 _NO_TYPO_CATEGORIES: Final = frozenset({"religion", "political", "sexual_orientation", "ethnicity"})
 
 
+def _typo_lists() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    return (
+        {cat: f for cat, f in TERMS_EN.items() if cat not in _NO_TYPO_CATEGORIES},
+        {cat: f for cat, f in FIELD_TERMS_EN.items() if cat not in _NO_TYPO_CATEGORIES},
+    )
+
+
 @lru_cache(maxsize=1)
 def _typo_index() -> TypoIndex:
-    return TypoIndex(
-        term_words(
-            {cat: f for cat, f in TERMS_EN.items() if cat not in _NO_TYPO_CATEGORIES},
-            {cat: f for cat, f in FIELD_TERMS_EN.items() if cat not in _NO_TYPO_CATEGORIES},
-        )
-    )
+    return TypoIndex(term_words(*_typo_lists()))
+
+
+@lru_cache(maxsize=1)
+def _term_categories() -> dict[str, str]:
+    return term_word_categories(*_typo_lists())
+
+
+_PAIR_GAP_WORDS: Final = 2
+"""The most words between two misspelt words of the terms read as one remark (Separrated Form Hsuband)."""
+
+
+@lru_cache(maxsize=1)
+def _short_typo_index() -> ShortTypoIndex:
+    return ShortTypoIndex(term_words(*_typo_lists(), shortest=MIN_SHORT_TERM, longest=MAX_SHORT_TERM))
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -222,29 +388,58 @@ def _name_word(text: str, start: int, end: int, key: str) -> bool:
 
     A known given or family name is one unless two name words or more stand before it, one of
     them a family name that is no given name (Bob Grey Muslim: the name ended with Grey; Mary Ann
-    Christian, Anna Sick, Mercy Priest are names).  A word in no name list (a rare family name:
-    Death, Widow) is one only as the last word, after one given name or after a title and
-    initials alone (Hope Death, Mr Widow, Dr A. Death; not Ann Lee Widow nor Mr T. Jones
-    Bankrupt), and never a verb form (John Deceased).  A word glued to another (IsGay) is never
-    a name.
+    Christian, Anna Sick, Mercy Priest are names).  A word in no name list is never a name here
+    (Sue Bankrupt, Liz Widow: a given name and a remark).  A word glued to another (IsGay) is never a name.
     """
-    from core.pii.gazetteer import first_names, is_known_name, surnames
+    from core.pii.gazetteer import faker_given_names, first_names, fold, is_known_name, surnames
 
-    if _glued(text, start, end):
+    if _glued(text, start, end) or _hyphened_to_word(text, start, end):
         return False
     written = _WORDS.findall(text[max(0, start - _NAME_CHARS) : start])
+    if _bracketed(text, start) and not (written and written[-1].lower() in _MAIDEN_WORDS):
+        return False  # a term in brackets after a name is a remark (Ann Lee (Muslim)); (née Graves) a name
     before = [w.lower() for w in written if len(w) > 1 and w.lower() not in _NAME_SKIP]
     if is_known_name(key):
         given, family = first_names(), surnames()
+        if before and not (is_known_name(before[-1]) or fold(before[-1]) in faker_given_names()):
+            return False  # after a word no list holds: a phrase (Breast Cancer, Brain Tumour), no name
         return len(before) <= 1 or not any(w in family and w not in given for w in before)
-    if text[end:].strip(" .,") or key.endswith(_VERB_ENDINGS) or len(before) > 1:
-        return False
-    if before and any(len(w) == 1 for w in written):
-        return False  # an initial and a name before it: Mr T. Jones Bankrupt (Dr A. Death passes)
-    if not before:
-        return any(w.lower() in HONORIFICS for w in written)
-    given = first_names()
-    return all(w in given for w in before)
+    # A term in no name list is no name, wherever it stands: "Sue Bankrupt", "Ann Pregnant" and
+    # "Liz Widow" are a given name and a remark.  A real family name that no list holds (Death)
+    # goes to review with the others; the issue's rule is the maintained lists, not a position.
+    return False
+
+
+_MAIDEN_WORDS: Final = frozenset("nee née geb formerly born".split())
+
+
+def _bracketed(text: str, start: int) -> bool:
+    """Whether ``start`` lies inside brackets opened before it (read back :data:`_NAME_CHARS` at most)."""
+    floor = max(0, start - _NAME_CHARS)
+    opened = max(text.rfind(ch, floor, start) for ch in "([{（")
+    closed = max(text.rfind(ch, floor, start) for ch in ")]}）")
+    return opened > closed
+
+
+_HYPHEN_CHARS: Final = "-\u2010\u2011"
+_HYPHENED_CHARS: Final = 32
+"""The most characters of the word read beside a hyphen (:func:`_hyphened_to_word`)."""
+
+
+def _hyphened_to_word(text: str, start: int, end: int) -> bool:
+    """Whether the word ``text[start:end]`` is joined by a hyphen to a word in lower case that is
+    no particle (``Gay-couple``, ``is-Gay``): one compound word of prose, no name (al-Sayed,
+    Mil-van are names)."""
+    words: list[str] = []
+    if end < len(text) and text[end] in _HYPHEN_CHARS:
+        found = _WORDS.match(text, end + 1, min(len(text), end + 1 + _HYPHENED_CHARS))
+        if found is not None:
+            words.append(found.group(0))
+    if start > 0 and text[start - 1] in _HYPHEN_CHARS:
+        before = _WORDS.findall(text[max(0, start - 1 - _HYPHENED_CHARS) : start - 1])
+        if before and text[start - 1 - len(before[-1]) : start - 1] == before[-1]:
+            words.append(before[-1])
+    return any(w.islower() and w not in PARTICLES for w in words)
 
 
 @lru_cache(maxsize=TYPO_CACHE_SIZE)
@@ -254,7 +449,13 @@ def typo_correction(word: str) -> str | None:
     (Christina is no misspelt christian), a place, a stop word or a word of addresses."""
     term = _typo_index().correction(word)
     if term is None:
-        return None
+        term = _short_typo_index().correction(word)
+        if term is None:
+            return None
+        from core.pii.latin_words import english_word
+
+        if english_word(word):
+            return None  # a short word of its own (deed, tied): no misspelling
     from core.pii.gazetteer import gazetteer, is_known_name
 
     if (
@@ -271,7 +472,7 @@ def typo_correction(word: str) -> str | None:
 def typo_view(view: str) -> tuple[str, list[int]] | None:
     """``view`` (a skeleton) with each misspelt word (:func:`typo_correction`) written right, and for
     each character of the result the offset in ``view`` it stands for; None when no word is misspelt.
-    Linear: each word of five letters or more is looked up once."""
+    Linear: each word of four letters or more is looked up once."""
     pieces: list[str] = []
     positions: list[int] = []
     pos = 0
@@ -294,6 +495,35 @@ def typo_view(view: str) -> tuple[str, list[int]] | None:
     return "".join(pieces), positions
 
 
+_NEIGHBOUR_CHARS: Final = 32
+"""The most characters read on either side of a misspelt short word for the word beside it."""
+
+
+def _confirmed(view: str, start: int, end: int, changed: list[int]) -> bool:
+    """Whether the word ``view[start:end]`` of a corrected view (:func:`typo_view`; ``changed`` its
+    prefix count of corrected characters) stands beside a word of a family (baby, wife) or another
+    misspelt word: a phrase that confirms a short word's misspelling (bbay dued, wfie died).  The
+    same word twice confirms nothing (Rapu-Rapu, a town's reduplicated name)."""
+    floor = max(0, start - _NEIGHBOUR_CHARS)
+    ceiling = min(len(view), end + _NEIGHBOUR_CHARS)
+    # up to two words on either side of it, in the same part (no comma, no line break between)
+    before = list(_NEIGHBOUR_WORD.finditer(view, floor, start))[-_NEIGHBOURS:]
+    after = list(_NEIGHBOUR_WORD.finditer(view, end, ceiling))[:_NEIGHBOURS]
+    for found in (*before, *after):
+        a, b = found.span()
+        if any(sep in view[min(b, start) : max(a, end)] for sep in ",;\n()"):
+            continue
+        if found.group(0) == view[start:end] or (a == floor > 0) or (b == ceiling < len(view)):
+            continue  # the same word twice (Rapu-Rapu), or a word cut at the window's edge
+        if found.group(0) in KINSHIP or changed[b] != changed[a]:
+            return True
+    return False
+
+
+_NEIGHBOUR_WORD: Final = re.compile(r"[a-z]+")
+_NEIGHBOURS: Final = 2
+
+
 def has_typo(texts: Iterable[str]) -> bool:
     """Whether a word of the texts (read in lower case) may be a misspelt word of the terms: the
     cheap question :meth:`CustomerFieldScreen.screen_fields` asks before it looks closer."""
@@ -304,7 +534,7 @@ def has_typo(texts: Iterable[str]) -> bool:
     return False
 
 
-_MIN_TYPO_CHUNK: Final = 5
+_MIN_TYPO_CHUNK: Final = 4
 
 
 @lru_cache(maxsize=TYPO_CACHE_SIZE)
@@ -396,7 +626,23 @@ class SensitiveScreen:
         out: list[Match] = []
         exempt: set[str] = set()
         seen: set[tuple[int, int, str]] = set()
-        for norm in norms if norms is not None else skeletons(text):
+        self._matches_into(text, kind, norms if norms is not None else skeletons(text), out, exempt, seen)
+        if kind is not None and (folded := fold_short_leet(text)) is not None:
+            # short leetspeak in lower case (g4y, 3x c0n): read one for one, offsets kept
+            self._matches_into(folded, kind, skeletons(folded), out, exempt, seen)
+        return out, exempt
+
+    def _matches_into(
+        self,
+        text: str,
+        kind: str | None,
+        norms: tuple[NormalisedText, ...],
+        out: list[Match],
+        exempt: set[str],
+        seen: set[tuple[int, int, str]],
+    ) -> None:
+        """:meth:`matches` of ``text`` read as ``norms``, added to ``out``, ``exempt``, ``seen``."""
+        for norm in norms:
             matchers = [self._en_matcher] if kind is None else [self._en_matcher, self._field_matcher]
             if has_cjk(norm.text):
                 matchers.append(self._zh_matcher)
@@ -419,7 +665,6 @@ class SensitiveScreen:
                         out.append(Match(category, start, end, key))
             if kind is not None:
                 self._typo_matches(norm, matchers, out, seen)
-        return out, exempt
 
     def _typo_matches(
         self,
@@ -436,6 +681,7 @@ class SensitiveScreen:
         if corrected is None:
             return
         view, positions = corrected
+        self._misspelt_pairs(norm, out, seen)
         # changed[i]: how many characters before i were written right (a prefix count: linear)
         changed = [0]
         for i, p in enumerate(positions):
@@ -447,10 +693,45 @@ class SensitiveScreen:
                     continue
                 if changed[match.end()] == changed[match.start()]:
                     continue  # no misspelt word in it: read as written already
+                key = match.group(0)
+                if " " not in key:
+                    written = norm.text[positions[match.start()] : positions[match.end() - 1] + 1]
+                    if _typo_index().correction(written) is None and not _confirmed(
+                        view, match.start(), match.end(), changed
+                    ):
+                        # a short word misspelt (chemo for Chema, skint for Sint) counts only in a
+                        # phrase, whose other words confirm it (wfie died, bbay dued)
+                        continue
                 start, end = norm.to_original(positions[match.start()], positions[match.end() - 1] + 1)
                 if (start, end, category) not in seen:
                     seen.add((start, end, category))
                     out.append(Match(category, start, end, match.group(0)))
+
+    @staticmethod
+    def _misspelt_pairs(norm: NormalisedText, out: list[Match], seen: set[tuple[int, int, str]]) -> None:
+        """Two long words of the terms misspelt near each other in one part of a customer field
+        (``Separrated Form Hsuband``, ``Recoevring Fom Storke``): a remark whose every word may be
+        misspelt, its small words too (form, fom), so that no phrase of the terms matches.  Each
+        pair is read once: linear."""
+        found: list[tuple[int, int, str]] = []
+        for word in _TYPO_WORD.finditer(norm.text):
+            a, b = word.span()
+            if (a > 0 and norm.text[a - 1].isalnum()) or (b < len(norm.text) and norm.text[b].isalnum()):
+                continue
+            term = typo_correction(word.group(0))
+            if term is not None and len(term) >= MIN_TYPO_TERM:
+                found.append((a, b, term))
+        for (a, _b, first), (_a, b, second) in itertools.pairwise(found):
+            between = norm.text[_b:_a]
+            if len(between.split()) > _PAIR_GAP_WORDS or any(sep in between for sep in ",;\n()"):
+                continue
+            category = _term_categories().get(first) or _term_categories().get(second)
+            if category is None:
+                continue
+            start, end = norm.to_original(a, b)
+            if (start, end, category) not in seen:
+                seen.add((start, end, category))
+                out.append(Match(category, start, end, f"{first} {second}"))
 
     def view_matches(self, view: str) -> list[tuple[str, str]]:
         """(category, key) of the term matches in ``view``, text that is already a skeleton.
@@ -520,8 +801,13 @@ class SensitiveScreen:
         if kind is None or " " in key or not key.isalpha() or not key.isascii():
             return False
         word = text[start:end]
-        if len(norm.text.split(None, 1)) < 2 or unicodedata.normalize("NFKC", word).lower() != key:
+        # (the dotted capital İ of Turkish and Azerbaijani lowers to i and a combining dot: İmam)
+        written = unicodedata.normalize("NFKC", word).lower().replace("\u0307", "")
+        if len(norm.text.split(None, 1)) < 2 or written != key:
             return False  # a word in disguise (look-alikes, invisible characters) is no name
+        if kind == ADDRESS_KIND and word.isupper() and len(word) > 1:
+            # a street's name in capitals before its type: İSLAM ABIŞOV prospekti, GAY ST
+            return _street_named_caps(text[end : _part_end(text, end)].split()[:_STREET_NAME_WORDS])
         if not (word[:1].isupper() and (word[1:].islower() or text.isupper())):
             return False  # "Ann Lee RIP": an abbreviation, not a name
         from core.pii.gazetteer import gazetteer, is_known_name
@@ -535,6 +821,10 @@ class SensitiveScreen:
         segment = text[seg_start:seg_end]
         if _street_named(text[end:seg_end].split()[:_STREET_NAME_WORDS]):
             return True  # a street named with it: "1 Cancer Research Way"
+        if _compound_place(text, start, end, seg_start, seg_end):
+            return True  # one part of a place's compound name: Gay-la-Forêt, Hans-Christian-Kade-Straße
+        if is_known_name(key) and _person_in_street(text[seg_start:start], text[end:seg_end]):
+            return True  # a person's name in a street's: boulevard Louis Gay
         before_word = text[seg_start:start].split()
         if (
             len(before_word) == 1
@@ -618,9 +908,12 @@ class CustomerFieldScreen:
     def screen_fields(self, values: Mapping[str, str]) -> tuple[str, bytes | None]:
         shape = {name: problem for name, value in values.items() if (problem := check_field(name, value))}
         rejoined = {name: pair for name, value in values.items() if (pair := rejoin_lines(value))}
+        folded = [f for value in values.values() if (f := fold_short_leet(value)) is not None]
         if (
             not shape
-            and self._screen.surely_clean([*values.values(), *(j for j, _ in rejoined.values())], fields=True)
+            and self._screen.surely_clean(
+                [*values.values(), *(j for j, _ in rejoined.values()), *folded], fields=True
+            )
             and not has_typo(values.values())
         ):
             return "personal", None
@@ -678,7 +971,21 @@ def rejoin_lines(text: str) -> tuple[str, list[int]] | None:
         right = brk + 1
         while right < size and text[right] in " \t":
             right += 1
-        if left > 0 and right < size and _same_case_letters(text[left - 1], text[right]):
+        if (
+            left > 0
+            and right < size
+            and (
+                _same_case_letters(text[left - 1], text[right])
+                # a contraction's end on the next line: OD⏎'d, dec⏎'d
+                or (
+                    text[right] in "'’"
+                    and right + 1 < size
+                    and text[right + 1].isalpha()
+                    and text[left - 1].isalpha()
+                    and (right + 2 >= size or not text[right + 2].isalpha())
+                )
+            )
+        ):
             for i in range(left, right):
                 keep[i] = False
             found = True

@@ -427,19 +427,26 @@ def _expand(data: Any) -> list[str]:
     return out
 
 
-_TERM_WORD: Final = re.compile(r"[a-z]{6,}")
+_TERM_WORD: Final = re.compile(r"[a-z]+")
 
 
-def term_words(*term_lists: dict[str, tuple[str, ...]]) -> frozenset[str]:
-    """The words (letters only, :data:`MIN_TYPO_TERM` or more) that the terms' phrases are made of:
-    ``cremated``, ``bailiffs``, ``serving``, ``sentence``.  A word of a phrase alone is no finding;
-    a misspelt word read as one of these is matched with the terms again (:class:`TypoIndex`)."""
+def term_words(
+    *term_lists: dict[str, tuple[str, ...]], shortest: int = MIN_TYPO_TERM, longest: int | None = None
+) -> frozenset[str]:
+    """The words (letters only, ``shortest`` to ``longest`` letters: by default :data:`MIN_TYPO_TERM`
+    or more) that the terms' phrases are made of: ``cremated``, ``bailiffs``, ``serving``,
+    ``sentence``.  A word of a phrase alone is no finding; a misspelt word read as one of these is
+    matched with the terms again (:class:`TypoIndex`, :class:`ShortTypoIndex`)."""
     words: set[str] = set()
     for terms in term_lists:
         for fragments in terms.values():
             for fragment in fragments:
                 for text in _expand(_P.parse(fragment)):
-                    words.update(w for w in _TERM_WORD.findall(text) if len(w) >= MIN_TYPO_TERM)
+                    words.update(
+                        w
+                        for w in _TERM_WORD.findall(text)
+                        if len(w) >= shortest and (longest is None or len(w) <= longest)
+                    )
     return frozenset(words)
 
 
@@ -494,6 +501,93 @@ class TypoIndex:
         for i in range(len(word)):
             found |= self._index.get(word[:i] + word[i + 1 :], frozenset())
         near = {term for term in found if _one_edit(word, term)}
+        if len(near) == 1:
+            return near.pop()
+        return _variants(near)
+
+
+def _variants(near: set[str]) -> str | None:
+    """The first of ``near`` when its words are spellings of one word, each one edit from the others
+    (leukaemia and leukemia, for leukeamia); None otherwise (two words: no reading)."""
+    if not near or len(near) > _MAX_VARIANTS:
+        return None
+    words = sorted(near)
+    if all(_one_edit(a, b) or _one_edit(b, a) for a, b in itertools.combinations(words, 2)):
+        return words[0]
+    return None
+
+
+_MAX_VARIANTS: Final = 3
+
+
+def term_word_categories(*term_lists: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Each word of :func:`term_words` and the category of the first phrase that holds it."""
+    out: dict[str, str] = {}
+    for terms in term_lists:
+        for category, fragments in terms.items():
+            for fragment in fragments:
+                for text in _expand(_P.parse(fragment)):
+                    for word in _TERM_WORD.findall(text):
+                        if len(word) >= MIN_TYPO_TERM:
+                            out.setdefault(word, category)
+    return out
+
+
+MIN_SHORT_TERM: Final = 4
+"""The shortest word of the terms whose misspellings :class:`ShortTypoIndex` reads (wife, died, baby)."""
+MAX_SHORT_TERM: Final = MIN_TYPO_TERM - 1
+_VOWELS: Final = frozenset("aeiouy")
+
+
+def _short_edit(word: str, term: str) -> bool:
+    """Whether ``word`` is the short ``term`` mistyped the ways a hand mistypes a short word, its
+    first letter kept: two neighbours swapped (wfie), one letter doubled (diied), one vowel for
+    another (dued), or one letter left out of a five-letter word (wdow); no other substitution (a
+    short word with one letter changed is too often another word: wide, wipe, life)."""
+    if not word or word[0] != term[0]:
+        return False
+    size, want = len(word), len(term)
+    if size == want:
+        diff = [i for i in range(size) if word[i] != term[i]]
+        if len(diff) == 1:
+            return word[diff[0]] in _VOWELS and term[diff[0]] in _VOWELS
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and word[diff[0]] == term[diff[1]]
+            and word[diff[1]] == term[diff[0]]
+        )
+    if size == want + 1:
+        return any(word[i] == word[i + 1] and word[:i] + word[i + 1 :] == term for i in range(size - 1))
+    if size == want - 1 and size >= MIN_SHORT_TERM:
+        return any(term[:i] + term[i + 1 :] == word for i in range(want))
+    return False
+
+
+class ShortTypoIndex:
+    """Misspellings of the short words of the terms (:data:`MIN_SHORT_TERM` to
+    :data:`MAX_SHORT_TERM` letters: wife, baby, died, widow), by their deletions as
+    :class:`TypoIndex`, with the narrower edits of :func:`_short_edit`.  Whether the written word
+    is a word of its own (English, a name, a place) is the caller's question."""
+
+    def __init__(self, words: frozenset[str]) -> None:
+        index: dict[str, set[str]] = {}
+        for word in words:
+            index.setdefault(word, set()).add(word)
+            for i in range(len(word)):
+                index.setdefault(word[:i] + word[i + 1 :], set()).add(word)
+        self._index = {key: frozenset(found) for key, found in index.items()}
+        self._words = words
+
+    def correction(self, word: str) -> str | None:
+        """The short term word that ``word`` (lower-case letters) misspells, or None (also for a
+        term word itself, and when two term words are as near)."""
+        if not MIN_SHORT_TERM <= len(word) <= MAX_SHORT_TERM + 1 or word in self._words:
+            return None
+        found: set[str] = set(self._index.get(word, ()))
+        for i in range(len(word)):
+            found |= self._index.get(word[:i] + word[i + 1 :], frozenset())
+        near = {term for term in found if _short_edit(word, term)}
         return near.pop() if len(near) == 1 else None
 
 
@@ -554,4 +648,8 @@ FIELD_TERMS_EN: Final[dict[str, tuple[str, ...]]] = {
         r"remanded(?: in custody)?",
         r"(?:ex|former) (?:prisoner|inmate|con|convict|offender)",
     ),
+    # a people's word that the shared lists read only with a context (asian family): alone in a
+    # name or an address it is a remark, being no name and no place of its own (a street named with
+    # it, Asian Highway, is exempted as any street is)
+    "ethnicity": (r"asian",),
 }

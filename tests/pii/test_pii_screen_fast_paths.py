@@ -200,9 +200,22 @@ def _rules_name(outer: list[str]) -> str | None:
         initials = initials + 1 if len(low) == 1 else 0
         if initials > fs.MAX_INITIALS:
             return fs.NAME_EXTRA_TEXT
-        if low in fs._NAME_SKIP:
+        if low in fs._NAME_SKIP or low in fs.faker_titles():  # (Faker's titles: issue 12 red team)
             continue
         if low in fs._TITLE_SUFFIXES and i > 0 and outer[i - 1].lower() in HONORIFICS:
+            continue
+        # (issue 12, red team round 3: al-Sayed and tSaoir are capitalised name words; the article
+        # of Mac an tSaoir is skipped; a capitalised -ing/-ed family name after a particle is a name)
+        capitalised = (
+            word[0].isupper() or fs._particle_compound(word) or fs._IRISH_MUTATION.fullmatch(word) is not None
+        )
+        if (
+            low == fs._IRISH_ARTICLE
+            and word == low
+            and 0 < i < count - 1
+            and fs._name_word_reading(outer[i - 1])[1] in fs._IRISH_PATRONYMICS
+            and fs._name_word_reading(outer[i + 1])[0] & fs._N_CAPITALISED
+        ):
             continue
         if len(low) == 1:
             # the later rule on small letters standing alone (issue 12 red team)
@@ -212,7 +225,6 @@ def _rules_name(outer: list[str]) -> str | None:
                     return fs.NAME_EXTRA_TEXT
             continue
         name_words += 1
-        capitalised = word[0].isupper()
         if mixed_case and not capitalised and "'" not in word and "’" not in word:
             return fs.NAME_EXTRA_TEXT
         if low in stop:
@@ -221,7 +233,11 @@ def _rules_name(outer: list[str]) -> str | None:
                 if function_words >= 2 or count >= 4:
                     return fs.NAME_EXTRA_TEXT
             continue
-        if fs._unknown_verb_form(word, low):
+        after_particle = (
+            i > 0 and outer[i - 1].islower() and outer[i - 1].lower() in fs._NAME_SKIP | fs.faker_titles()
+        )
+        first_given = name_words == 1 and word[0].isupper() and not fs._english_word(low)
+        if fs._unknown_verb_form(word, low) and not (after_particle and capitalised) and not first_given:
             return fs.NAME_EXTRA_TEXT
         if low in KINSHIP and 0 < i < count - 1 and not (all_caps and fs._known_name(low)):
             return fs.NAME_EXTRA_TEXT
