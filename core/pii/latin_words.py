@@ -27,7 +27,7 @@ import importlib.util
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from core.config import DEFAULT_SPACY_MODEL
 from core.errors import ConfigError
@@ -43,20 +43,87 @@ _MAX_RUN: Final = 32
 _LONGEST: Final = 16
 
 
+def _read_msgpack_key(data: bytes, wanted: str) -> Any:
+    """The value under ``wanted`` of the MessagePack map ``data`` (the model's lookups file), the other
+    values skipped unbuilt.  A small reader of the types the file uses, so that reading it imports
+    neither srsly nor numpy (some 16 MB of the importing and exporting processes)."""
+    pos = 0
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        if pos + n > len(data):
+            raise ValueError("truncated MessagePack data")
+        out = data[pos : pos + n]
+        pos += n
+        return out
+
+    def uint(n: int) -> int:
+        return int.from_bytes(take(n), "big")
+
+    def value(build: bool) -> Any:
+        b = take(1)[0]
+        if b <= 0x7F or b >= 0xE0:
+            return b if b <= 0x7F else b - 0x100
+        if 0x80 <= b <= 0x8F or b in (0xDE, 0xDF):
+            n = b & 0x0F if b <= 0x8F else uint(2 if b == 0xDE else 4)
+            pairs = [(value(build), value(build)) for _ in range(n)]
+            return dict(pairs) if build else None
+        if 0x90 <= b <= 0x9F or b in (0xDC, 0xDD):
+            n = b & 0x0F if b <= 0x9F else uint(2 if b == 0xDC else 4)
+            items = [value(build) for _ in range(n)]
+            return items if build else None
+        if 0xA0 <= b <= 0xBF or b in (0xD9, 0xDA, 0xDB):
+            n = b & 0x1F if b <= 0xBF else uint({0xD9: 1, 0xDA: 2, 0xDB: 4}[b])
+            raw = take(n)
+            return raw.decode("utf-8") if build else None
+        if b in (0xC4, 0xC5, 0xC6):
+            return take(uint({0xC4: 1, 0xC5: 2, 0xC6: 4}[b]))
+        if b == 0xC0:
+            return None
+        if b in (0xC2, 0xC3):
+            return b == 0xC3
+        if 0xCC <= b <= 0xCF:  # uint 8-64 (the table's keys are 64-bit hashes)
+            return uint(1 << (b - 0xCC))
+        if 0xD0 <= b <= 0xD3:  # int 8-64
+            n = 1 << (b - 0xD0)
+            return int.from_bytes(take(n), "big", signed=True)
+        if b in (0xCA, 0xCB):  # float 32/64: not used here
+            take(4 if b == 0xCA else 8)
+            return None
+        if b in (0xD4, 0xD5, 0xD6, 0xD7, 0xD8):  # fixext: a type byte and 1-16 bytes
+            take(1 + (1 << (b - 0xD4)))
+            return None
+        if b in (0xC7, 0xC8, 0xC9):  # ext 8/16/32
+            n = uint({0xC7: 1, 0xC8: 2, 0xC9: 4}[b])
+            take(1 + n)
+            return None
+        raise ValueError(f"unexpected MessagePack byte 0x{b:02x}")
+
+    head = take(1)[0]
+    if not (0x80 <= head <= 0x8F or head in (0xDE, 0xDF)):
+        raise ValueError("MessagePack data is no map")
+    count = head & 0x0F if head <= 0x8F else uint(2 if head == 0xDE else 4)
+    for _ in range(count):
+        key = value(True)
+        if key == wanted:
+            return value(True)
+        value(False)
+    raise KeyError(wanted)
+
+
 @lru_cache(maxsize=1)
 def _lemma_index() -> frozenset[str]:
     """The single words (letters only) of the English model's lemma index."""
     try:
-        import srsly  # type: ignore[import-untyped]
-
         spec = importlib.util.find_spec(DEFAULT_SPACY_MODEL)
         if spec is None or spec.origin is None:
             raise ImportError(DEFAULT_SPACY_MODEL)
         found = sorted(Path(spec.origin).parent.glob("*/lemmatizer/lookups/lookups.bin"))
         if not found:
             raise OSError("lookups.bin")
-        tables = srsly.msgpack_loads(found[0].read_bytes())
-        index = tables["lemma_index"]  # one word list per part of speech (noun, verb, adj, adv)
+        index = _read_msgpack_key(found[0].read_bytes(), "lemma_index")
+        if not isinstance(index, dict):
+            raise KeyError("lemma_index")
         out: set[str] = set()
         for words in index.values():
             out.update(str(w) for w in words if _LETTERS.fullmatch(str(w)))
@@ -77,10 +144,13 @@ def _lorem_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _names() -> frozenset[str]:
-    """Given names and family names that a common word may also be: see the module's docstring."""
-    family = {fold(n) for n in faker_names("last_names")}
-    return frozenset(first_names() | family)
+def _family_names() -> frozenset[str]:
+    return frozenset(fold(n) for n in faker_names("last_names"))
+
+
+def _is_name(key: str) -> bool:
+    """A given name or a family name that a common word may also be: see the module's docstring."""
+    return key in first_names() or key in _family_names()
 
 
 @lru_cache(maxsize=1)
@@ -88,11 +158,10 @@ def common_words() -> frozenset[str]:
     """The most common English words (stop words and Faker's lorem list), lower case, names and places
     left out: the words a run written together is split into."""
     places = gazetteer()
-    names = _names()
     return frozenset(
         w
         for w in english_stop_words() | _lorem_words()
-        if _LETTERS.fullmatch(w) and w not in names and places.kind(w) is None
+        if _LETTERS.fullmatch(w) and not _is_name(w) and places.kind(w) is None
     )
 
 
@@ -104,7 +173,7 @@ def english_word(word: str) -> bool:
         return False
     if key in common_words():
         return True
-    return key in _lemma_index() and key not in _names() and gazetteer().kind(key) is None
+    return key in _lemma_index() and not _is_name(key) and gazetteer().kind(key) is None
 
 
 @lru_cache(maxsize=4096)
@@ -115,7 +184,7 @@ def english_run(word: str) -> bool:
     as a whole is none.  Linear in the word's length (a run over :data:`_MAX_RUN` letters is not split).
     """
     key = word.lower()
-    if len(key) > _MAX_RUN or not _LETTERS.fullmatch(key) or key in _names() or gazetteer().kind(key):
+    if len(key) > _MAX_RUN or not _LETTERS.fullmatch(key) or _is_name(key) or gazetteer().kind(key):
         return False
     words = common_words()
     # parts[i]: the most words (up to _MAX_PARTS) that key[:i] splits into, -1 if it splits into none
