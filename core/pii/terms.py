@@ -473,6 +473,16 @@ def _one_edit(word: str, term: str) -> bool:
     return short[i:] == long_[i + 1 :]
 
 
+def _deletion_index(words: frozenset[str]) -> dict[str, frozenset[str]]:
+    """Each word filed under itself and under each of its one-letter deletions."""
+    index: dict[str, set[str]] = {}
+    for word in words:
+        index.setdefault(word, set()).add(word)
+        for i in range(len(word)):
+            index.setdefault(word[:i] + word[i + 1 :], set()).add(word)
+    return {key: frozenset(found) for key, found in index.items()}
+
+
 class TypoIndex:
     """Words one edit away from a word of the terms (:func:`term_words`), by their deletions.
 
@@ -483,12 +493,7 @@ class TypoIndex:
     """
 
     def __init__(self, words: frozenset[str]) -> None:
-        index: dict[str, set[str]] = {}
-        for word in words:
-            index.setdefault(word, set()).add(word)
-            for i in range(len(word)):
-                index.setdefault(word[:i] + word[i + 1 :], set()).add(word)
-        self._index = {key: frozenset(found) for key, found in index.items()}
+        self._index = _deletion_index(words)
         self._words = words
         self._longest = max((len(w) for w in words), default=0)
 
@@ -571,12 +576,7 @@ class ShortTypoIndex:
     is a word of its own (English, a name, a place) is the caller's question."""
 
     def __init__(self, words: frozenset[str]) -> None:
-        index: dict[str, set[str]] = {}
-        for word in words:
-            index.setdefault(word, set()).add(word)
-            for i in range(len(word)):
-                index.setdefault(word[:i] + word[i + 1 :], set()).add(word)
-        self._index = {key: frozenset(found) for key, found in index.items()}
+        self._index = _deletion_index(words)
         self._words = words
 
     def correction(self, word: str) -> str | None:
