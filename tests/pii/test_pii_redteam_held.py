@@ -126,11 +126,21 @@ def test_typo_index_edits() -> None:
     ],
 )
 def test_a_20_kb_field_is_read_in_linear_time(unit: str) -> None:
+    """Ten times the text costs about ten times the work, not a hundred (a relative measure: a busy
+    machine slows both sizes alike; the absolute figures are the benchmarks' business)."""
     _level(f"{NAME} Decaesed", "1 Oak Road (h3r hu5b4nd d13d), Leeds")  # lists loaded once
-    value = unit * (20_000 // len(unit))
-    start = time.process_time()
-    SCREEN.screen_fields({"full_name": value, "postal_address": value})
-    assert time.process_time() - start < 1.0  # both fields: under 0.5 s each
+
+    def cost(size: int) -> float:
+        value = unit * (size // len(unit))
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            SCREEN.screen_fields({"full_name": value, "postal_address": value})
+            best = min(best, time.process_time() - start)
+        return best
+
+    small, large = cost(2_000), cost(20_000)
+    assert large < 30 * max(small, 0.002), (small, large)
 
 
 # -- numbers glued to a remark, long and short leetspeak, camelCase after a number ---------------
