@@ -49,19 +49,24 @@ _PLACEHOLDER: Final = re.compile(r"[#%@?{}]")
 
 
 @cache
-def _providers() -> tuple[tuple[str, object], ...]:
-    """(locale, address provider class) of :data:`LOCALES` (a locale Faker lacks is skipped)."""
+def _providers_of(locales: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
+    """(locale, address provider class) of ``locales`` (a locale Faker lacks is skipped)."""
     import faker.providers.address as address
 
     have = {module.name for module in pkgutil.iter_modules(address.__path__)}
     found: list[tuple[str, object]] = []
-    for locale in LOCALES:
+    for locale in locales:
         if locale not in have:
             continue
         provider = getattr(importlib.import_module(f"{address.__name__}.{locale}"), "Provider", None)
         if provider is not None:
             found.append((locale, provider))
     return tuple(found)
+
+
+def _providers() -> tuple[tuple[str, object], ...]:
+    """(locale, address provider class) of :data:`LOCALES`."""
+    return _providers_of(tuple(LOCALES))
 
 
 def _words(values: Iterable[object], *, first_only: bool) -> set[str]:
@@ -162,18 +167,8 @@ _DIVISION_ATTRS: Final = (
 _ANY_WORD: Final = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
 
 
-@cache
 def _more_providers() -> tuple[tuple[str, object], ...]:
-    import faker.providers.address as address
-
-    have = {module.name for module in pkgutil.iter_modules(address.__path__)}
-    found: list[tuple[str, object]] = []
-    for locale in _MORE_LOCALES:
-        if locale in have:
-            provider = getattr(importlib.import_module(f"{address.__name__}.{locale}"), "Provider", None)
-            if provider is not None:
-                found.append((locale, provider))
-    return tuple(found)
+    return _providers_of(tuple(_MORE_LOCALES))
 
 
 def _entries(values: object) -> tuple[object, ...]:
